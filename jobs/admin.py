@@ -1,0 +1,120 @@
+"""The operators' console: jobs are read-only; cancel and retry go through the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from jobs import services
+from jobs.errors import Conflict
+from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile, Result
+from jobs.status import annotated_counts, derive_status, with_job_counts
+
+
+@admin.register(Algorithm)
+class AlgorithmAdmin(admin.ModelAdmin):
+    list_display = ["name", "title", "language", "dataset_input", "enabled", "synced_at"]
+    list_filter = ["enabled", "language"]
+    search_fields = ["name", "title"]
+    readonly_fields = ["synced_at"]
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "rows", "size", "created_at"]
+    list_filter = ["owner"]
+    search_fields = ["name", "sha256"]
+    readonly_fields = ["sha256", "size", "columns", "rows", "created_at"]
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "owner", "algorithm", "job_count", "status", "created_at"]
+    list_filter = ["algorithm", "owner"]
+    search_fields = ["name"]
+    readonly_fields = ["job_count", "created_at", "parameters", "resources"]
+    actions = ["cancel_experiments"]
+
+    def get_queryset(self, request):
+        return with_job_counts(super().get_queryset(request))
+
+    @admin.display(description="status")
+    def status(self, obj: Experiment) -> str:
+        return derive_status(annotated_counts(obj))
+
+    @admin.action(description="Cancel the unfinished jobs of the selected experiments")
+    def cancel_experiments(self, request, queryset):
+        affected = 0
+        for experiment in queryset:
+            try:
+                affected += services.cancel_experiment(experiment)
+            except Conflict:
+                continue
+        self.message_user(request, f"{affected} jobs cancelled or cancelling.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "experiment",
+        "owner",
+        "status",
+        "attempt",
+        "priority",
+        "failure_reason",
+        "scheduler",
+        "handle",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "failure_reason", "backend", "scheduler"]
+    search_fields = ["id", "handle"]
+    list_select_related = ["experiment", "owner"]
+    actions = ["cancel_jobs", "retry_jobs"]
+
+    def _apply(self, request, queryset, action, verb: str) -> None:
+        done, refused = 0, []
+        for job in queryset:
+            try:
+                action(job)
+                done += 1
+            except Conflict as exc:
+                refused.append(str(exc))
+        self.message_user(request, f"{done} jobs {verb}.")
+        if refused:
+            self.message_user(request, "; ".join(refused[:10]), level=messages.WARNING)
+
+    @admin.action(description="Cancel the selected jobs")
+    def cancel_jobs(self, request, queryset):
+        self._apply(request, queryset, services.cancel_job, "cancelled")
+
+    @admin.action(description="Retry the selected jobs (failed or cancelled)")
+    def retry_jobs(self, request, queryset):
+        self._apply(request, queryset, services.retry_job, "queued again")
+
+
+@admin.register(JobEvent)
+class JobEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "job", "attempt", "kind", "time"]
+    list_filter = ["kind"]
+
+
+@admin.register(Result)
+class ResultAdmin(ReadOnlyAdmin):
+    list_display = ["job", "attempt", "status", "metrics", "created_at"]
+
+
+@admin.register(OutputFile)
+class OutputFileAdmin(ReadOnlyAdmin):
+    list_display = ["job", "attempt", "name", "size", "created_at"]

@@ -1,0 +1,85 @@
+"""Loading the algorithm catalog (``algorithms/<name>/algorithm.yaml``) into the database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.db import transaction
+from django.utils import timezone
+
+from jobs.models import Algorithm, DatasetInput
+from jobs.sweeps import PARAMETER_TYPES, sweep_values
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class CatalogError(Exception):
+    """An algorithm.yaml that breaks the contract; the message names the file and key."""
+
+
+def parse_algorithm(path: Path) -> dict[str, Any]:
+    """Read and check one algorithm.yaml; return the fields of an Algorithm row."""
+    where = str(path)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{where}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise CatalogError(f"{where}: must be a mapping")
+    for key in ("name", "title", "entrypoint"):
+        if key not in doc:
+            raise CatalogError(f"{where}: missing {key!r}")
+    name = doc["name"]
+    if not isinstance(name, str) or not NAME.match(name) or name != path.parent.name:
+        raise CatalogError(f"{where}: name must be [a-z0-9-]+ and equal the folder name")
+    entrypoint = doc["entrypoint"]
+    if (
+        not isinstance(entrypoint, list)
+        or not entrypoint
+        or not all(isinstance(arg, str) for arg in entrypoint)
+    ):
+        raise CatalogError(f"{where}: entrypoint must be a non-empty list of strings")
+    dataset_input = (doc.get("inputs") or {}).get("dataset", "none")
+    if dataset_input not in DatasetInput.values:
+        raise CatalogError(f"{where}: inputs.dataset must be one of {DatasetInput.values}")
+    parameters = []
+    for pname, spec in (doc.get("parameters") or {}).items():
+        if not isinstance(spec, dict) or spec.get("type") not in PARAMETER_TYPES:
+            raise CatalogError(f"{where}: parameter {pname!r} needs a type in {PARAMETER_TYPES}")
+        if spec["type"] == "choice" and not spec.get("values"):
+            raise CatalogError(f"{where}: choice parameter {pname!r} needs values")
+        if "default" in spec:
+            try:
+                sweep_values(spec, spec["default"])
+            except ValueError as exc:
+                raise CatalogError(f"{where}: default of {pname!r}: {exc}") from None
+        parameters.append({"name": pname, **spec})
+    return {
+        "name": name,
+        "title": doc["title"],
+        "description": (doc.get("description") or "").strip(),
+        "language": doc.get("language", "python"),
+        "entrypoint": entrypoint,
+        "image": doc.get("image") or "",
+        "dataset_input": dataset_input,
+        "resources": doc.get("resources") or {},
+        "parameters": parameters,
+    }
+
+
+def sync_algorithms(directory: Path) -> list[Algorithm]:
+    """Create or update one Algorithm per folder; algorithms whose folder is gone are disabled."""
+    found = [parse_algorithm(p) for p in sorted(directory.glob("*/algorithm.yaml"))]
+    now = timezone.now()
+    with transaction.atomic():
+        synced = [
+            Algorithm.objects.update_or_create(
+                name=fields["name"], defaults={**fields, "enabled": True, "synced_at": now}
+            )[0]
+            for fields in found
+        ]
+        Algorithm.objects.exclude(name__in=[a.name for a in synced]).update(enabled=False)
+    return synced

@@ -1,0 +1,228 @@
+"""The domain: algorithms, datasets, experiments, and the relational job queue."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from jobs.querysets import OwnedQuerySet
+
+
+class JobStatus(models.TextChoices):
+    WAITING = "waiting"
+    DISPATCHING = "dispatching"
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+# Statuses in which a runner holds a live attempt and may call the runner API.
+RUNNER_STATUSES = (JobStatus.DISPATCHING, JobStatus.PENDING, JobStatus.RUNNING)
+# Statuses the backend must know about (a process or Kubernetes Job may exist).
+BACKEND_STATUSES = (*RUNNER_STATUSES, JobStatus.CANCELLING)
+
+
+class FailureReason(models.TextChoices):
+    UNSCHEDULABLE = "unschedulable"
+    IMAGE_NOT_FOUND = "image_not_found"
+    OOM_KILLED = "oom_killed"
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    LOST = "lost"
+    ALGORITHM_ERROR = "algorithm_error"
+    BACKEND_ERROR = "backend_error"
+    CANCELLED = "cancelled"
+
+
+class DatasetInput(models.TextChoices):
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    NONE = "none"
+
+
+class Algorithm(models.Model):
+    name = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    language = models.CharField(max_length=40, default="python")
+    entrypoint = models.JSONField(help_text="argv run in the algorithm's working directory")
+    image = models.CharField(max_length=300, blank=True)
+    dataset_input = models.CharField(
+        max_length=10, choices=DatasetInput.choices, default=DatasetInput.NONE
+    )
+    resources = models.JSONField(default=dict, blank=True)
+    # A list of {"name", "type", "default", ...} so order survives jsonb, which reorders keys.
+    parameters = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def parameter_schema(self) -> dict[str, dict]:
+        return {spec["name"]: spec for spec in self.parameters}
+
+
+class Dataset(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=200)
+    file = models.FileField(upload_to="datasets/%Y/%m/")
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    columns = models.JSONField(default=list, blank=True)
+    rows = models.BigIntegerField(default=0)
+    truth = models.JSONField(null=True, blank=True, help_text="ground-truth graph.json")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "sha256"], name="dataset_unique_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Experiment(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=200, blank=True)
+    algorithm = models.ForeignKey(Algorithm, on_delete=models.PROTECT)
+    dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.PROTECT)
+    parameters = models.JSONField(default=dict, blank=True, help_text="the sweep as submitted")
+    repeats = models.PositiveIntegerField(default=1)
+    priority = models.IntegerField(default=0)
+    resources = models.JSONField(default=dict, blank=True)
+    max_attempts = models.PositiveIntegerField(default=3)
+    retry_algorithm_errors = models.BooleanField(default=False)
+    timeout = models.PositiveIntegerField(null=True, blank=True, help_text="seconds per job")
+    job_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name or f"experiment {self.pk}"
+
+
+class Job(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="jobs")
+    # Copied from the experiment so the claim query needs no join.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    priority = models.IntegerField(default=0)
+    index = models.PositiveIntegerField(help_text="position in the grid")
+    repeat = models.PositiveIntegerField(default=0)
+    parameters = models.JSONField(default=dict)
+
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.WAITING)
+    attempt = models.PositiveIntegerField(default=1)
+    max_attempts = models.PositiveIntegerField(default=3)
+    not_before = models.DateTimeField(default=timezone.now)
+    progress = models.FloatField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    scheduler = models.CharField(max_length=200, blank=True, help_text="scheduler that claimed it")
+    backend = models.CharField(max_length=40, blank=True)
+    handle = models.CharField(max_length=63, blank=True)
+    runner_token_hash = models.CharField(max_length=64, blank=True)
+
+    failure_reason = models.CharField(max_length=20, choices=FailureReason.choices, blank=True)
+    error = models.TextField(blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["experiment_id", "index", "repeat"]
+        indexes = [
+            # Partial: its size follows the queue, not the history of finished jobs.
+            models.Index(
+                fields=["-priority", "id"],
+                condition=Q(status="waiting"),
+                name="job_waiting_queue",
+            ),
+            models.Index(
+                fields=["status"],
+                condition=Q(status__in=[s.value for s in BACKEND_STATUSES]),
+                name="job_active",
+            ),
+            models.Index(fields=["experiment", "status"], name="job_experiment_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class JobEvent(models.Model):
+    class Kind(models.TextChoices):
+        LOG = "log"
+        METRIC = "metric"
+        STATUS = "status"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    attempt = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    time = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "kind", "id"], name="jobevent_job_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} event of job {self.job_id}"
+
+
+class Result(models.Model):
+    """The outcome of a job's last attempt."""
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="result")
+    attempt = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=JobStatus.choices)
+    metrics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"result of job {self.job_id}"
+
+
+class OutputFile(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="files")
+    attempt = models.PositiveIntegerField()
+    name = models.CharField(max_length=500)
+    file = models.FileField(upload_to="outputs/%Y/%m/", max_length=500)
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "attempt", "name"], name="outputfile_unique_per_attempt"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,45 @@
+"""Business rules of Petri; views, admin actions, consumers and the scheduler call these."""
+
+from __future__ import annotations
+
+from jobs.services.claim import (
+    ClaimedJob,
+    claim_waiting_jobs,
+    handle_for,
+    mark_dispatched,
+    reclaim_stale_dispatching,
+)
+from jobs.services.datasets import create_dataset, validate_graph
+from jobs.services.lifecycle import (
+    cancel_experiment,
+    cancel_job,
+    fail_attempt,
+    finish_attempt,
+    mark_cancelled,
+    record_events,
+    retry_job,
+)
+from jobs.services.outputs import store_output_file
+from jobs.services.submit import submit_experiment
+from jobs.services.tokens import job_for_runner_token, runner_token
+
+__all__ = [
+    "ClaimedJob",
+    "cancel_experiment",
+    "cancel_job",
+    "claim_waiting_jobs",
+    "create_dataset",
+    "fail_attempt",
+    "finish_attempt",
+    "handle_for",
+    "job_for_runner_token",
+    "mark_cancelled",
+    "mark_dispatched",
+    "reclaim_stale_dispatching",
+    "record_events",
+    "retry_job",
+    "runner_token",
+    "store_output_file",
+    "submit_experiment",
+    "validate_graph",
+]

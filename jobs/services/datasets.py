@@ -1,0 +1,115 @@
+"""Datasets: CSV uploads stored once per owner and content hash."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+
+from jobs.errors import InvalidInput
+from jobs.models import Dataset
+
+
+def _sha256(stream: IO[bytes]) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    stream.seek(0)
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+def _inspect_csv(stream: IO[bytes]) -> tuple[list[str], int]:
+    """Column names and row count; raises InvalidInput when it is not a CSV with a header."""
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
+    try:
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if not header or not any(name.strip() for name in header):
+            raise InvalidInput({"file": ["is empty or has no header row"]})
+        rows = 0
+        for line_no, row in enumerate(reader, start=2):
+            if row and len(row) != len(header):
+                raise InvalidInput(
+                    {
+                        "file": [
+                            f"line {line_no} has {len(row)} fields; the header has {len(header)}"
+                        ]
+                    }
+                )
+            rows += bool(row)
+    except UnicodeDecodeError:
+        raise InvalidInput({"file": ["is not UTF-8 text"]}) from None
+    except csv.Error as exc:
+        raise InvalidInput({"file": [f"is not a valid CSV file: {exc}"]}) from None
+    finally:
+        text.detach()
+    stream.seek(0)
+    return [name.strip() for name in header], rows
+
+
+def validate_graph(graph: Any, field: str = "truth") -> dict[str, Any]:
+    """Check a graph.json document: nodes and edges between them."""
+    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
+        raise InvalidInput({field: ["must be an object with a list of nodes and a list of edges"]})
+    nodes = {str(node) for node in graph["nodes"]}
+    for edge in graph.get("edges", []):
+        if (
+            not isinstance(edge, dict)
+            or edge.get("source") not in nodes
+            or edge.get("target") not in nodes
+        ):
+            raise InvalidInput({field: [f"edge {edge!r} does not join two listed nodes"]})
+    return graph
+
+
+def create_dataset(
+    *, owner: Any, upload: IO[bytes], name: str = "", truth: Any = None
+) -> tuple[Dataset, bool]:
+    """Store an uploaded CSV; the same bytes from the same owner give back the same dataset."""
+    limit = settings.PETRI_MAX_UPLOAD_MB * 1024 * 1024
+    sha256, size = _sha256(upload)
+    if size > limit:
+        raise InvalidInput(
+            {"file": [f"is {size} bytes; the limit is {settings.PETRI_MAX_UPLOAD_MB} MB"]}
+        )
+    existing = Dataset.objects.filter(owner=owner, sha256=sha256).first()
+    if existing:
+        return existing, False
+    columns, rows = _inspect_csv(upload)
+    if truth is not None:
+        validate_graph(truth)
+    filename = Path(getattr(upload, "name", "") or "dataset.csv").name
+    try:
+        with transaction.atomic():
+            dataset = Dataset(
+                owner=owner,
+                name=name or filename,
+                sha256=sha256,
+                size=size,
+                columns=columns,
+                rows=rows,
+                truth=truth,
+            )
+            dataset.file.save(filename, File(upload, name=filename), save=False)
+            dataset.save()
+    except IntegrityError:
+        # The same upload raced us; both callers get the one stored dataset.
+        return Dataset.objects.get(owner=owner, sha256=sha256), False
+    return dataset, True
+
+
+def create_dataset_from_files(
+    *, owner: Any, csv_path: Path, truth_path: Path | None, name: str
+) -> tuple[Dataset, bool]:
+    truth = json.loads(truth_path.read_text()) if truth_path and truth_path.exists() else None
+    with csv_path.open("rb") as handle:
+        return create_dataset(owner=owner, upload=handle, name=name, truth=truth)

@@ -1,0 +1,206 @@
+"""A job's transitions after it was queued: events, results, failures, cancel and retry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from jobs.errors import Conflict
+from jobs.models import (
+    BACKEND_STATUSES,
+    FINAL_STATUSES,
+    RUNNER_STATUSES,
+    Experiment,
+    FailureReason,
+    Job,
+    JobEvent,
+    JobStatus,
+    Result,
+)
+from jobs.services.retry import backoff, should_retry
+
+
+def _locked(job_id: int) -> Job:
+    return Job.objects.select_for_update().select_related("experiment").get(pk=job_id)
+
+
+def _note(job: Job, text: str, now: datetime) -> None:
+    """Petri's own line in the job's log, so users read what happened to an attempt."""
+    JobEvent.objects.create(
+        job=job,
+        attempt=job.attempt,
+        kind=JobEvent.Kind.LOG,
+        time=now,
+        data={"lines": [f"petri: {text}"], "source": "petri"},
+    )
+
+
+def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> int:
+    """Store a runner's batch of events; refuses (Conflict) once the attempt is over."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = _locked(job_id)
+        if job.attempt != attempt or job.status not in RUNNER_STATUSES:
+            raise Conflict(f"attempt {attempt} of job {job_id} is over")
+        fields = {"last_event_at"}
+        job.last_event_at = now
+        rows: list[JobEvent] = []
+        for event in events:
+            kind = event["type"]
+            when = event.get("time") or now
+            if kind == "started" and job.status != JobStatus.RUNNING:
+                job.status, job.started_at = JobStatus.RUNNING, now
+                fields |= {"status", "started_at"}
+            elif kind == "progress":
+                job.progress = event["value"]
+                fields.add("progress")
+            elif kind == "log":
+                rows.append(
+                    JobEvent(
+                        job=job,
+                        attempt=attempt,
+                        kind=JobEvent.Kind.LOG,
+                        time=when,
+                        data={"lines": event["lines"]},
+                    )
+                )
+            elif kind == "metric":
+                data = {"name": event["name"], "value": event["value"], "step": event.get("step")}
+                rows.append(
+                    JobEvent(
+                        job=job, attempt=attempt, kind=JobEvent.Kind.METRIC, time=when, data=data
+                    )
+                )
+        JobEvent.objects.bulk_create(rows)
+        job.save(update_fields=sorted(fields))
+    return len(events)
+
+
+def _fail(job: Job, reason: str, error: str, exit_code: int | None, now: datetime) -> None:
+    job.error, job.exit_code = error, exit_code
+    if should_retry(job, reason):
+        delay = backoff(job.attempt)
+        _note(job, f"attempt {job.attempt} failed ({reason}); retrying in {delay.seconds} s", now)
+        job.status, job.failure_reason = JobStatus.WAITING, reason
+        job.attempt += 1
+        job.not_before = now + delay
+        job.handle = job.runner_token_hash = ""
+        job.progress = job.started_at = job.last_event_at = None
+        return
+    _note(job, f"attempt {job.attempt} failed ({reason})", now)
+    job.status, job.failure_reason, job.finished_at = JobStatus.FAILED, reason, now
+
+
+def finish_attempt(
+    job_id: int,
+    attempt: int,
+    *,
+    succeeded: bool,
+    metrics: dict[str, float] | None = None,
+    exit_code: int | None = None,
+    error: str = "",
+    failure_reason: str = "",
+) -> Job:
+    """Record an attempt's outcome. Idempotent: a repeated or stale report changes nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = _locked(job_id)
+        if job.attempt != attempt or job.status not in BACKEND_STATUSES:
+            return job
+        if job.status == JobStatus.CANCELLING and not succeeded:
+            _mark_cancelled(job, now)
+        elif succeeded:
+            job.status, job.finished_at, job.progress = JobStatus.SUCCEEDED, now, 1.0
+            job.exit_code, job.error, job.failure_reason = exit_code, "", ""
+        else:
+            _fail(job, failure_reason or FailureReason.ALGORITHM_ERROR, error, exit_code, now)
+        if job.status in FINAL_STATUSES:
+            Result.objects.update_or_create(
+                job=job,
+                defaults={
+                    "attempt": attempt,
+                    "status": job.status,
+                    "metrics": metrics or {},
+                    "created_at": now,
+                },
+            )
+        job.save()
+    return job
+
+
+def fail_attempt(
+    job_id: int, attempt: int, reason: str, error: str = "", exit_code: int | None = None
+) -> Job:
+    """The backend's word that an attempt died without a result (lost, unschedulable...)."""
+    return finish_attempt(
+        job_id, attempt, succeeded=False, exit_code=exit_code, error=error, failure_reason=reason
+    )
+
+
+def _mark_cancelled(job: Job, now: datetime) -> None:
+    job.status, job.failure_reason, job.finished_at = JobStatus.CANCELLED, "cancelled", now
+
+
+def mark_cancelled(job_id: int, attempt: int) -> Job:
+    """The backend has stopped the attempt of a job in ``cancelling``."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = _locked(job_id)
+        if job.status == JobStatus.CANCELLING and job.attempt == attempt:
+            _mark_cancelled(job, now)
+            _note(job, "cancelled", now)
+            job.save()
+    return job
+
+
+def cancel_job(job: Job) -> Job:
+    """Cancel one job: at once when waiting, through the backend when it may be running."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = _locked(job.pk)
+        if job.status == JobStatus.WAITING:
+            _mark_cancelled(job, now)
+        elif job.status in RUNNER_STATUSES:
+            job.status = JobStatus.CANCELLING
+        elif job.status != JobStatus.CANCELLING:
+            raise Conflict(f"job {job.pk} is already {job.status}")
+        job.save()
+    return job
+
+
+def cancel_experiment(experiment: Experiment) -> int:
+    """Cancel every unfinished job of an experiment; returns how many were affected."""
+    now = timezone.now()
+    with transaction.atomic():
+        jobs = Job.objects.filter(experiment=experiment)
+        waiting = jobs.filter(status=JobStatus.WAITING).update(
+            status=JobStatus.CANCELLED, failure_reason=FailureReason.CANCELLED, finished_at=now
+        )
+        active = jobs.filter(status__in=RUNNER_STATUSES).update(status=JobStatus.CANCELLING)
+        if not waiting + active and not jobs.filter(status=JobStatus.CANCELLING).exists():
+            raise Conflict(f"experiment {experiment.pk} has no unfinished jobs")
+    return waiting + active
+
+
+def retry_job(job: Job) -> Job:
+    """Queue a failed or cancelled job again as a new attempt with a fresh retry budget."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = _locked(job.pk)
+        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+            raise Conflict(
+                f"only failed or cancelled jobs can be retried; job {job.pk} is {job.status}"
+            )
+        job.attempt += 1
+        job.max_attempts = job.attempt + job.experiment.max_attempts - 1
+        job.status, job.not_before = JobStatus.WAITING, now
+        job.failure_reason = job.error = job.handle = job.runner_token_hash = ""
+        job.exit_code = job.progress = job.started_at = job.finished_at = None
+        job.last_event_at = job.claimed_at = None
+        job.save()
+        Result.objects.filter(job=job).delete()
+        _note(job, f"retry requested; attempt {job.attempt} queued", now)
+    return job

@@ -1,0 +1,127 @@
+"""Submitting an experiment: validate everything, then write every job in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from jobs.errors import InvalidInput
+from jobs.models import Algorithm, Dataset, DatasetInput, Experiment, Job
+from jobs.sweeps import expand_grid, grid_size, resolve_sweep, validate_resources
+
+BULK_BATCH = 2000
+NOTIFY_CHANNEL = "petri_jobs"
+
+
+def _positive_int(errors: dict, field: str, value: Any, *, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors[field] = [f"must be an integer between {minimum} and {maximum}"]
+        return minimum
+    if not minimum <= value <= maximum:
+        errors[field] = [f"must be between {minimum} and {maximum}"]
+    return value
+
+
+def submit_experiment(
+    *,
+    owner: Any,
+    algorithm: Algorithm,
+    dataset: Dataset | None = None,
+    parameters: Any = None,
+    repeats: Any = 1,
+    priority: Any = 0,
+    resources: Any = None,
+    name: str = "",
+    max_attempts: Any = None,
+    timeout: Any = None,
+    retry_algorithm_errors: bool = False,
+) -> Experiment:
+    """Check the sweep against the algorithm's schema and queue one job per combination."""
+    errors: dict[str, Any] = {}
+    if not algorithm.enabled:
+        errors["algorithm"] = [f"algorithm {algorithm.name!r} is disabled"]
+    if dataset is None and algorithm.dataset_input == DatasetInput.REQUIRED:
+        errors["dataset"] = [f"algorithm {algorithm.name!r} needs a dataset"]
+    if dataset is not None and algorithm.dataset_input == DatasetInput.NONE:
+        errors["dataset"] = [f"algorithm {algorithm.name!r} takes no dataset"]
+    repeats = _positive_int(errors, "repeats", repeats, minimum=1, maximum=settings.PETRI_MAX_GRID)
+    priority = _positive_int(errors, "priority", priority, minimum=-1000, maximum=1000)
+    if max_attempts is None:
+        max_attempts = settings.PETRI_MAX_ATTEMPTS
+    max_attempts = _positive_int(errors, "max_attempts", max_attempts, minimum=1, maximum=20)
+    if timeout is not None:
+        timeout = _positive_int(errors, "timeout", timeout, minimum=1, maximum=30 * 24 * 3600)
+    axes: dict[str, list[Any]] = {}
+    resolved_resources: dict[str, Any] = {}
+    try:
+        axes = resolve_sweep(algorithm.parameter_schema(), parameters or {})
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    try:
+        resolved_resources = validate_resources(algorithm.resources, resources)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    size = grid_size(axes, repeats)
+    if size > settings.PETRI_MAX_GRID:
+        shape = " × ".join(f"{len(v)} {k}" for k, v in axes.items() if len(v) > 1) or "1"
+        raise InvalidInput(
+            {
+                "parameters": [
+                    f"the grid has {size} jobs ({shape} × {repeats} repeats); "
+                    f"the limit is {settings.PETRI_MAX_GRID}"
+                ]
+            }
+        )
+
+    now = timezone.now()
+    with transaction.atomic():
+        experiment = Experiment.objects.create(
+            owner=owner,
+            name=name or algorithm.name,
+            algorithm=algorithm,
+            dataset=dataset,
+            parameters=parameters or {},
+            repeats=repeats,
+            priority=priority,
+            resources=resolved_resources,
+            max_attempts=max_attempts,
+            timeout=timeout,
+            retry_algorithm_errors=bool(retry_algorithm_errors),
+            job_count=size,
+            created_at=now,
+        )
+        batch: list[Job] = []
+        for index, values in enumerate(expand_grid(axes)):
+            for repeat in range(repeats):
+                batch.append(
+                    Job(
+                        experiment=experiment,
+                        owner=owner,
+                        priority=priority,
+                        index=index,
+                        repeat=repeat,
+                        parameters=values,
+                        max_attempts=max_attempts,
+                        not_before=now,
+                        created_at=now,
+                    )
+                )
+                if len(batch) >= BULK_BATCH:
+                    Job.objects.bulk_create(batch)
+                    batch = []
+        if batch:
+            Job.objects.bulk_create(batch)
+        notify_scheduler()
+    return experiment
+
+
+def notify_scheduler() -> None:
+    """Wake idle schedulers; Postgres delivers the NOTIFY once, when the transaction commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")

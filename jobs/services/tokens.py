@@ -1,0 +1,45 @@
+"""Per-attempt runner tokens: derived from the job and attempt, stored hashed, dead once it ends.
+
+Deriving the token (instead of drawing it at random) lets a scheduler that crashed mid-dispatch
+hand the very same token to the backend again, so an already created runner keeps working.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+
+from jobs.models import RUNNER_STATUSES, Job
+
+
+def runner_token(job_id: int, attempt: int) -> str:
+    message = f"petri-runner:{job_id}:{attempt}".encode()
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return f"{job_id}.{attempt}.{digest}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def job_for_runner_token(token: str) -> Job | None:
+    """The job whose current, live attempt this token belongs to; None for anything else."""
+    try:
+        job_part, attempt_part, _ = token.split(".", 2)
+        job_id, attempt = int(job_part), int(attempt_part)
+    except ValueError:
+        return None
+    job = (
+        Job.objects.select_related("experiment__algorithm", "experiment__dataset")
+        .filter(pk=job_id)
+        .first()
+    )
+    if job is None or job.attempt != attempt or job.status not in RUNNER_STATUSES:
+        return None
+    if not job.runner_token_hash or not hmac.compare_digest(
+        job.runner_token_hash, hash_token(token)
+    ):
+        return None
+    return job

@@ -1,0 +1,28 @@
+"""Execution backends, chosen by ``PETRI_BACKEND``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
+
+
+def create_backend(name: str | None = None) -> Backend:
+    name = name or settings.PETRI_BACKEND
+    if name == "local":
+        from scheduler.backends.local import LocalBackend
+
+        return LocalBackend(
+            max_running=settings.PETRI_MAX_RUNNING,
+            runner_dir=settings.PETRI_RUNNER_DIR,
+            algorithms_dir=settings.PETRI_ALGORITHMS_DIR,
+            log_dir=settings.VAR_DIR / "runner-logs",
+        )
+    if name == "noop":
+        from scheduler.backends.noop import NoopBackend
+
+        return NoopBackend()
+    raise ValueError(f"unknown backend {name!r}")
+
+
+__all__ = ["Backend", "BackendError", "BackendState", "JobSpec", "Node", "create_backend"]

@@ -1,0 +1,87 @@
+"""The interface every execution backend implements (local process, Kubernetes, noop)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Phase = Literal["pending", "running", "exited", "gone"]
+
+
+class BackendError(Exception):
+    """The backend could not do what was asked; the attempt may be retried."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a backend needs to start one attempt of one job."""
+
+    job_id: int
+    attempt: int
+    handle: str
+    token: str
+    api_url: str
+    algorithm: str
+    image: str = ""
+    resources: dict[str, Any] = field(default_factory=dict)
+    timeout: int | None = None
+    experiment_id: int | None = None
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class BackendState:
+    """What the backend knows of an attempt. ``reason`` classifies an attempt that ended badly."""
+
+    handle: str
+    phase: Phase
+    exit_code: int | None = None
+    reason: str = ""
+    message: str = ""
+
+    @property
+    def ended(self) -> bool:
+        return self.phase in ("exited", "gone")
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    cpu_allocatable: float
+    cpu_requested: float
+    memory_allocatable: int
+    memory_requested: int
+    gpu_allocatable: int = 0
+    gpu_requested: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    name: str
+
+    def capacity(self) -> int | None:
+        """How many more attempts it can take now; None when it does not limit them."""
+        return None
+
+    @abstractmethod
+    def submit(self, spec: JobSpec) -> None:
+        """Start an attempt. Idempotent: a handle that already exists is adopted."""
+
+    @abstractmethod
+    def cancel(self, handle: str) -> None:
+        """Stop an attempt and release what it holds. Idempotent."""
+
+    @abstractmethod
+    def reconcile(self, handles: list[str]) -> dict[str, BackendState]:
+        """The state of each of these attempts, in as few calls as the backend allows."""
+
+    def logs(self, handle: str) -> str | None:
+        """The attempt's own output as the backend saw it, if it keeps any."""
+        return None
+
+    def nodes(self) -> list[Node]:
+        return []
+
+    def shutdown(self) -> None:  # noqa: B027  (optional hook; most backends hold nothing)
+        """Called when the scheduler stops."""

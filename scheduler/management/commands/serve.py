@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from channels.routing import get_default_application
+from daphne.endpoints import build_endpoint_description_strings
+from daphne.server import Server
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from scheduler.backends import create_backend
+from scheduler.loop import Scheduler, run_forever
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Serve Petri (HTTP and websockets, with daphne) and run the scheduler in-process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="serve only; run `manage.py scheduler` separately",
+        )
+
+    def handle(self, *args, **options):
+        host, port = options["host"], options["port"]
+        stop = threading.Event()
+        thread = backend = None
+        if settings.PETRI_SCHEDULER_IN_WEB and not options["no_scheduler"]:
+            backend = create_backend()
+            # Runners on this machine reach this very server unless told otherwise.
+            api_url = settings.PETRI_API_URL
+            if "PETRI_API_URL" not in os.environ:
+                api_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+            scheduler = Scheduler(backend, api_url=api_url)
+            thread = threading.Thread(
+                target=run_forever, args=(scheduler, stop), name="petri-scheduler", daemon=True
+            )
+            thread.start()
+        self.stdout.write(f"Petri is serving at http://{host}:{port}/ (Ctrl-C stops it)")
+        server = Server(
+            application=get_default_application(),
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            signal_handlers=True,
+            action_logs=False,
+        )
+        try:
+            server.run()
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=30)
+            if backend is not None:
+                backend.shutdown()
+            self.stdout.write("Petri stopped.")

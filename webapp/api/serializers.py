@@ -1,0 +1,183 @@
+"""Shapes of the users' API; validation of the business rules happens in jobs.services."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from jobs.models import Algorithm, Dataset, Experiment, Job, OutputFile
+from jobs.status import annotated_counts, derive_status
+
+
+class AlgorithmSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Algorithm
+        fields = [
+            "name",
+            "title",
+            "description",
+            "language",
+            "image",
+            "dataset_input",
+            "resources",
+            "parameters",
+            "enabled",
+        ]
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    has_truth = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id",
+            "name",
+            "sha256",
+            "size",
+            "columns",
+            "rows",
+            "has_truth",
+            "created_at",
+            "download_url",
+        ]
+
+    def get_has_truth(self, obj: Dataset) -> bool:
+        return obj.truth is not None
+
+    def get_download_url(self, obj: Dataset) -> str:
+        return reverse("dataset-download", args=[obj.pk])
+
+
+class DatasetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="a CSV file with a header row")
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    truth = serializers.FileField(required=False, help_text="optional ground-truth graph.json")
+
+
+class ExperimentSerializer(serializers.ModelSerializer):
+    algorithm = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    counts = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Experiment
+        fields = [
+            "id",
+            "name",
+            "algorithm",
+            "dataset",
+            "parameters",
+            "repeats",
+            "priority",
+            "resources",
+            "max_attempts",
+            "retry_algorithm_errors",
+            "timeout",
+            "job_count",
+            "created_at",
+            "counts",
+            "status",
+            "progress",
+        ]
+
+    def _counts(self, obj: Experiment) -> dict[str, int]:
+        if not hasattr(obj, "_petri_counts"):
+            obj._petri_counts = annotated_counts(obj)
+        return obj._petri_counts
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"}})
+    def get_counts(self, obj: Experiment) -> dict[str, int]:
+        return self._counts(obj)
+
+    def get_status(self, obj: Experiment) -> str:
+        return derive_status(self._counts(obj))
+
+    def get_progress(self, obj: Experiment) -> float:
+        counts = self._counts(obj)
+        total = sum(counts.values())
+        done = counts["succeeded"] + counts["failed"] + counts["cancelled"]
+        return round(done / total, 4) if total else 0.0
+
+
+class ExperimentCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    algorithm = serializers.SlugRelatedField(slug_field="name", queryset=Algorithm.objects.all())
+    dataset = serializers.PrimaryKeyRelatedField(
+        queryset=Dataset.objects.none(), required=False, allow_null=True
+    )
+    parameters = serializers.JSONField(required=False, default=dict)
+    repeats = serializers.JSONField(required=False, default=1)
+    priority = serializers.JSONField(required=False, default=0)
+    resources = serializers.JSONField(required=False, default=dict)
+    max_attempts = serializers.JSONField(required=False, default=None)
+    timeout = serializers.JSONField(required=False, default=None)
+    retry_algorithm_errors = serializers.BooleanField(required=False, default=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.context["request"].user
+        self.fields["dataset"].queryset = Dataset.objects.visible_to(user)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    metrics = serializers.SerializerMethodField()
+    runtime = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "experiment",
+            "index",
+            "repeat",
+            "parameters",
+            "status",
+            "attempt",
+            "max_attempts",
+            "progress",
+            "created_at",
+            "claimed_at",
+            "started_at",
+            "finished_at",
+            "runtime",
+            "failure_reason",
+            "error",
+            "exit_code",
+            "metrics",
+            "backend",
+            "handle",
+        ]
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "number"}})
+    def get_metrics(self, obj: Job) -> dict[str, float]:
+        result = getattr(obj, "result", None)
+        return result.metrics if result is not None else {}
+
+    def get_runtime(self, obj: Job) -> float | None:
+        """Seconds from start to finish (or to now while running)."""
+        if obj.started_at is None:
+            return None
+        end = obj.finished_at or timezone.now()
+        return round((end - obj.started_at).total_seconds(), 3)
+
+
+class OutputFileSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OutputFile
+        fields = ["name", "attempt", "size", "created_at", "url"]
+
+    def get_url(self, obj: OutputFile) -> str:
+        return reverse("job-file", args=[obj.job_id, obj.name])
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(required=False, default="api", max_length=100)

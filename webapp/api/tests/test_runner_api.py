@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import pytest
+
+from jobs import services
+from jobs.models import FailureReason, JobEvent, JobStatus, OutputFile
+from jobs.tests.factories import make_dataset, make_experiment
+
+
+@pytest.fixture
+def claimed(user, catalog, client):
+    """Two jobs claimed by a scheduler, each with its own runner token."""
+    dataset = make_dataset(user, rows=3)
+    make_experiment(user, catalog["sleep-and-score"], dataset=dataset, parameters={"x": [1, 2]})
+    return services.claim_waiting_jobs(scheduler="test", backend="noop", limit=10)
+
+
+def bearer(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def test_the_spec_describes_the_tokens_own_job_and_attempt(client, claimed):
+    first, second = claimed
+    for item in (first, second):
+        spec = client.get("/api/runner/job/", **bearer(item.token)).json()
+        assert spec["job"] == item.job.pk
+        assert spec["attempt"] == item.job.attempt
+        assert spec["parameters"] == item.job.parameters
+        assert spec["algorithm"]["entrypoint"] == ["python", "main.py"]
+        assert spec["dataset_url"] == "/api/runner/dataset/"
+    data = client.get("/api/runner/dataset/", **bearer(first.token))
+    assert b"".join(data.streaming_content).startswith(b"x,y\n")
+
+
+def test_a_missing_or_forged_token_is_refused(client, claimed):
+    assert client.get("/api/runner/job/").status_code == 401
+    forged = claimed[0].token[:-4] + "abcd"
+    assert client.get("/api/runner/job/", **bearer(forged)).status_code == 401
+    other_job = f"{claimed[1].job.pk}.1.{claimed[0].token.split('.')[2]}"
+    assert client.get("/api/runner/job/", **bearer(other_job)).status_code == 401
+
+
+def test_a_user_api_token_is_not_a_runner_token(api, client, claimed):
+    assert api.get("/api/runner/job/").status_code == 401
+
+
+def test_events_move_the_job_to_running_and_store_logs_and_metrics(client, claimed):
+    item = claimed[0]
+    body = {
+        "events": [
+            {"type": "started"},
+            {"type": "progress", "value": 0.5},
+            {"type": "log", "lines": ["hello", "world"]},
+            {"type": "metric", "name": "loss", "value": 0.3, "step": 2},
+            {"type": "heartbeat"},
+        ]
+    }
+    response = client.post(
+        "/api/runner/events/", body, content_type="application/json", **bearer(item.token)
+    )
+    assert response.status_code == 200, response.content
+    job = item.job
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING
+    assert job.progress == 0.5
+    assert job.started_at is not None
+    logs = JobEvent.objects.get(job=job, kind="log")
+    assert logs.data["lines"] == ["hello", "world"]
+    assert JobEvent.objects.get(job=job, kind="metric").data == {
+        "name": "loss",
+        "value": 0.3,
+        "step": 2,
+    }
+
+
+def test_a_malformed_event_is_a_400_naming_the_field(client, claimed):
+    response = client.post(
+        "/api/runner/events/",
+        {"events": [{"type": "metric", "value": 1}]},
+        content_type="application/json",
+        **bearer(claimed[0].token),
+    )
+    assert response.status_code == 400
+    assert "name" in response.json()["events"]["0"]
+
+
+def test_files_are_stored_under_their_relative_name_and_paths_out_are_refused(client, claimed):
+    item = claimed[0]
+    response = client.put(
+        "/api/runner/files/plots/a.txt",
+        b"abc",
+        content_type="application/octet-stream",
+        HTTP_CONTENT_DISPOSITION="attachment; filename=a.txt",
+        **bearer(item.token),
+    )
+    assert response.status_code == 201, response.content
+    stored = OutputFile.objects.get(job=item.job)
+    assert (stored.name, stored.size) == ("plots/a.txt", 3)
+    escape = client.put(
+        "/api/runner/files/../../etc/passwd",
+        b"x",
+        content_type="application/octet-stream",
+        **bearer(item.token),
+    )
+    assert escape.status_code in (400, 404)
+
+
+def test_the_result_is_idempotent_and_the_token_dies_with_the_attempt(client, claimed):
+    item = claimed[0]
+    result = {"status": "succeeded", "exit_code": 0, "metrics": {"score": 1.5}}
+    first = client.post(
+        "/api/runner/result/", result, content_type="application/json", **bearer(item.token)
+    )
+    assert first.status_code == 200
+    assert first.json()["status"] == "succeeded"
+    item.job.refresh_from_db()
+    assert item.job.result.metrics == {"score": 1.5}
+    again = client.post(
+        "/api/runner/result/", result, content_type="application/json", **bearer(item.token)
+    )
+    assert again.status_code == 401
+    assert client.get("/api/runner/job/", **bearer(item.token)).status_code == 401
+
+
+def test_a_retried_job_refuses_the_previous_attempts_token(client, claimed):
+    item = claimed[0]
+    services.fail_attempt(item.job.pk, item.job.attempt, FailureReason.LOST, "gone")
+    item.job.refresh_from_db()
+    assert (item.job.status, item.job.attempt) == (JobStatus.WAITING, 2)
+    assert client.get("/api/runner/job/", **bearer(item.token)).status_code == 401
+    reclaimed = services.claim_waiting_jobs(
+        scheduler="test", backend="noop", limit=10, now=item.job.not_before
+    )
+    assert [c.job.pk for c in reclaimed] == [item.job.pk]
+    assert reclaimed[0].token != item.token
+    assert client.get("/api/runner/job/", **bearer(reclaimed[0].token)).json()["attempt"] == 2
+
+
+def test_a_cancelled_job_refuses_its_runner(client, claimed):
+    item = claimed[0]
+    services.cancel_job(item.job)
+    response = client.post(
+        "/api/runner/events/",
+        {"events": [{"type": "heartbeat"}]},
+        content_type="application/json",
+        **bearer(item.token),
+    )
+    assert response.status_code == 401
