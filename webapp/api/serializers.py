@@ -120,8 +120,9 @@ class ExperimentCreateSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        user = self.context["request"].user
-        self.fields["dataset"].queryset = Dataset.objects.visible_to(user)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["dataset"].queryset = Dataset.objects.visible_to(request.user)
 
 
 class JobSerializer(serializers.ModelSerializer):

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from webapp.api import runner, views
+from webapp.api import runner, schema, views  # noqa: F401  (schema registers extensions)
 
 router = DefaultRouter()
 router.register("algorithms", views.AlgorithmViewSet, basename="algorithm")

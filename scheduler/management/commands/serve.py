@@ -48,7 +48,6 @@ class Command(BaseCommand):
             application=get_default_application(),
             endpoints=build_endpoint_description_strings(host=host, port=port),
             signal_handlers=True,
-            action_logs=False,
         )
         try:
             server.run()
