@@ -48,6 +48,7 @@ class Scheduler:
         common = {"scheduler": self.identity, "backend": self.backend.name}
         claimed = services.reclaim_stale_dispatching(limit=limit, **common)
         claimed += services.claim_waiting_jobs(limit=limit - len(claimed), **common)
+        accepted = []
         for item in claimed:
             job = item.job
             spec = JobSpec(
@@ -69,8 +70,8 @@ class Scheduler:
                 log.warning("backend refused %s: %s", job.handle, exc)
                 services.fail_attempt(job.pk, job.attempt, "backend_error", str(exc))
                 continue
-            # False means it was cancelled meanwhile; the cancel pass stops it.
-            services.mark_dispatched(job.pk, job.attempt)
+            accepted.append(job)
+        services.mark_dispatched(accepted)
         return len(claimed)
 
     def cancel_requested(self) -> int:

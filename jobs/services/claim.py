@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus
 from jobs.services.tokens import hash_token, runner_token
+from jobs.signals import announce_jobs_changed
 
 # A job still `dispatching` this long after its claim lost its scheduler mid-dispatch.
 STALE_DISPATCH = timedelta(seconds=60)
@@ -45,6 +47,7 @@ def _take(queryset, *, scheduler: str, backend: str, limit: int, now: datetime) 
     Job.objects.bulk_update(
         jobs, ["status", "claimed_at", "scheduler", "backend", "handle", "runner_token_hash"]
     )
+    announce_jobs_changed(ids, {job.experiment_id for job in jobs})
     return claimed
 
 
@@ -79,9 +82,16 @@ def reclaim_stale_dispatching(
         return _take(stale, scheduler=scheduler, backend=backend, limit=limit, now=now)
 
 
-def mark_dispatched(job_id: int, attempt: int) -> bool:
-    """The backend accepted the attempt; False if it was cancelled meanwhile."""
-    updated = Job.objects.filter(pk=job_id, attempt=attempt, status=JobStatus.DISPATCHING).update(
-        status=JobStatus.PENDING, last_event_at=timezone.now()
-    )
-    return updated == 1
+def mark_dispatched(jobs: list[Job]) -> int:
+    """The backend accepted these attempts. Jobs cancelled meanwhile are left to the cancel pass."""
+    if not jobs:
+        return 0
+    same_attempt = Q()
+    for job in jobs:
+        same_attempt |= Q(pk=job.pk, attempt=job.attempt)
+    with transaction.atomic():
+        updated = Job.objects.filter(same_attempt, status=JobStatus.DISPATCHING).update(
+            status=JobStatus.PENDING, last_event_at=timezone.now()
+        )
+        announce_jobs_changed([job.pk for job in jobs], {job.experiment_id for job in jobs})
+    return updated

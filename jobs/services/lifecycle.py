@@ -21,6 +21,7 @@ from jobs.models import (
     Result,
 )
 from jobs.services.retry import backoff, should_retry
+from jobs.signals import announce, announce_jobs_changed, job_logged, job_measured
 
 
 def _locked(job_id: int) -> Job:
@@ -76,7 +77,29 @@ def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> in
                 )
         JobEvent.objects.bulk_create(rows)
         job.save(update_fields=sorted(fields))
+        _announce_events(job, attempt, fields, rows)
     return len(events)
+
+
+def _announce_events(job: Job, attempt: int, fields: set[str], rows: list[JobEvent]) -> None:
+    if fields & {"status", "progress"}:
+        announce_jobs_changed([job.pk], [job.experiment_id])
+    common = {
+        "job_id": job.pk,
+        "experiment_id": job.experiment_id,
+        "owner_id": job.owner_id,
+        "attempt": attempt,
+    }
+    lines = [line for row in rows if row.kind == JobEvent.Kind.LOG for line in row.data["lines"]]
+    if lines:
+        announce(job_logged, lines=lines, **common)
+    points = [
+        {**row.data, "time": row.time.isoformat()}
+        for row in rows
+        if row.kind == JobEvent.Kind.METRIC
+    ]
+    if points:
+        announce(job_measured, points=points, **common)
 
 
 def _fail(job: Job, reason: str, error: str, exit_code: int | None, now: datetime) -> None:
@@ -128,6 +151,7 @@ def finish_attempt(
                 },
             )
         job.save()
+        announce_jobs_changed([job.pk], [job.experiment_id])
     return job
 
 
@@ -153,6 +177,7 @@ def mark_cancelled(job_id: int, attempt: int) -> Job:
             _mark_cancelled(job, now)
             _note(job, "cancelled", now)
             job.save()
+            announce_jobs_changed([job.pk], [job.experiment_id])
     return job
 
 
@@ -168,6 +193,7 @@ def cancel_job(job: Job) -> Job:
         elif job.status != JobStatus.CANCELLING:
             raise Conflict(f"job {job.pk} is already {job.status}")
         job.save()
+        announce_jobs_changed([job.pk], [job.experiment_id])
     return job
 
 
@@ -176,12 +202,15 @@ def cancel_experiment(experiment: Experiment) -> int:
     now = timezone.now()
     with transaction.atomic():
         jobs = Job.objects.filter(experiment=experiment)
+        unfinished = (JobStatus.WAITING, *RUNNER_STATUSES)
+        affected = list(jobs.filter(status__in=unfinished).values_list("id", flat=True))
         waiting = jobs.filter(status=JobStatus.WAITING).update(
             status=JobStatus.CANCELLED, failure_reason=FailureReason.CANCELLED, finished_at=now
         )
         active = jobs.filter(status__in=RUNNER_STATUSES).update(status=JobStatus.CANCELLING)
         if not waiting + active and not jobs.filter(status=JobStatus.CANCELLING).exists():
             raise Conflict(f"experiment {experiment.pk} has no unfinished jobs")
+        announce_jobs_changed(affected, [experiment.pk])
     return waiting + active
 
 
@@ -203,4 +232,5 @@ def retry_job(job: Job) -> Job:
         job.save()
         Result.objects.filter(job=job).delete()
         _note(job, f"retry requested; attempt {job.attempt} queued", now)
+        announce_jobs_changed([job.pk], [job.experiment_id])
     return job

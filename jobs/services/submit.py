@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, DatasetInput, Experiment, Job
+from jobs.signals import announce_jobs_changed
 from jobs.sweeps import expand_grid, grid_size, resolve_sweep, validate_resources
 
 BULK_BATCH = 2000
@@ -117,6 +118,7 @@ def submit_experiment(
         if batch:
             Job.objects.bulk_create(batch)
         notify_scheduler()
+        announce_jobs_changed([], [experiment.pk])
     return experiment
 
 

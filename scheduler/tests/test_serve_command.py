@@ -40,16 +40,21 @@ def test_serve_runs_the_demo_experiment_and_stops_cleanly_on_ctrl_c(tmp_path):
     env = {**os.environ, "PETRI_VAR_DIR": str(tmp_path), "PETRI_MAX_RUNNING": "2"}
     env.pop("DATABASE_URL", None)
     for command in (["migrate", "--noinput"], ["sync_algorithms"]):
-        subprocess.run([sys.executable, MANAGE, *command], env=env, check=True,
-                       capture_output=True)
-    demo = subprocess.run([sys.executable, MANAGE, "demo"], env=env, check=True,
-                          capture_output=True, text=True).stdout
+        subprocess.run([sys.executable, MANAGE, *command], env=env, check=True, capture_output=True)
+    demo = subprocess.run(
+        [sys.executable, MANAGE, "demo"], env=env, check=True, capture_output=True, text=True
+    ).stdout
     token = next(line.split()[-1] for line in demo.splitlines() if "token" in line)
     assert "demo password: petri-demo" in demo
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, MANAGE, "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [sys.executable, MANAGE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         assert wait_for(f"{base}/healthz") == {"status": "ok"}

@@ -51,12 +51,10 @@ def test_alice_sees_her_own_work(api, alices_work):
     assert api.get(f"/api/datasets/{dataset.pk}/download/").status_code == 200
 
 
-def test_staff_see_everyones_work(alices_work, other_user):
-    from conftest import _client_for
-
+def test_staff_see_everyones_work(alices_work, other_user, client_for):
     other_user.is_staff = True
     other_user.save()
-    assert _client_for(other_user).get("/api/jobs/").json()["count"] == 2
+    assert client_for(other_user).get("/api/jobs/").json()["count"] == 2
 
 
 def test_anonymous_requests_are_refused(client, alices_work):

@@ -1,0 +1,87 @@
+"""The runner's configuration, read from environment variables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from petri_runner.errors import ConfigError
+
+DEFAULT_ALGORITHMS_DIR = "/opt/petri/algorithms"
+DEFAULT_RETRY_SECONDS = 600.0
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the runner needs to know before it talks to the API."""
+
+    api_url: str
+    token: str
+    algorithms_dir: Path
+    work_dir: Path | None
+    keep_workdir: bool
+    retry_seconds: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        """Build the configuration, raising ConfigError with a one-line reason."""
+        work_dir = env.get("PETRI_WORK_DIR", "").strip()
+        return cls(
+            api_url=_api_url(env),
+            token=_token(env),
+            algorithms_dir=Path(env.get("PETRI_ALGORITHMS_DIR", "") or DEFAULT_ALGORITHMS_DIR),
+            work_dir=Path(work_dir).resolve() if work_dir else None,
+            keep_workdir=_flag(env, "PETRI_KEEP_WORKDIR"),
+            retry_seconds=_seconds(env, "PETRI_RUNNER_RETRY_SECONDS", DEFAULT_RETRY_SECONDS),
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set")
+    return value
+
+
+def _api_url(env: Mapping[str, str]) -> str:
+    value = _required(env, "PETRI_API_URL")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"PETRI_API_URL must be an http(s) URL, got {value!r}")
+    return value
+
+
+def _token(env: Mapping[str, str]) -> str:
+    value = _required(env, "PETRI_JOB_TOKEN")
+    # The token goes into an HTTP header verbatim; anything else would corrupt the request.
+    if not value.isascii() or not value.isprintable() or " " in value:
+        raise ConfigError("PETRI_JOB_TOKEN must be printable ASCII without spaces")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {value!r}")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a non-negative number of seconds, got {raw!r}")
+    return value

@@ -1,0 +1,265 @@
+"""One job attempt, from fetching its spec to posting its result."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from petri_runner import process
+from petri_runner.api import ApiClient
+from petri_runner.config import Config
+from petri_runner.directives import Metrics, Progress, parse_line
+from petri_runner.events import MAX_LINE_CHARS, Event, EventReporter, make_event
+from petri_runner.outputs import MetricsFileError, iter_output_files, read_metrics_file
+from petri_runner.signals import TerminationGuard
+from petri_runner.spec import JobSpec, parse_spec
+from petri_runner.workspace import Workspace
+
+JOB_PATH = "/api/runner/job/"
+EVENTS_PATH = "/api/runner/events/"
+FILES_PATH = "/api/runner/files/"
+RESULT_PATH = "/api/runner/result/"
+
+LOG_TAIL_LINES = 20
+# Once the entrypoint's group is gone, its pipe normally reaches EOF at once; a process that
+# left the group (setsid) may hold it open forever, so reading stops after this long.
+READER_DRAIN_SECONDS = 5.0
+
+ALGORITHM_ERROR = "algorithm_error"
+DEADLINE_EXCEEDED = "deadline_exceeded"
+
+
+@dataclass(frozen=True)
+class Result:
+    """The body of ``POST /api/runner/result/``."""
+
+    status: str
+    exit_code: int | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    failure_reason: str | None = None
+
+    @classmethod
+    def failed(
+        cls,
+        error: str,
+        *,
+        exit_code: int | None,
+        metrics: dict[str, float] | None = None,
+        reason: str = ALGORITHM_ERROR,
+    ) -> Result:
+        return cls("failed", exit_code, metrics or {}, error, reason)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "metrics": self.metrics,
+            "error": self.error,
+            "failure_reason": self.failure_reason,
+        }
+
+
+class AttemptRunner:
+    """Runs the attempt that ``config``'s token belongs to."""
+
+    def __init__(self, config: Config, guard: TerminationGuard) -> None:
+        self._config = config
+        self._guard = guard
+        self._api = ApiClient(config.api_url, config.token, config.retry_seconds)
+        self._wake = threading.Event()  # set when the entrypoint exits or sending fails
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reporter: EventReporter | None = None
+        self._metrics: dict[str, float] = {}
+        self._tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+
+    def run(self) -> None:
+        """Run to an accepted result; RunnerError or Terminated when that cannot happen."""
+        spec = parse_spec(self._api.get_json(self._api.endpoint(JOB_PATH)))
+        workspace = Workspace.create(self._config.work_dir)
+        try:
+            self._reporter = EventReporter(
+                self._post_events,
+                heartbeat_interval=spec.heartbeat_interval,
+                on_error=self._wake.set,
+            )
+            self._reporter.start()
+            result = self._attempt(spec, workspace)
+            self._reporter.close()  # the log is complete before the result
+            self._api.post_json(self._api.endpoint(RESULT_PATH), result.payload())
+        finally:
+            with self._guard.deferred():
+                if self._reporter is not None:
+                    self._reporter.stop()  # a no-op after close(); on errors, stop talking
+                self._stop_entrypoint()
+                workspace.cleanup(keep=self._config.keep_workdir)
+
+    def _attempt(self, spec: JobSpec, workspace: Workspace) -> Result:
+        algorithm = spec.algorithm
+        self._note(f"job {spec.job}, attempt {spec.attempt}, algorithm {algorithm.name}")
+        source = self._config.algorithms_dir / algorithm.name
+        if not source.is_dir():
+            message = f"algorithm {algorithm.name!r} is not installed in {source.parent}"
+            self._note(message)
+            return Result.failed(message, exit_code=None)
+        workspace.prepare(source, spec.parameters)
+        env = self._entrypoint_env(workspace)
+        if spec.dataset_url:
+            self._note("downloading dataset")
+            self._api.download(self._api.resolve(spec.dataset_url), workspace.dataset_file)
+            env["PETRI_DATASET_FILE"] = str(workspace.dataset_file)
+        if spec.truth_url:
+            self._note("downloading ground truth")
+            self._api.download(self._api.resolve(spec.truth_url), workspace.truth_file)
+            env["PETRI_TRUTH_FILE"] = str(workspace.truth_file)
+
+        self._note(f"starting {shlex.join(algorithm.entrypoint)}")
+        self._require_reporter().send_now(make_event("started"))
+        # Deferred: a termination between Popen and keeping its handle would orphan the job.
+        with self._guard.deferred():
+            try:
+                proc = self._proc = process.start(algorithm.entrypoint, workspace.work, env)
+            except OSError as exc:
+                message = f"cannot start {algorithm.entrypoint[0]!r}: {exc.strerror or exc}"
+                self._note(message)
+                return Result.failed(message, exit_code=None)
+            stdout = proc.stdout
+            assert stdout is not None
+            reader = process.start_thread(
+                "petri-output", lambda: process.read_lines(stdout, self._on_line)
+            )
+            process.start_thread("petri-exit", self._watch_exit)
+
+        timed_out = self._wait(spec.timeout)
+        if timed_out:
+            self._note(f"time limit of {spec.timeout:g} s exceeded, stopping the process group")
+        elif process.group_alive(proc.pid):
+            self._note("stopping processes the entrypoint left running")
+        with self._guard.deferred():
+            self._stop_entrypoint()
+        self._require_reporter().unbounded()
+        reader.join(READER_DRAIN_SECONDS)
+        if not timed_out:
+            self._note(describe_exit(proc.returncode))
+
+        result = self._judge(proc.returncode, timed_out, spec.timeout, workspace)
+        self._upload_outputs(workspace)
+        return result
+
+    def _wait(self, timeout: float | None) -> bool:
+        """Wait for the entrypoint to exit; True if ``timeout`` ran out first."""
+        proc, reporter = self._proc, self._require_reporter()
+        assert proc is not None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while proc.returncode is None:
+            if reporter.error is not None:
+                raise reporter.error
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return True
+            self._wake.wait(remaining)
+        return False
+
+    def _judge(
+        self, returncode: int | None, timed_out: bool, timeout: float | None, workspace: Workspace
+    ) -> Result:
+        metrics = dict(self._metrics)
+        metrics_problem = None
+        try:
+            metrics.update(read_metrics_file(workspace.output) or {})
+        except MetricsFileError as exc:
+            metrics_problem = str(exc)
+        if timed_out:
+            return Result.failed(
+                f"exceeded the time limit of {timeout:g} s",
+                exit_code=None,
+                metrics=metrics,
+                reason=DEADLINE_EXCEEDED,
+            )
+        assert returncode is not None
+        if returncode != 0:
+            error = describe_exit(returncode)
+            if self._tail:
+                error += "; last log lines:\n" + "\n".join(self._tail)
+            # Death by signal N is reported the way shells do: 128 + N.
+            exit_code = returncode if returncode > 0 else 128 - returncode
+            return Result.failed(error, exit_code=exit_code, metrics=metrics)
+        if metrics_problem is not None:
+            self._note(metrics_problem)
+            return Result.failed(metrics_problem, exit_code=0, metrics=metrics)
+        return Result("succeeded", 0, metrics)
+
+    def _upload_outputs(self, workspace: Workspace) -> None:
+        files = list(iter_output_files(workspace.output))
+        if files:
+            self._note(f"uploading {len(files)} output file(s)")
+        for name, path in files:
+            if (error := self._require_reporter().error) is not None:
+                raise error
+            url = self._api.endpoint(FILES_PATH + quote(name, safe="/"))
+            self._api.upload(url, path)
+
+    def _on_line(self, line: str) -> None:
+        """Handle one line of the entrypoint's output (reader thread)."""
+        reporter = self._require_reporter()
+        directive = parse_line(line)
+        if isinstance(directive, Progress):
+            reporter.progress(directive.value)
+        elif isinstance(directive, Metrics):
+            for name, value in directive.values.items():
+                self._metrics[name] = value
+                reporter.metric(name, value, directive.step)
+        else:
+            self._tail.append(directive.text[:MAX_LINE_CHARS])
+            reporter.log(directive.text)
+
+    def _watch_exit(self) -> None:
+        assert self._proc is not None
+        self._proc.wait()
+        self._wake.set()
+
+    def _stop_entrypoint(self) -> None:
+        proc = self._proc
+        if proc is not None and (proc.returncode is None or process.group_alive(proc.pid)):
+            process.terminate_group(proc)
+
+    def _entrypoint_env(self, workspace: Workspace) -> dict[str, str]:
+        env = dict(os.environ)
+        # Inputs this attempt does not have must not be inherited from the runner's env.
+        env.pop("PETRI_DATASET_FILE", None)
+        env.pop("PETRI_TRUTH_FILE", None)
+        # The algorithm is not trusted with the attempt's token: only the runner reports.
+        env.pop("PETRI_JOB_TOKEN", None)
+        env["PETRI_PARAMS_FILE"] = str(workspace.params_file)
+        env["PETRI_OUTPUT_DIR"] = str(workspace.output)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _post_events(self, events: list[Event]) -> None:
+        self._api.post_json(self._api.endpoint(EVENTS_PATH), {"events": events})
+
+    def _note(self, message: str) -> None:
+        self._require_reporter().log(f"petri-runner: {message}")
+
+    def _require_reporter(self) -> EventReporter:
+        assert self._reporter is not None, "the reporter starts before anything reports"
+        return self._reporter
+
+
+def describe_exit(returncode: int | None) -> str:
+    """``exited with status 3`` or ``killed by signal SIGKILL``."""
+    if returncode is None or returncode >= 0:
+        return f"exited with status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = str(-returncode)
+    return f"killed by signal {name}"
