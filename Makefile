@@ -33,4 +33,4 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf var/test-petri.sqlite3* var/runner-logs
+	rm -rf var/test-petri-*.sqlite3* var/runner-logs

@@ -91,8 +91,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    # A file (not :memory:) so the live server, scheduler and tests share one database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-petri.sqlite3")}
+    # A file (not :memory:) so the live server, scheduler and tests share one database;
+    # one per test process so parallel runs never meet.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-petri-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
