@@ -117,3 +117,76 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class PetriServer:
+    """A real `manage.py serve` (daphne + in-process scheduler) on the test database."""
+
+    def __init__(self, url: str, process, log_path):
+        self.url = url
+        self.ws_url = url.replace("http://", "ws://")
+        self.process = process
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def petri_server(transactional_db, tmp_path, settings):
+    """Serve Petri for real, as `make up` does, against this test's (committed) database."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "PETRI_VAR_DIR": str(settings.VAR_DIR),
+        "PETRI_MAX_RUNNING": "4",
+        "PETRI_POLL_INTERVAL": "0.2",
+        "PETRI_SECRET_KEY": settings.SECRET_KEY,
+    }
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve did not start:\n{log_path.read_text()}") from None
+            time.sleep(0.1)
+    server = PetriServer(url, process, log_path)
+    yield server
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
