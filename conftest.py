@@ -91,7 +91,10 @@ def local_scheduler(live_server, tmp_path, settings):
         algorithms_dir=settings.PETRI_ALGORITHMS_DIR,
         log_dir=tmp_path / "runner-logs",
     )
-    yield SchedulerDriver(Scheduler(backend, identity="test-scheduler", api_url=live_server.url))
+    scheduler = Scheduler(
+        backend, identity="test-scheduler", api_url=live_server.url, reconcile_interval=0
+    )
+    yield SchedulerDriver(scheduler)
     backend.shutdown()
 
 

@@ -153,16 +153,22 @@ class Job(models.Model):
     class Meta:
         ordering = ["experiment_id", "index", "repeat"]
         indexes = [
-            # Partial: its size follows the queue, not the history of finished jobs.
+            # Partial indexes: their size follows the queue, never the history of finished
+            # jobs, so claiming costs the same with a million finished rows as with none.
             models.Index(
-                fields=["-priority", "id"],
+                fields=["owner", "-priority", "id"],
                 condition=Q(status="waiting"),
                 name="job_waiting_queue",
             ),
             models.Index(
-                fields=["status"],
+                fields=["status", "owner"],
                 condition=Q(status__in=[s.value for s in BACKEND_STATUSES]),
                 name="job_active",
+            ),
+            models.Index(
+                fields=["finished_at"],
+                condition=Q(status__in=[s.value for s in FINAL_STATUSES]),
+                name="job_finished",
             ),
             models.Index(fields=["experiment", "status"], name="job_experiment_status"),
         ]
@@ -196,9 +202,15 @@ class JobEvent(models.Model):
 
 
 class Result(models.Model):
-    """The outcome of a job's last attempt."""
+    """The outcome of a job's last attempt; it outlives the job's queue row (retention)."""
 
-    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="result")
+    job = models.OneToOneField(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="result"
+    )
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="results")
+    parameters = models.JSONField(default=dict)
+    index = models.PositiveIntegerField(default=0)
+    repeat = models.PositiveIntegerField(default=0)
     attempt = models.PositiveIntegerField()
     status = models.CharField(max_length=12, choices=JobStatus.choices)
     metrics = models.JSONField(default=dict, blank=True)
@@ -209,7 +221,10 @@ class Result(models.Model):
 
 
 class OutputFile(models.Model):
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="files")
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="files"
+    )
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="files")
     attempt = models.PositiveIntegerField()
     name = models.CharField(max_length=500)
     file = models.FileField(upload_to="outputs/%Y/%m/", max_length=500)
@@ -226,3 +241,17 @@ class OutputFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UserLimit(models.Model):
+    """Per-user scheduling limits set by operators; unset fields fall back to settings."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="job_limit"
+    )
+    max_running = models.PositiveIntegerField(
+        null=True, blank=True, help_text="jobs running at once; empty: PETRI_USER_MAX_RUNNING"
+    )
+
+    def __str__(self) -> str:
+        return f"limits of {self.user}"

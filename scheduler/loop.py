@@ -1,4 +1,4 @@
-"""The scheduler: each tick cancels, dispatches and reconciles; the loop repeats ticks."""
+"""The scheduler: each tick cancels, dispatches and, now and then, reconciles and tidies up."""
 
 from __future__ import annotations
 
@@ -6,15 +6,24 @@ import logging
 import os
 import socket
 import threading
+import time
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import F
+from django.utils import timezone
 
 from jobs import services
-from jobs.models import Job, JobStatus
+from jobs.models import FailureReason, Job, JobStatus
+from jobs.services import housekeeping
 from scheduler.backends import Backend, BackendError, JobSpec
+from scheduler.models import SchedulerReplica
+from scheduler.wakeup import Waker
 
 log = logging.getLogger(__name__)
+REPLICA_HEARTBEAT_SECONDS = 10
+RETENTION_EVERY_SECONDS = 60
 
 
 def default_identity() -> str:
@@ -29,49 +38,88 @@ class Scheduler:
         identity: str | None = None,
         api_url: str | None = None,
         batch: int | None = None,
+        reconcile_interval: float | None = None,
+        clock=timezone.now,
     ) -> None:
         self.backend = backend
         self.identity = identity or default_identity()
         self.api_url = api_url or settings.PETRI_API_URL
         self.batch = batch or settings.PETRI_CLAIM_BATCH
+        self.reconcile_interval = (
+            settings.PETRI_RECONCILE_INTERVAL if reconcile_interval is None else reconcile_interval
+        )
+        self.clock = clock
+        self._due: dict[str, float] = {}
+
+    def _every(self, name: str, seconds: float) -> bool:
+        """True when ``name`` last ran at least ``seconds`` ago (monotonic)."""
+        now = time.monotonic()
+        if now < self._due.get(name, 0):
+            return False
+        self._due[name] = now + seconds
+        return True
 
     def tick(self) -> bool:
-        """One pass over the queue; True when it changed anything."""
-        cancelled = self.cancel_requested()
-        dispatched = self.dispatch()
-        reconciled = self.reconcile()
-        return bool(cancelled or dispatched or reconciled)
+        """One pass; True when it changed anything, so the loop goes on without sleeping."""
+        now = self.clock()
+        if self._every("heartbeat", REPLICA_HEARTBEAT_SECONDS):
+            self.heartbeat(now)
+        changed = self.cancel_requested()
+        changed += self.dispatch(now)
+        if self._every("reconcile", self.reconcile_interval):
+            changed += self.reconcile(now)
+            changed += self.enforce_deadlines(now)
+        if settings.PETRI_RETENTION_DAYS and self._every("retention", RETENTION_EVERY_SECONDS):
+            self.prune(now)
+        return changed > 0
 
-    def dispatch(self) -> int:
+    def heartbeat(self, now: datetime, stopped: bool = False) -> None:
+        SchedulerReplica.objects.update_or_create(
+            identity=self.identity,
+            defaults={
+                "backend": self.backend.name,
+                "last_seen_at": now,
+                "stopped_at": now if stopped else None,
+            },
+            create_defaults={"backend": self.backend.name, "started_at": now, "last_seen_at": now},
+        )
+
+    def dispatch(self, now: datetime) -> int:
         capacity = self.backend.capacity()
         limit = self.batch if capacity is None else min(self.batch, capacity)
-        common = {"scheduler": self.identity, "backend": self.backend.name}
+        common = {"scheduler": self.identity, "backend": self.backend.name, "now": now}
         claimed = services.reclaim_stale_dispatching(limit=limit, **common)
         claimed += services.claim_waiting_jobs(limit=limit - len(claimed), **common)
         accepted = []
         for item in claimed:
-            job = item.job
+            experiment = item.experiment
             spec = JobSpec(
-                job_id=job.pk,
-                attempt=job.attempt,
-                handle=job.handle,
+                job_id=item.job_id,
+                attempt=item.attempt,
+                handle=item.handle,
                 token=item.token,
                 api_url=self.api_url,
-                algorithm=job.experiment.algorithm.name,
-                image=job.experiment.algorithm.image,
-                resources=job.experiment.resources,
-                timeout=job.experiment.timeout,
-                experiment_id=job.experiment_id,
-                owner=job.owner.get_username(),
+                algorithm=experiment.algorithm.name,
+                image=experiment.algorithm.image,
+                resources=experiment.resources,
+                timeout=experiment.timeout,
+                experiment_id=experiment.pk,
+                owner=experiment.owner.get_username(),
             )
             try:
                 self.backend.submit(spec)
             except BackendError as exc:
-                log.warning("backend refused %s: %s", job.handle, exc)
-                services.fail_attempt(job.pk, job.attempt, "backend_error", str(exc))
+                log.warning("backend refused %s: %s", item.handle, exc)
+                services.fail_attempt(
+                    item.job_id, item.attempt, FailureReason.BACKEND_ERROR, str(exc)
+                )
                 continue
-            accepted.append(job)
+            accepted.append(item)
         services.mark_dispatched(accepted)
+        if accepted:
+            SchedulerReplica.objects.filter(identity=self.identity).update(
+                dispatched=F("dispatched") + len(accepted)
+            )
         return len(claimed)
 
     def cancel_requested(self) -> int:
@@ -86,8 +134,8 @@ class Scheduler:
             services.mark_cancelled(job_id, attempt)
         return len(jobs)
 
-    def reconcile(self) -> int:
-        """Fail attempts whose process or Kubernetes Job ended without posting a result."""
+    def reconcile(self, now: datetime) -> int:
+        """Fail attempts that ended without a result, and runners silent past their lease."""
         active = {
             handle: (job_id, attempt)
             for job_id, attempt, handle in Job.objects.filter(
@@ -97,31 +145,80 @@ class Scheduler:
         if not active:
             return 0
         changed = 0
-        for handle, state in self.backend.reconcile(list(active)).items():
-            if not state.ended:
+        states = self.backend.reconcile(list(active))
+        for handle, state in states.items():
+            if state.ended:
+                job_id, attempt = active[handle]
+                services.fail_attempt(
+                    job_id,
+                    attempt,
+                    state.reason or FailureReason.LOST,
+                    state.message,
+                    state.exit_code,
+                    now=now,
+                )
+                changed += 1
+        # A runner that still exists but has said nothing for two leases is hung: stop it.
+        lease = timedelta(seconds=settings.PETRI_HEARTBEAT_TIMEOUT)
+        for job_id, attempt, handle in housekeeping.silent_since(
+            self.backend.name, now - 2 * lease
+        ):
+            if handle in states and states[handle].ended:
                 continue
-            job_id, attempt = active[handle]
+            self.backend.cancel(handle)
             services.fail_attempt(
-                job_id, attempt, state.reason or "lost", state.message, state.exit_code
+                job_id,
+                attempt,
+                FailureReason.LOST,
+                f"no heartbeat for {2 * lease.seconds} s",
+                now=now,
             )
             changed += 1
         return changed
 
+    def enforce_deadlines(self, now: datetime) -> int:
+        expired = housekeeping.past_deadline(self.backend.name, now)
+        for job_id, attempt, handle in expired:
+            self.backend.cancel(handle)
+            services.fail_attempt(
+                job_id,
+                attempt,
+                FailureReason.DEADLINE_EXCEEDED,
+                "the experiment's timeout passed",
+                now=now,
+            )
+        return len(expired)
+
+    def prune(self, now: datetime) -> int:
+        cutoff = now - timedelta(days=settings.PETRI_RETENTION_DAYS)
+        pruned = housekeeping.prune_finished_jobs(cutoff, settings.PETRI_RETENTION_BATCH)
+        if pruned:
+            log.info("pruned %s finished jobs older than %s", pruned, cutoff)
+        return pruned
+
 
 def run_forever(
-    scheduler: Scheduler, stop: threading.Event, poll_interval: float | None = None
+    scheduler: Scheduler,
+    stop: threading.Event,
+    waker: Waker | None = None,
+    poll_interval: float | None = None,
 ) -> None:
-    """Tick until ``stop`` is set; sleep between idle ticks, never in the middle of one."""
+    """Tick until ``stop`` is set; between idle ticks sleep until NOTIFY or the poll interval."""
     interval = settings.PETRI_POLL_INTERVAL if poll_interval is None else poll_interval
+    waker = waker or Waker()
     log.info("scheduler %s running on the %s backend", scheduler.identity, scheduler.backend.name)
-    while not stop.is_set():
-        try:
-            busy = scheduler.tick()
-        except Exception:
-            log.exception("scheduler tick failed; trying again")
-            busy = False
-        finally:
-            close_old_connections()
-        if not busy:
-            stop.wait(interval)
+    try:
+        while not stop.is_set():
+            try:
+                busy = scheduler.tick()
+            except Exception:
+                log.exception("scheduler tick failed; trying again")
+                busy = False
+            finally:
+                close_old_connections()
+            if not busy and not stop.is_set():
+                waker.wait(interval)
+        scheduler.heartbeat(scheduler.clock(), stopped=True)
+    finally:
+        waker.close()
     log.info("scheduler %s stopped", scheduler.identity)

@@ -1,26 +1,31 @@
-"""Taking jobs off the queue for a scheduler, safely when several run at once."""
+"""Taking jobs off the queue for a scheduler: fair, within limits, safe with many replicas."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Q
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from jobs.models import Job, JobStatus
+from jobs.models import BACKEND_STATUSES, Experiment, Job, JobStatus, UserLimit
 from jobs.services.tokens import hash_token, runner_token
 from jobs.signals import announce_jobs_changed
-
-# A job still `dispatching` this long after its claim lost its scheduler mid-dispatch.
-STALE_DISPATCH = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
 class ClaimedJob:
-    job: Job
+    """One attempt a scheduler now owns and must hand to its backend."""
+
+    job_id: int
+    attempt: int
+    handle: str
     token: str
+    experiment: Experiment
+    owner_id: int
 
 
 def handle_for(job_id: int, attempt: int) -> str:
@@ -28,70 +33,173 @@ def handle_for(job_id: int, attempt: int) -> str:
     return f"petri-{job_id}-{attempt}"
 
 
-def _take(queryset, *, scheduler: str, backend: str, limit: int, now: datetime) -> list[ClaimedJob]:
-    ids = list(queryset.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
-    if not ids:
+def running_per_user() -> dict[int, int]:
+    """Jobs each user holds on a backend now (dispatching to cancelling)."""
+    rows = (
+        Job.objects.filter(status__in=BACKEND_STATUSES)
+        .values_list("owner_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def user_limits(user_ids: list[int]) -> dict[int, int | None]:
+    default = settings.PETRI_USER_MAX_RUNNING or None
+    limits: dict[int, int | None] = dict.fromkeys(user_ids, default)
+    configured = UserLimit.objects.filter(user_id__in=user_ids, max_running__isnull=False)
+    limits.update(configured.values_list("user_id", "max_running"))
+    return limits
+
+
+def _fair_candidates(limit: int, now: datetime) -> list[tuple[int, int]]:
+    """Lock and rank due waiting jobs: priority, then fair share, then age; within user limits.
+
+    A user's k-th job ranks at (jobs they already run + k), so a user with 50,000 waiting
+    jobs and one with 5 alternate instead of the first going before the second.
+    """
+    due = Job.objects.filter(status=JobStatus.WAITING, not_before__lte=now)
+    owners = list(
+        get_user_model()
+        .objects.filter(Exists(due.filter(owner=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    if not owners:
         return []
-    jobs = list(
-        Job.objects.filter(id__in=ids)
-        .select_related("experiment__algorithm", "experiment__dataset", "owner")
-        .order_by("-priority", "id")
+    running = running_per_user()
+    limits = user_limits(owners)
+    ranked = []
+    for owner in owners:
+        held = running.get(owner, 0)
+        allowance = limit if limits[owner] is None else min(limit, limits[owner] - held)
+        if allowance <= 0:
+            continue
+        rows = (
+            due.filter(owner_id=owner)
+            .order_by("-priority", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "priority", "attempt")[:allowance]
+        )
+        for rank, (job_id, priority, attempt) in enumerate(rows, start=1):
+            ranked.append((-priority, held + rank, job_id, attempt))
+    ranked.sort()
+    return [(job_id, attempt) for _, _, job_id, attempt in ranked[:limit]]
+
+
+def _mark_claimed(
+    chosen: list[tuple[int, int]], *, scheduler: str, backend: str, now: datetime
+) -> dict[int, tuple[int, str]]:
+    """Write the claim on each row in one statement; returns job id -> (attempt, token)."""
+    tokens = {job_id: (attempt, runner_token(job_id, attempt)) for job_id, attempt in chosen}
+    if connection.vendor == "postgresql":
+        values = ", ".join(["(%s, %s, %s)"] * len(chosen))
+        params: list = []
+        for job_id, (attempt, token) in tokens.items():
+            params += [job_id, handle_for(job_id, attempt), hash_token(token)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {Job._meta.db_table} AS j
+                    SET status = %s, claimed_at = %s, scheduler = %s, backend = %s,
+                        handle = v.handle, runner_token_hash = v.hash
+                    FROM (VALUES {values}) AS v(id, handle, hash)
+                    WHERE j.id = v.id""",
+                [JobStatus.DISPATCHING, now, scheduler, backend, *params],
+            )
+    else:
+        jobs = [
+            Job(
+                pk=job_id,
+                status=JobStatus.DISPATCHING,
+                claimed_at=now,
+                scheduler=scheduler,
+                backend=backend,
+                handle=handle_for(job_id, attempt),
+                runner_token_hash=hash_token(token),
+            )
+            for job_id, (attempt, token) in tokens.items()
+        ]
+        fields = ["status", "claimed_at", "scheduler", "backend", "handle", "runner_token_hash"]
+        Job.objects.bulk_update(jobs, fields)
+    return tokens
+
+
+def _claimed(tokens: dict[int, tuple[int, str]]) -> list[ClaimedJob]:
+    """The claimed attempts, in claim order (highest priority and fairest first)."""
+    found = {
+        job_id: (experiment_id, owner_id)
+        for job_id, experiment_id, owner_id in Job.objects.filter(pk__in=list(tokens)).values_list(
+            "id", "experiment_id", "owner_id"
+        )
+    }
+    rows = [(job_id, *found[job_id]) for job_id in tokens]
+    experiments = Experiment.objects.select_related("algorithm", "owner").in_bulk(
+        {experiment_id for _, experiment_id, _ in rows}
     )
-    claimed = []
-    for job in jobs:
-        token = runner_token(job.pk, job.attempt)
-        job.status, job.claimed_at = JobStatus.DISPATCHING, now
-        job.scheduler, job.backend = scheduler, backend
-        job.handle, job.runner_token_hash = handle_for(job.pk, job.attempt), hash_token(token)
-        claimed.append(ClaimedJob(job, token))
-    Job.objects.bulk_update(
-        jobs, ["status", "claimed_at", "scheduler", "backend", "handle", "runner_token_hash"]
-    )
-    announce_jobs_changed(ids, {job.experiment_id for job in jobs})
-    return claimed
+    announce_jobs_changed(list(tokens), experiments)
+    return [
+        ClaimedJob(
+            job_id=job_id,
+            attempt=tokens[job_id][0],
+            handle=handle_for(job_id, tokens[job_id][0]),
+            token=tokens[job_id][1],
+            experiment=experiments[experiment_id],
+            owner_id=owner_id,
+        )
+        for job_id, experiment_id, owner_id in rows
+    ]
 
 
 def claim_waiting_jobs(
     *, scheduler: str, backend: str, limit: int, now: datetime | None = None
 ) -> list[ClaimedJob]:
-    """Move up to ``limit`` due waiting jobs to ``dispatching``, highest priority and oldest first.
+    """Move up to ``limit`` due waiting jobs to ``dispatching`` in one transaction.
 
     Rows locked by another scheduler's claim are skipped, never waited for.
     """
     if limit <= 0:
         return []
     now = now or timezone.now()
-    due = Job.objects.filter(status=JobStatus.WAITING, not_before__lte=now).order_by(
-        "-priority", "id"
-    )
     with transaction.atomic():
-        return _take(due, scheduler=scheduler, backend=backend, limit=limit, now=now)
+        chosen = _fair_candidates(limit, now)
+        if not chosen:
+            return []
+        tokens = _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)
+        return _claimed(tokens)
 
 
 def reclaim_stale_dispatching(
     *, scheduler: str, backend: str, limit: int, now: datetime | None = None
 ) -> list[ClaimedJob]:
-    """Take over jobs whose scheduler died between claim and dispatch; same handle and token."""
+    """Take over jobs whose scheduler died between claim and dispatch: same handle and token."""
     if limit <= 0:
         return []
     now = now or timezone.now()
-    stale = Job.objects.filter(
-        status=JobStatus.DISPATCHING, backend=backend, claimed_at__lt=now - STALE_DISPATCH
-    ).order_by("id")
+    stale_before = now - timedelta(seconds=settings.PETRI_DISPATCH_TIMEOUT)
     with transaction.atomic():
-        return _take(stale, scheduler=scheduler, backend=backend, limit=limit, now=now)
-
-
-def mark_dispatched(jobs: list[Job]) -> int:
-    """The backend accepted these attempts. Jobs cancelled meanwhile are left to the cancel pass."""
-    if not jobs:
-        return 0
-    same_attempt = Q()
-    for job in jobs:
-        same_attempt |= Q(pk=job.pk, attempt=job.attempt)
-    with transaction.atomic():
-        updated = Job.objects.filter(same_attempt, status=JobStatus.DISPATCHING).update(
-            status=JobStatus.PENDING, last_event_at=timezone.now()
+        chosen = list(
+            Job.objects.filter(
+                status=JobStatus.DISPATCHING, backend=backend, claimed_at__lt=stale_before
+            )
+            .order_by("id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "attempt")[:limit]
         )
-        announce_jobs_changed([job.pk for job in jobs], {job.experiment_id for job in jobs})
+        if not chosen:
+            return []
+        tokens = _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)
+        return _claimed(tokens)
+
+
+def mark_dispatched(claimed: list[ClaimedJob]) -> int:
+    """The backend accepted these attempts. Jobs cancelled meanwhile are left to the cancel pass."""
+    if not claimed:
+        return 0
+    with transaction.atomic():
+        # The handle names the attempt, so a job retried since its claim is not touched.
+        updated = Job.objects.filter(
+            pk__in=[c.job_id for c in claimed],
+            handle__in=[c.handle for c in claimed],
+            status=JobStatus.DISPATCHING,
+        ).update(status=JobStatus.PENDING, last_event_at=timezone.now())
+        announce_jobs_changed([c.job_id for c in claimed], {c.experiment.pk for c in claimed})
     return updated

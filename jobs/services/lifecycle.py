@@ -126,9 +126,10 @@ def finish_attempt(
     exit_code: int | None = None,
     error: str = "",
     failure_reason: str = "",
+    now: datetime | None = None,
 ) -> Job:
     """Record an attempt's outcome. Idempotent: a repeated or stale report changes nothing."""
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         job = _locked(job_id)
         if job.attempt != attempt or job.status not in BACKEND_STATUSES:
@@ -144,6 +145,10 @@ def finish_attempt(
             Result.objects.update_or_create(
                 job=job,
                 defaults={
+                    "experiment_id": job.experiment_id,
+                    "parameters": job.parameters,
+                    "index": job.index,
+                    "repeat": job.repeat,
                     "attempt": attempt,
                     "status": job.status,
                     "metrics": metrics or {},
@@ -156,11 +161,22 @@ def finish_attempt(
 
 
 def fail_attempt(
-    job_id: int, attempt: int, reason: str, error: str = "", exit_code: int | None = None
+    job_id: int,
+    attempt: int,
+    reason: str,
+    error: str = "",
+    exit_code: int | None = None,
+    now: datetime | None = None,
 ) -> Job:
     """The backend's word that an attempt died without a result (lost, unschedulable...)."""
     return finish_attempt(
-        job_id, attempt, succeeded=False, exit_code=exit_code, error=error, failure_reason=reason
+        job_id,
+        attempt,
+        succeeded=False,
+        exit_code=exit_code,
+        error=error,
+        failure_reason=reason,
+        now=now,
     )
 
 

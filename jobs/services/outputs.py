@@ -30,7 +30,9 @@ def store_output_file(job: Job, name: str, content: IO[bytes], size: int) -> Out
         if previous:
             previous.file.delete(save=False)
             previous.delete()
-        output = OutputFile(job=job, attempt=job.attempt, name=name, size=size)
+        output = OutputFile(
+            job=job, experiment_id=job.experiment_id, attempt=job.attempt, name=name, size=size
+        )
         output.file.save(
             f"{job.pk}-{job.attempt}-{PurePosixPath(name).name}", File(content), save=False
         )

@@ -24,14 +24,14 @@ def test_the_cancel_action_cancels_through_the_service(operator, user, catalog):
 def test_the_retry_action_queues_failed_jobs_and_reports_refusals(operator, user, catalog):
     make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2]}, max_attempts=1)
     first, second = services.claim_waiting_jobs(scheduler="s", backend="noop", limit=2)
-    services.fail_attempt(first.job.pk, 1, FailureReason.LOST)
+    services.fail_attempt(first.job_id, 1, FailureReason.LOST)
     response = operator.post(
         "/admin/jobs/job/",
-        {"action": "retry_jobs", "_selected_action": [first.job.pk, second.job.pk]},
+        {"action": "retry_jobs", "_selected_action": [first.job_id, second.job_id]},
         follow=True,
     )
-    assert Job.objects.get(pk=first.job.pk).status == JobStatus.WAITING
-    assert Job.objects.get(pk=second.job.pk).status == JobStatus.DISPATCHING
+    assert Job.objects.get(pk=first.job_id).status == JobStatus.WAITING
+    assert Job.objects.get(pk=second.job_id).status == JobStatus.DISPATCHING
     assert b"only failed or cancelled jobs can be retried" in response.content.lower()
 
 

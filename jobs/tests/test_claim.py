@@ -21,7 +21,7 @@ def test_claim_takes_highest_priority_first_then_oldest(user):
     algorithm = AlgorithmFactory()
     low = make_experiment(user, algorithm, parameters={"n": [1, 2]}, priority=0)
     high = make_experiment(user, algorithm, parameters={"n": [1, 2]}, priority=10)
-    order = [c.job.experiment_id for c in claim(limit=3)]
+    order = [c.experiment.pk for c in claim(limit=3)]
     assert order == [high.pk, high.pk, low.pk]
     first_low = Job.objects.filter(experiment=low).order_by("id").first()
     assert Job.objects.get(pk=first_low.pk).status == JobStatus.DISPATCHING
@@ -31,7 +31,7 @@ def test_claim_takes_highest_priority_first_then_oldest(user):
 def test_claim_marks_rows_with_the_scheduler_handle_and_a_token_hash(user):
     make_experiment(user, parameters={"n": 1})
     (item,) = claim()
-    job = Job.objects.get(pk=item.job.pk)
+    job = Job.objects.get(pk=item.job_id)
     assert (job.status, job.scheduler, job.backend) == (JobStatus.DISPATCHING, "s1", "noop")
     assert job.handle == f"petri-{job.pk}-1"
     assert job.runner_token_hash and item.token not in job.runner_token_hash
@@ -54,12 +54,12 @@ def test_a_job_stuck_in_dispatching_is_reclaimed_with_the_same_handle_and_token(
     (again,) = services.reclaim_stale_dispatching(
         scheduler="s2", backend="noop", limit=5, now=later
     )
-    assert (again.job.pk, again.job.handle, again.token) == (
-        first.job.pk,
-        first.job.handle,
+    assert (again.job_id, again.handle, again.token) == (
+        first.job_id,
+        first.handle,
         first.token,
     )
-    assert Job.objects.get(pk=first.job.pk).scheduler == "s2"
+    assert Job.objects.get(pk=first.job_id).scheduler == "s2"
 
 
 @pytest.mark.postgres
@@ -83,7 +83,7 @@ def test_claim_skips_rows_locked_by_another_scheduler(user):
     holder.start()
     assert locked.wait(10)
     try:
-        taken = {c.job.pk for c in claim(limit=10)}
+        taken = {c.job_id for c in claim(limit=10)}
     finally:
         release.set()
         holder.join()

@@ -21,7 +21,7 @@ def create_backend(name: str | None = None) -> Backend:
     if name == "noop":
         from scheduler.backends.noop import NoopBackend
 
-        return NoopBackend()
+        return NoopBackend(record_file=settings.PETRI_NOOP_RECORD_FILE or None)
     raise ValueError(f"unknown backend {name!r}")
 
 

@@ -1,8 +1,14 @@
-"""A backend that accepts attempts and runs nothing: for tests and benchmarks of the queue."""
+"""A backend that accepts attempts and runs nothing: for tests and benchmarks of the queue.
+
+With a record file it behaves like a real backend's idempotent create across processes:
+every handle is created at most once, and a second submit of it adopts the first.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import threading
+from pathlib import Path
 
 from scheduler.backends.base import Backend, BackendState, JobSpec
 
@@ -10,14 +16,33 @@ from scheduler.backends.base import Backend, BackendState, JobSpec
 class NoopBackend(Backend):
     name = "noop"
 
-    def __init__(self) -> None:
+    def __init__(self, record_file: str | Path | None = None) -> None:
         self._lock = threading.Lock()
+        self.record_file = Path(record_file) if record_file else None
         self.submitted: dict[str, JobSpec] = {}
         self.cancelled: list[str] = []
+        self.adopted: list[str] = []
+        self._known: set[str] = set()
+        self._offset = 0
 
     def submit(self, spec: JobSpec) -> None:
         with self._lock:
-            self.submitted.setdefault(spec.handle, spec)
+            if self.record_file is None:
+                self.submitted.setdefault(spec.handle, spec)
+                return
+            with self.record_file.open("a+") as record:
+                fcntl.flock(record, fcntl.LOCK_EX)
+                record.seek(self._offset)
+                self._known.update(record.read().split())
+                self._offset = record.tell()
+                if spec.handle in self._known:
+                    self.adopted.append(spec.handle)
+                    return
+                record.write(f"{spec.handle}\n")
+                record.flush()
+                self._offset = record.tell()
+                self._known.add(spec.handle)
+            self.submitted[spec.handle] = spec
 
     def cancel(self, handle: str) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 
 from scheduler.backends import create_backend
 from scheduler.loop import Scheduler, run_forever
+from scheduler.wakeup import Waker
 
 
 class Command(BaseCommand):
@@ -23,11 +24,16 @@ class Command(BaseCommand):
             busy = scheduler.tick()
             self.stdout.write("did work" if busy else "nothing to do")
             return
-        stop = threading.Event()
-        # Finish the tick in progress, then leave: nothing is left half-done.
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        stop, waker = threading.Event(), Waker()
+
+        def request_stop(*_):
+            # Finish the tick in progress, then leave: nothing is left half-done.
+            stop.set()
+            waker.wake()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
         try:
-            run_forever(scheduler, stop)
+            run_forever(scheduler, stop, waker)
         finally:
             backend.shutdown()

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 
 from scheduler.backends import create_backend
 from scheduler.loop import Scheduler, run_forever
+from scheduler.wakeup import Waker
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         host, port = options["host"], options["port"]
-        stop = threading.Event()
+        stop, waker = threading.Event(), Waker()
         thread = backend = None
         if settings.PETRI_SCHEDULER_IN_WEB and not options["no_scheduler"]:
             backend = create_backend()
@@ -40,7 +41,10 @@ class Command(BaseCommand):
                 api_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
             scheduler = Scheduler(backend, api_url=api_url)
             thread = threading.Thread(
-                target=run_forever, args=(scheduler, stop), name="petri-scheduler", daemon=True
+                target=run_forever,
+                args=(scheduler, stop, waker),
+                name="petri-scheduler",
+                daemon=True,
             )
             thread.start()
         self.stdout.write(f"Petri is serving at http://{host}:{port}/ (Ctrl-C stops it)")
@@ -53,6 +57,7 @@ class Command(BaseCommand):
             server.run()
         finally:
             stop.set()
+            waker.wake()
             if thread is not None:
                 thread.join(timeout=30)
             if backend is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from jobs import services
-from jobs.models import FailureReason, JobEvent, JobStatus, OutputFile
+from jobs.models import FailureReason, Job, JobEvent, JobStatus, OutputFile
 from jobs.tests.factories import make_dataset, make_experiment
 
 
@@ -23,9 +23,9 @@ def test_the_spec_describes_the_tokens_own_job_and_attempt(client, claimed):
     first, second = claimed
     for item in (first, second):
         spec = client.get("/api/runner/job/", **bearer(item.token)).json()
-        assert spec["job"] == item.job.pk
-        assert spec["attempt"] == item.job.attempt
-        assert spec["parameters"] == item.job.parameters
+        assert spec["job"] == item.job_id
+        assert spec["attempt"] == item.attempt
+        assert spec["parameters"] == Job.objects.get(pk=item.job_id).parameters
         assert spec["algorithm"]["entrypoint"] == ["python", "main.py"]
         assert spec["dataset_url"] == "/api/runner/dataset/"
     data = client.get("/api/runner/dataset/", **bearer(first.token))
@@ -36,7 +36,7 @@ def test_a_missing_or_forged_token_is_refused(client, claimed):
     assert client.get("/api/runner/job/").status_code == 401
     forged = claimed[0].token[:-4] + "abcd"
     assert client.get("/api/runner/job/", **bearer(forged)).status_code == 401
-    other_job = f"{claimed[1].job.pk}.1.{claimed[0].token.split('.')[2]}"
+    other_job = f"{claimed[1].job_id}.1.{claimed[0].token.split('.')[2]}"
     assert client.get("/api/runner/job/", **bearer(other_job)).status_code == 401
 
 
@@ -59,7 +59,7 @@ def test_events_move_the_job_to_running_and_store_logs_and_metrics(client, claim
         "/api/runner/events/", body, content_type="application/json", **bearer(item.token)
     )
     assert response.status_code == 200, response.content
-    job = item.job
+    job = Job.objects.get(pk=item.job_id)
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
     assert job.progress == 0.5
@@ -94,7 +94,7 @@ def test_files_are_stored_under_their_relative_name_and_paths_out_are_refused(cl
         **bearer(item.token),
     )
     assert response.status_code == 201, response.content
-    stored = OutputFile.objects.get(job=item.job)
+    stored = OutputFile.objects.get(job_id=item.job_id)
     assert (stored.name, stored.size) == ("plots/a.txt", 3)
     escape = client.put(
         "/api/runner/files/../../etc/passwd",
@@ -113,8 +113,7 @@ def test_the_result_is_idempotent_and_the_token_dies_with_the_attempt(client, cl
     )
     assert first.status_code == 200
     assert first.json()["status"] == "succeeded"
-    item.job.refresh_from_db()
-    assert item.job.result.metrics == {"score": 1.5}
+    assert Job.objects.get(pk=item.job_id).result.metrics == {"score": 1.5}
     again = client.post(
         "/api/runner/result/", result, content_type="application/json", **bearer(item.token)
     )
@@ -124,21 +123,21 @@ def test_the_result_is_idempotent_and_the_token_dies_with_the_attempt(client, cl
 
 def test_a_retried_job_refuses_the_previous_attempts_token(client, claimed):
     item = claimed[0]
-    services.fail_attempt(item.job.pk, item.job.attempt, FailureReason.LOST, "gone")
-    item.job.refresh_from_db()
-    assert (item.job.status, item.job.attempt) == (JobStatus.WAITING, 2)
+    services.fail_attempt(item.job_id, item.attempt, FailureReason.LOST, "gone")
+    job = Job.objects.get(pk=item.job_id)
+    assert (job.status, job.attempt) == (JobStatus.WAITING, 2)
     assert client.get("/api/runner/job/", **bearer(item.token)).status_code == 401
     reclaimed = services.claim_waiting_jobs(
-        scheduler="test", backend="noop", limit=10, now=item.job.not_before
+        scheduler="test", backend="noop", limit=10, now=job.not_before
     )
-    assert [c.job.pk for c in reclaimed] == [item.job.pk]
+    assert [c.job_id for c in reclaimed] == [item.job_id]
     assert reclaimed[0].token != item.token
     assert client.get("/api/runner/job/", **bearer(reclaimed[0].token)).json()["attempt"] == 2
 
 
 def test_a_cancelled_job_refuses_its_runner(client, claimed):
     item = claimed[0]
-    services.cancel_job(item.job)
+    services.cancel_job(Job.objects.get(pk=item.job_id))
     response = client.post(
         "/api/runner/events/",
         {"events": [{"type": "heartbeat"}]},

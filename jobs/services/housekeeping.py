@@ -1,0 +1,48 @@
+"""Periodic rules the scheduler applies: deadlines, silent runners, retention."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from jobs.models import FINAL_STATUSES, Job, JobStatus
+
+ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+def past_deadline(backend: str, now: datetime) -> list[tuple[int, int, str]]:
+    """(id, attempt, handle) of running attempts older than their experiment's timeout."""
+    rows = Job.objects.filter(
+        status__in=ACTIVE,
+        backend=backend,
+        experiment__timeout__isnull=False,
+        started_at__isnull=False,
+    ).values_list("id", "attempt", "handle", "started_at", "experiment__timeout")
+    return [
+        (job_id, attempt, handle)
+        for job_id, attempt, handle, started_at, timeout in rows
+        if started_at + timedelta(seconds=timeout) < now
+    ]
+
+
+def silent_since(backend: str, before: datetime) -> list[tuple[int, int, str]]:
+    """(id, attempt, handle) of running attempts with no runner event since ``before``."""
+    return list(
+        Job.objects.filter(
+            status=JobStatus.RUNNING, backend=backend, last_event_at__lt=before
+        ).values_list("id", "attempt", "handle")
+    )
+
+
+def prune_finished_jobs(older_than: datetime, batch: int) -> int:
+    """Delete one batch of finished queue rows; their Result and output files stay."""
+    with transaction.atomic():
+        ids = list(
+            Job.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=older_than)
+            .order_by("finished_at")
+            .values_list("id", flat=True)[:batch]
+        )
+        if ids:
+            Job.objects.filter(pk__in=ids).delete()
+    return len(ids)

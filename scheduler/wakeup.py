@@ -1,0 +1,70 @@
+"""Sleeping between idle ticks: wake on Postgres NOTIFY, on stop, or when the poll interval ends."""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+
+from django.db import connection
+
+from jobs.services.submit import NOTIFY_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+class Waker:
+    def __init__(self, channel: str = NOTIFY_CHANNEL) -> None:
+        self.channel = channel
+        self._read, self._write = os.pipe()
+        self._listener = None
+
+    def _listen(self):
+        """A dedicated autocommit connection that LISTENs; None on SQLite or when it fails."""
+        if connection.vendor != "postgresql":
+            return None
+        if self._listener is None:
+            import psycopg2
+
+            try:
+                conn = psycopg2.connect(**connection.get_connection_params())
+                conn.autocommit = True
+                with conn.cursor() as cursor:
+                    cursor.execute(f"LISTEN {self.channel}")
+                self._listener = conn
+            except psycopg2.Error as exc:
+                log.warning("cannot LISTEN for new jobs (%s); polling only", exc)
+        return self._listener
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; True when woken by a NOTIFY."""
+        listener = self._listen()
+        readable = [self._read] + ([listener] if listener is not None else [])
+        ready, _, _ = select.select(readable, [], [], timeout)
+        if self._read in ready:
+            os.read(self._read, 1024)
+        if listener is None or listener not in ready:
+            return False
+        try:
+            listener.poll()
+        except Exception as exc:  # the server went away: reconnect on the next wait
+            log.warning("LISTEN connection lost (%s); reconnecting", exc)
+            self._close_listener()
+            return False
+        woke = bool(listener.notifies)
+        listener.notifies.clear()
+        return woke
+
+    def wake(self) -> None:
+        """Interrupt a wait at once (from a signal handler or another thread)."""
+        os.write(self._write, b"!")
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def close(self) -> None:
+        self._close_listener()
+        os.close(self._read)
+        os.close(self._write)
