@@ -193,3 +193,9 @@ def petri_server(transactional_db, tmp_path, settings):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+def test_database_url(transactional_db):
+    """A DATABASE_URL that points other processes at this test's database."""
+    return _test_database_url()

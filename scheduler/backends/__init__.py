@@ -21,7 +21,14 @@ def create_backend(name: str | None = None) -> Backend:
     if name == "noop":
         from scheduler.backends.noop import NoopBackend
 
-        return NoopBackend(record_file=settings.PETRI_NOOP_RECORD_FILE or None)
+        return NoopBackend(
+            record_file=settings.PETRI_NOOP_RECORD_FILE or None,
+            submit_delay=settings.PETRI_NOOP_SUBMIT_DELAY,
+        )
+    if name == "kubernetes":
+        from scheduler.backends.kubernetes import KubernetesBackend
+
+        return KubernetesBackend.from_settings(settings)
     raise ValueError(f"unknown backend {name!r}")
 
 

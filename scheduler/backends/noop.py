@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import threading
+import time
 from pathlib import Path
 
 from scheduler.backends.base import Backend, BackendState, JobSpec
@@ -16,8 +17,9 @@ from scheduler.backends.base import Backend, BackendState, JobSpec
 class NoopBackend(Backend):
     name = "noop"
 
-    def __init__(self, record_file: str | Path | None = None) -> None:
+    def __init__(self, record_file: str | Path | None = None, submit_delay: float = 0.0) -> None:
         self._lock = threading.Lock()
+        self.submit_delay = submit_delay
         self.record_file = Path(record_file) if record_file else None
         self.submitted: dict[str, JobSpec] = {}
         self.cancelled: list[str] = []
@@ -26,6 +28,8 @@ class NoopBackend(Backend):
         self._offset = 0
 
     def submit(self, spec: JobSpec) -> None:
+        if self.submit_delay:
+            time.sleep(self.submit_delay)  # stands in for a real backend's create latency
         with self._lock:
             if self.record_file is None:
                 self.submitted.setdefault(spec.handle, spec)
