@@ -6,7 +6,16 @@ from django.contrib import admin, messages
 
 from jobs import services
 from jobs.errors import Conflict
-from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile, Result
+from jobs.models import (
+    Algorithm,
+    Dataset,
+    Experiment,
+    Job,
+    JobEvent,
+    OutputFile,
+    Result,
+    UserLimit,
+)
 from jobs.status import annotated_counts, derive_status, with_job_counts
 
 
@@ -118,3 +127,12 @@ class ResultAdmin(ReadOnlyAdmin):
 @admin.register(OutputFile)
 class OutputFileAdmin(ReadOnlyAdmin):
     list_display = ["job", "attempt", "name", "size", "created_at"]
+
+
+@admin.register(UserLimit)
+class UserLimitAdmin(admin.ModelAdmin):
+    """Per-user limits the scheduler applies inside its claim."""
+
+    list_display = ["user", "max_running"]
+    search_fields = ["user__username"]
+    autocomplete_fields = ["user"]

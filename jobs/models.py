@@ -119,9 +119,13 @@ class Experiment(models.Model):
 
 
 class Job(models.Model):
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="jobs")
+    # No single-column indexes on these two: every status change rewrites each index of a
+    # job row, and (experiment, status) and the queue indexes already serve their look-ups.
+    experiment = models.ForeignKey(
+        Experiment, on_delete=models.CASCADE, related_name="jobs", db_index=False
+    )
     # Copied from the experiment so the claim query needs no join.
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False)
     priority = models.IntegerField(default=0)
     index = models.PositiveIntegerField(help_text="position in the grid")
     repeat = models.PositiveIntegerField(default=0)

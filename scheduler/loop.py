@@ -88,7 +88,9 @@ class Scheduler:
         capacity = self.backend.capacity()
         limit = self.batch if capacity is None else min(self.batch, capacity)
         common = {"scheduler": self.identity, "backend": self.backend.name, "now": now}
-        claimed = services.reclaim_stale_dispatching(limit=limit, **common)
+        claimed = []
+        if self._every("reclaim", self.reconcile_interval):
+            claimed = services.reclaim_stale_dispatching(limit=limit, **common)
         claimed += services.claim_waiting_jobs(limit=limit - len(claimed), **common)
         accepted = []
         for item in claimed:

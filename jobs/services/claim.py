@@ -88,8 +88,8 @@ def _fair_candidates(limit: int, now: datetime) -> list[tuple[int, int]]:
 
 def _mark_claimed(
     chosen: list[tuple[int, int]], *, scheduler: str, backend: str, now: datetime
-) -> dict[int, tuple[int, str]]:
-    """Write the claim on each row in one statement; returns job id -> (attempt, token)."""
+) -> list[ClaimedJob]:
+    """Write the claim on each row in one statement; the claimed attempts in claim order."""
     tokens = {job_id: (attempt, runner_token(job_id, attempt)) for job_id, attempt in chosen}
     if connection.vendor == "postgresql":
         values = ", ".join(["(%s, %s, %s)"] * len(chosen))
@@ -102,9 +102,11 @@ def _mark_claimed(
                     SET status = %s, claimed_at = %s, scheduler = %s, backend = %s,
                         handle = v.handle, runner_token_hash = v.hash
                     FROM (VALUES {values}) AS v(id, handle, hash)
-                    WHERE j.id = v.id""",
+                    WHERE j.id = v.id
+                    RETURNING j.id, j.experiment_id, j.owner_id""",
                 [JobStatus.DISPATCHING, now, scheduler, backend, *params],
             )
+            found = {job_id: (experiment_id, owner) for job_id, experiment_id, owner in cursor}
     else:
         jobs = [
             Job(
@@ -120,32 +122,24 @@ def _mark_claimed(
         ]
         fields = ["status", "claimed_at", "scheduler", "backend", "handle", "runner_token_hash"]
         Job.objects.bulk_update(jobs, fields)
-    return tokens
-
-
-def _claimed(tokens: dict[int, tuple[int, str]]) -> list[ClaimedJob]:
-    """The claimed attempts, in claim order (highest priority and fairest first)."""
-    found = {
-        job_id: (experiment_id, owner_id)
-        for job_id, experiment_id, owner_id in Job.objects.filter(pk__in=list(tokens)).values_list(
+        rows = Job.objects.filter(pk__in=list(tokens)).values_list(
             "id", "experiment_id", "owner_id"
         )
-    }
-    rows = [(job_id, *found[job_id]) for job_id in tokens]
+        found = {job_id: (experiment_id, owner) for job_id, experiment_id, owner in rows}
     experiments = Experiment.objects.select_related("algorithm", "owner").in_bulk(
-        {experiment_id for _, experiment_id, _ in rows}
+        {experiment_id for experiment_id, _ in found.values()}
     )
     announce_jobs_changed(list(tokens), experiments)
     return [
         ClaimedJob(
             job_id=job_id,
-            attempt=tokens[job_id][0],
-            handle=handle_for(job_id, tokens[job_id][0]),
-            token=tokens[job_id][1],
-            experiment=experiments[experiment_id],
-            owner_id=owner_id,
+            attempt=attempt,
+            handle=handle_for(job_id, attempt),
+            token=token,
+            experiment=experiments[found[job_id][0]],
+            owner_id=found[job_id][1],
         )
-        for job_id, experiment_id, owner_id in rows
+        for job_id, (attempt, token) in tokens.items()
     ]
 
 
@@ -163,8 +157,7 @@ def claim_waiting_jobs(
         chosen = _fair_candidates(limit, now)
         if not chosen:
             return []
-        tokens = _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)
-        return _claimed(tokens)
+        return _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)
 
 
 def reclaim_stale_dispatching(
@@ -186,8 +179,7 @@ def reclaim_stale_dispatching(
         )
         if not chosen:
             return []
-        tokens = _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)
-        return _claimed(tokens)
+        return _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)
 
 
 def mark_dispatched(claimed: list[ClaimedJob]) -> int:

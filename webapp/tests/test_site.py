@@ -26,7 +26,7 @@ def test_the_schema_and_swagger_ui_are_served_from_local_assets(client, db):
     assert b"cdn" not in docs.content.lower()
 
 
-@pytest.mark.parametrize("page", ["algorithm", "dataset", "experiment", "job"])
+@pytest.mark.parametrize("page", ["algorithm", "dataset", "experiment", "job", "userlimit"])
 def test_operators_see_each_model_in_the_admin(client, db, page, catalog):
     staff = UserFactory(username="op", is_staff=True, is_superuser=True)
     client.force_login(staff)
