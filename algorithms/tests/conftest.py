@@ -102,6 +102,12 @@ def run_algorithm(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def run_shared(tmp_path_factory):
+    """run_in for runs that module- or session-scoped fixtures share between tests."""
+    return functools.partial(run_in, tmp_path_factory.mktemp("shared-runs"))
+
+
+@pytest.fixture(scope="session")
 def pc_demo_run(tmp_path_factory) -> Run:
     """One pc run with defaults on the demo dataset and its true graph, shared by tests."""
     run = run_in(
@@ -122,3 +128,76 @@ def graphs():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# The small generated dataset every causal-discovery test runs on: 5 nodes, 5 edges,
+# 300 rows. Its DAG (seed 8) has colliders X1 -> X3 <- X2 and X1 -> X3 <- X4, and
+# X2 - X4 and X1 - X5 are the only edges its CPDAG leaves undirected.
+SMALL_GENERATED = {"nodes": 5, "edge_density": 0.5, "samples": 300, "seed": 8}
+
+
+@dataclass
+class GeneratedDataset:
+    data: Path
+    truth: Path
+
+    @property
+    def graph(self) -> dict:
+        return json.loads(self.truth.read_text())
+
+
+@pytest.fixture(scope="session")
+def generated_dataset(tmp_path_factory) -> GeneratedDataset:
+    """data.csv and graph.json made by the generate-linear-gaussian algorithm itself."""
+    run = run_in(tmp_path_factory.mktemp("generated"), "generate-linear-gaussian", SMALL_GENERATED)
+    assert run.returncode == 0, run.stderr
+    return GeneratedDataset(run.output_dir / "data.csv", run.output_dir / "graph.json")
+
+
+def edge_key(edge: dict) -> tuple[frozenset, str, str | None]:
+    """Pair, type and (for directed edges) the source: equal exactly when edges agree."""
+    source = edge["source"] if edge["type"] == "directed" else None
+    return frozenset((edge["source"], edge["target"])), edge["type"], source
+
+
+def _hand_comparison(found: dict, truth: dict) -> dict:
+    """A second, deliberately plain computation of the metrics graphs.compare gives."""
+    found_edges = {edge_key(e)[0]: edge_key(e) for e in found["edges"]}
+    true_edges = {edge_key(e)[0]: edge_key(e) for e in truth["edges"]}
+    pairs = set(found_edges) | set(true_edges)
+    shd = len([p for p in pairs if found_edges.get(p) != true_edges.get(p)])
+    hits = len(set(found_edges) & set(true_edges))
+    precision = hits / len(found_edges)
+    recall = hits / len(true_edges)
+    return {
+        "shd": shd,
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall),
+        "true_positives": hits,
+        "false_positives": len(found_edges) - hits,
+        "false_negatives": len(true_edges) - hits,
+    }
+
+
+@pytest.fixture(scope="session")
+def hand_comparison():
+    """hand_comparison(found, truth): metrics against the truth, computed plainly."""
+    return _hand_comparison
+
+
+def _edge_summary(graph: dict) -> set[tuple[str, str, str]]:
+    """(source, target, type), undirected and bidirected pairs in name order."""
+    summary = set()
+    for edge in graph["edges"]:
+        source, target = edge["source"], edge["target"]
+        if edge["type"] != "directed":
+            source, target = sorted((source, target))
+        summary.add((source, target, edge["type"]))
+    return summary
+
+
+@pytest.fixture(scope="session")
+def edge_summary():
+    """edge_summary(graph): its edges as a set of (source, target, type)."""
+    return _edge_summary

@@ -23,8 +23,12 @@ TOP_KEYS = {
     "inputs",
     "resources",
     "parameters",
+    "produces",
 }
-REQUIRED_TOP_KEYS = TOP_KEYS - {"image"}
+REQUIRED_TOP_KEYS = TOP_KEYS - {"image", "produces"}
+# What a successful job may leave behind for the server to register; "dataset":
+# output data.csv and graph.json become a new dataset of the job's owner.
+PRODUCES = {"dataset"}
 PARAM_KEYS = {"type", "default", "minimum", "maximum", "values", "description"}
 PARAM_TYPES = {"int", "float", "str", "bool", "choice"}
 NAME = re.compile(r"[a-z0-9-]+")
@@ -107,6 +111,9 @@ def check_spec(spec: object, folder: str) -> list[str]:
             errors.append(f"{key} must be a non-empty string")
     if "image" in spec and (not isinstance(spec["image"], str) or not spec["image"].strip()):
         errors.append("image must be a non-empty string when present")
+    produces = spec.get("produces", "dataset")
+    if not isinstance(produces, str) or produces not in PRODUCES:
+        errors.append(f"produces must be one of {sorted(PRODUCES)} when present")
     entrypoint = spec.get("entrypoint")
     if (
         not isinstance(entrypoint, list)
@@ -179,6 +186,29 @@ def test_catalog_holds_pc_and_sleep_and_score():
     assert {"pc", "sleep-and-score"} <= {p.name for p in algorithm_folders()}
 
 
+def test_catalog_holds_the_causal_discovery_machine_learning_and_generator_algorithms():
+    assert {"fci", "ges", "pc-r", "sklearn-digits", "generate-linear-gaussian"} <= {
+        p.name for p in algorithm_folders()
+    }
+
+
+def test_only_the_generator_produces_a_dataset_and_it_takes_none():
+    producers = {}
+    for folder in algorithm_folders():
+        spec = yaml.safe_load((folder / "algorithm.yaml").read_text())
+        if "produces" in spec:
+            producers[folder.name] = (spec["produces"], spec["inputs"]["dataset"])
+    assert producers == {"generate-linear-gaussian": ("dataset", "none")}
+
+
+def test_graph_helpers_are_the_same_in_every_python_algorithm_folder():
+    # Each folder runs alone, so graphs.py is copied, not shared; the copies must not drift.
+    copies = sorted(ALGORITHMS_DIR.glob("*/graphs.py"))
+    assert {p.parent.name for p in copies} >= {"pc", "fci", "ges", "generate-linear-gaussian"}
+    original = (ALGORITHMS_DIR / "pc" / "graphs.py").read_bytes()
+    assert [p.parent.name for p in copies if p.read_bytes() != original] == []
+
+
 def test_every_other_folder_is_a_known_non_algorithm():
     folders = {
         p.name for p in ALGORITHMS_DIR.iterdir() if p.is_dir() and not p.name.startswith(".")
@@ -218,6 +248,10 @@ def test_contract_check_accepts_a_valid_spec():
     assert check_spec(with_changes(), "demo") == []
 
 
+def test_contract_check_accepts_a_spec_that_produces_a_dataset():
+    assert check_spec(with_changes(produces="dataset"), "demo") == []
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -229,6 +263,9 @@ def test_contract_check_accepts_a_valid_spec():
         with_changes(resources={"cpu": 1, "memory": 1024, "gpu": 0}),
         with_changes(resources={"cpu": "500m", "memory": "1Gi", "gpu": 0}),
         with_changes(colour="blue"),
+        with_changes(produces="model"),
+        with_changes(produces=["dataset"]),
+        with_changes(produces=None),
         with_parameter("alpha", default=2.0),
         with_parameter("alpha", default="0.1"),
         with_parameter("alpha", minimum=0.9, maximum=0.1),
@@ -247,6 +284,9 @@ def test_contract_check_accepts_a_valid_spec():
         "memory-as-number",
         "cpu-as-quantity-string",
         "unknown-top-level-key",
+        "produces-something-other-than-a-dataset",
+        "produces-as-a-list",
+        "produces-empty",
         "default-above-maximum",
         "float-default-as-string",
         "minimum-above-maximum",
