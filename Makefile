@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test lint format clean
+.PHONY: install frontend up test lint format clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,13 +15,26 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
-up: install
+# The web app (webapp/frontend, TypeScript + Vite): rebuilt only when its sources changed.
+FRONTEND := webapp/frontend
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src -type f 2>/dev/null) \
+	$(addprefix $(FRONTEND)/,index.html package.json package-lock.json vite.config.ts tsconfig.json)
+
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+
+$(FRONTEND)/dist/index.html: $(FRONTEND)/node_modules/.package-lock.json $(FRONTEND_SOURCES)
+	cd $(FRONTEND) && npm run build
+
+frontend: $(FRONTEND)/dist/index.html
+
+up: install frontend
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py sync_algorithms
 	$(BIN)/python manage.py demo
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install frontend
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -79,13 +79,13 @@ def make_users_and_catalog():
     from django.contrib.auth import get_user_model
 
     from jobs.catalog import sync_algorithms
-    from jobs.models import UserLimit
+    from jobs.models import Quota
 
     sync_algorithms(settings.PETRI_ALGORITHMS_DIR)
     users = []
     for name in ("ada", "grace"):
         user, _ = get_user_model().objects.get_or_create(username=name)
-        UserLimit.objects.update_or_create(user=user, defaults={"max_running": 10_000_000})
+        Quota.objects.update_or_create(user=user, defaults={"max_running": 10_000_000})
         users.append(user)
     return users
 

@@ -13,8 +13,8 @@ from jobs.models import (
     Job,
     JobEvent,
     OutputFile,
+    Quota,
     Result,
-    UserLimit,
 )
 from jobs.status import annotated_counts, derive_status, with_job_counts
 
@@ -129,10 +129,17 @@ class OutputFileAdmin(ReadOnlyAdmin):
     list_display = ["job", "attempt", "name", "size", "created_at"]
 
 
-@admin.register(UserLimit)
-class UserLimitAdmin(admin.ModelAdmin):
-    """Per-user limits the scheduler applies inside its claim."""
+@admin.register(Quota)
+class QuotaAdmin(admin.ModelAdmin):
+    """Per-user and per-group limits the scheduler applies inside its claim."""
 
-    list_display = ["user", "max_running"]
-    search_fields = ["user__username"]
-    autocomplete_fields = ["user"]
+    list_display = [
+        "__str__",
+        "max_running",
+        "max_cpu",
+        "max_gpu",
+        "cpu_hours_per_month",
+        "gpu_hours_per_month",
+    ]
+    search_fields = ["user__username", "group__name"]
+    autocomplete_fields = ["user", "group"]

@@ -67,7 +67,15 @@ def parse_algorithm(path: Path) -> dict[str, Any]:
         "dataset_input": dataset_input,
         "resources": doc.get("resources") or {},
         "parameters": parameters,
+        "produces": _produces(doc, where),
     }
+
+
+def _produces(doc: dict[str, Any], where: str) -> str:
+    produces = doc.get("produces") or ""
+    if produces not in ("", "dataset"):
+        raise CatalogError(f"{where}: produces must be 'dataset' when given")
+    return produces
 
 
 def sync_algorithms(directory: Path) -> list[Algorithm]:
@@ -81,5 +89,6 @@ def sync_algorithms(directory: Path) -> list[Algorithm]:
             )[0]
             for fields in found
         ]
-        Algorithm.objects.exclude(name__in=[a.name for a in synced]).update(enabled=False)
+        catalog = Algorithm.objects.filter(owner__isnull=True)
+        catalog.exclude(name__in=[a.name for a in synced]).update(enabled=False)
     return synced

@@ -60,6 +60,24 @@ class Algorithm(models.Model):
     parameters = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
     synced_at = models.DateTimeField(default=timezone.now)
+    produces = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[("dataset", "dataset")],
+        help_text="'dataset': a succeeded job's data.csv and graph.json become a new dataset",
+    )
+    # Set for code a user uploaded (an artifact run with its own entrypoint and schema);
+    # such algorithms are the owner's, never in the shared catalog.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="own_algorithms",
+    )
+    artifact = models.ForeignKey(
+        "Artifact", null=True, blank=True, on_delete=models.PROTECT, related_name="algorithms"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -81,6 +99,20 @@ class Dataset(models.Model):
     rows = models.BigIntegerField(default=0)
     truth = models.JSONField(null=True, blank=True, help_text="ground-truth graph.json")
     created_at = models.DateTimeField(default=timezone.now)
+    # A dataset loaded by SQL from a remote database: re-loading it makes a new version.
+    source_database = models.ForeignKey(
+        "RemoteDatabase", null=True, blank=True, on_delete=models.PROTECT, related_name="datasets"
+    )
+    query = models.TextField(blank=True)
+    loaded_at = models.DateTimeField(null=True, blank=True)
+    load_seconds = models.FloatField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_versions"
+    )
+    generated_by = models.ForeignKey(
+        "Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="generated_datasets"
+    )
 
     objects = OwnedQuerySet.as_manager()
 
@@ -108,6 +140,19 @@ class Experiment(models.Model):
     timeout = models.PositiveIntegerField(null=True, blank=True, help_text="seconds per job")
     job_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # The metric that ranks jobs (summary, best job in the notification) and its direction.
+    objective = models.CharField(max_length=100, blank=True)
+    objective_order = models.CharField(
+        max_length=4, choices=[("min", "min"), ("max", "max")], default="max"
+    )
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_experiments",
+        help_text="users who may read (not change) this experiment",
+    )
+    # Set once, by whichever process first sees the experiment end: one e-mail, ever.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()
 
@@ -151,6 +196,9 @@ class Job(models.Model):
     failure_reason = models.CharField(max_length=20, choices=FailureReason.choices, blank=True)
     error = models.TextField(blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
+    wait_reason = models.CharField(
+        max_length=100, blank=True, help_text="why a waiting job is not claimed, e.g. 'GPU quota'"
+    )
 
     objects = OwnedQuerySet.as_manager()
 
@@ -247,15 +295,115 @@ class OutputFile(models.Model):
         return self.name
 
 
-class UserLimit(models.Model):
-    """Per-user scheduling limits set by operators; unset fields fall back to settings."""
+class Quota(models.Model):
+    """Limits for one user or one group, set by operators; empty fields mean no limit here.
+
+    A user is bound by their own quota and by every group quota they fall under.
+    """
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="job_limit"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="quota",
+    )
+    group = models.OneToOneField(
+        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="quota"
     )
     max_running = models.PositiveIntegerField(
-        null=True, blank=True, help_text="jobs running at once; empty: PETRI_USER_MAX_RUNNING"
+        null=True, blank=True, help_text="jobs at once; empty: PETRI_USER_MAX_RUNNING for users"
     )
+    max_cpu = models.FloatField(null=True, blank=True, help_text="CPU cores at once")
+    max_gpu = models.PositiveIntegerField(null=True, blank=True, help_text="GPUs at once")
+    cpu_hours_per_month = models.FloatField(null=True, blank=True)
+    gpu_hours_per_month = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True)
+                | Q(user__isnull=True, group__isnull=False),
+                name="quota_for_user_or_group",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"limits of {self.user}"
+        return f"quota of {self.user or self.group}"
+
+
+class UsageRecord(models.Model):
+    """What one finished attempt used: resources requested times run time."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL)
+    experiment = models.ForeignKey(Experiment, null=True, blank=True, on_delete=models.SET_NULL)
+    attempt = models.PositiveIntegerField()
+    month = models.DateField(help_text="first day of the month the attempt finished in")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    seconds = models.FloatField()
+    cpu = models.FloatField()
+    gpu = models.PositiveIntegerField(default=0)
+    memory_gb = models.FloatField()
+    cpu_seconds = models.FloatField()
+    gpu_seconds = models.FloatField()
+    memory_gb_seconds = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "month"], name="usage_user_month")]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "attempt"], name="usage_once_per_attempt")
+        ]
+
+    def __str__(self) -> str:
+        return f"usage of {self.user} for job {self.job_id}/{self.attempt}"
+
+
+class Artifact(models.Model):
+    """Uploaded code (zip or tar.gz), stored once per owner and content hash."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=200)
+    file = models.FileField(upload_to="artifacts/%Y/%m/")
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    kind = models.CharField(max_length=10, choices=[("zip", "zip"), ("tar.gz", "tar.gz")])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "sha256"], name="artifact_unique_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RemoteDatabase(models.Model):
+    """A database operators register so users can define datasets as SQL queries on it."""
+
+    class Engine(models.TextChoices):
+        POSTGRESQL = "postgresql"
+        MYSQL = "mysql"
+
+    name = models.SlugField(max_length=100, unique=True)
+    engine = models.CharField(max_length=20, choices=Engine.choices)
+    host = models.CharField(max_length=200)
+    port = models.PositiveIntegerField()
+    database = models.CharField(max_length=200)
+    user = models.CharField(max_length=200)
+    password = models.CharField(max_length=500, blank=True)
+    row_cap = models.PositiveIntegerField(default=1_000_000)
+    statement_timeout = models.PositiveIntegerField(default=60, help_text="seconds")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "webapp.accounts",
+    "webapp.realtime",
     "jobs",
     "scheduler",
 ]
@@ -110,6 +111,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# The web app's build (`make frontend`: webapp/frontend/dist), served under /static/.
+FRONTEND_DIST = BASE_DIR / "webapp" / "frontend" / "dist"
+STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.is_dir() else []
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env_str("PETRI_MEDIA_DIR", str(VAR_DIR / "media"))).resolve()
 
@@ -151,7 +155,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 times reads out after 5 s by default, which races channels_redis's
+            # 5 s blocking pop and closes idle websockets with 1011 (channels_redis#422), and
+            # caps a pool at 100 connections, which a burst of handshakes exceeds (HTTP 500).
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}]
+            },
         }
     }
 else:
@@ -167,7 +176,7 @@ LOGGING = {
 }
 
 # Petri itself.
-PETRI_BACKEND = env_choice("PETRI_BACKEND", "local", ("local", "noop"))
+PETRI_BACKEND = env_choice("PETRI_BACKEND", "local", ("local", "noop", "kubernetes"))
 PETRI_API_URL = env_str("PETRI_API_URL", "http://127.0.0.1:8000").rstrip("/")
 PETRI_MAX_RUNNING = env_int("PETRI_MAX_RUNNING", os.cpu_count() or 1, minimum=1)
 PETRI_MAX_GRID = env_int("PETRI_MAX_GRID", 100_000, minimum=1)
@@ -186,3 +195,54 @@ PETRI_NOOP_RECORD_FILE = env_str("PETRI_NOOP_RECORD_FILE")
 PETRI_NOOP_SUBMIT_DELAY = env_float("PETRI_NOOP_SUBMIT_DELAY", 0.0, minimum=0)
 PETRI_ALGORITHMS_DIR = Path(env_str("PETRI_ALGORITHMS_DIR", str(BASE_DIR / "algorithms"))).resolve()
 PETRI_RUNNER_DIR = BASE_DIR / "base-image" / "runner"
+
+# Kubernetes backend (PETRI_BACKEND=kubernetes; README: Deploy on Kubernetes).
+
+
+def _k8s_pairs(name: str) -> dict[str, str]:
+    """``key=value,key=value`` (labels, node selectors), refused loudly when malformed."""
+    import re
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    name_part = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+    key = re.compile(rf"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?{name_part}$")
+    value = re.compile(rf"^({name_part})?$")
+    pairs = {}
+    for item in env_list(name):
+        k, sep, v = item.partition("=")
+        if not sep or not key.match(k) or not value.match(v) or len(v) > 63:
+            raise ImproperlyConfigured(f"{name} must be key=value pairs of labels; got {item!r}")
+        pairs[k] = v
+    return pairs
+
+
+def _k8s_tolerations(name: str) -> list[dict]:
+    """A JSON list of Kubernetes tolerations."""
+    import json
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    raw = env_str(name).strip()
+    try:
+        tolerations = json.loads(raw) if raw else []
+    except ValueError:
+        tolerations = None
+    if not isinstance(tolerations, list) or not all(isinstance(t, dict) for t in tolerations):
+        raise ImproperlyConfigured(f"{name} must be a JSON list of toleration objects; got {raw!r}")
+    return tolerations
+
+
+PETRI_K8S_NAMESPACE = env_str("PETRI_K8S_NAMESPACE")
+PETRI_RUNNER_IMAGE = env_str("PETRI_RUNNER_IMAGE", "petri-runner:0.1.0")
+PETRI_K8S_IMAGE_PULL_SECRETS = env_list("PETRI_K8S_IMAGE_PULL_SECRETS")
+PETRI_K8S_NODE_SELECTOR = _k8s_pairs("PETRI_K8S_NODE_SELECTOR")
+PETRI_K8S_TOLERATIONS = _k8s_tolerations("PETRI_K8S_TOLERATIONS")
+PETRI_K8S_EXTRA_LABELS = _k8s_pairs("PETRI_K8S_EXTRA_LABELS")
+PETRI_K8S_QPS = env_float("PETRI_K8S_QPS", 20.0, minimum=0.1)
+PETRI_K8S_BURST = env_int("PETRI_K8S_BURST", 30, minimum=1)
+PETRI_K8S_UNSCHEDULABLE_GRACE = env_int("PETRI_K8S_UNSCHEDULABLE_GRACE", 300, minimum=0)
+PETRI_K8S_JOB_TTL = env_int("PETRI_K8S_JOB_TTL", 3600, minimum=60)
+PETRI_K8S_NODE_REQUESTS = env_choice(
+    "PETRI_K8S_NODE_REQUESTS", "namespace", ("namespace", "cluster")
+)

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
-from django.views.generic import RedirectView
+from django.urls import include, path, re_path
 
-from webapp.api.views import healthz
+from webapp.api.views import healthz, readyz
+from webapp.web import CLIENT_ROUTES, spa
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/", include("webapp.api.urls")),
-    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    # The web app: index.html at / and at every client-side route.
+    path("", spa, name="web"),
+    re_path(rf"^(?P<route>(?:{'|'.join(CLIENT_ROUTES)})(?:/.*)?)$", spa, name="web-route"),
 ]

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from jobs.models import BACKEND_STATUSES, Experiment, Job, JobStatus, UserLimit
+from jobs.models import BACKEND_STATUSES, Experiment, Job, JobStatus, Quota
 from jobs.services.tokens import hash_token, runner_token
 from jobs.signals import announce_jobs_changed
 
@@ -47,7 +47,7 @@ def running_per_user() -> dict[int, int]:
 def user_limits(user_ids: list[int]) -> dict[int, int | None]:
     default = settings.PETRI_USER_MAX_RUNNING or None
     limits: dict[int, int | None] = dict.fromkeys(user_ids, default)
-    configured = UserLimit.objects.filter(user_id__in=user_ids, max_running__isnull=False)
+    configured = Quota.objects.filter(user_id__in=user_ids, max_running__isnull=False)
     limits.update(configured.values_list("user_id", "max_running"))
     return limits
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from jobs import services
-from jobs.models import Job, JobStatus, UserLimit
+from jobs.models import Job, JobStatus, Quota
 from jobs.tests.factories import AlgorithmFactory, UserFactory, make_experiment
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_priority_beats_fair_share(algorithm):
 
 def test_a_per_user_limit_caps_running_jobs_and_counts_those_already_held(algorithm, settings):
     capped = UserFactory(username="capped")
-    UserLimit.objects.create(user=capped, max_running=3)
+    Quota.objects.create(user=capped, max_running=3)
     make_experiment(capped, algorithm, parameters={"n": list(range(10))})
     assert len(claim(limit=10)) == 3
     assert claim(limit=10) == []
@@ -62,7 +62,7 @@ def test_a_per_user_limit_caps_running_jobs_and_counts_those_already_held(algori
 def test_the_default_limit_comes_from_settings_and_a_user_limit_overrides_it(algorithm, settings):
     settings.PETRI_USER_MAX_RUNNING = 2
     plain, trusted = UserFactory(username="plain"), UserFactory(username="trusted")
-    UserLimit.objects.create(user=trusted, max_running=5)
+    Quota.objects.create(user=trusted, max_running=5)
     make_experiment(plain, algorithm, parameters={"n": list(range(10))})
     make_experiment(trusted, algorithm, parameters={"n": list(range(10))})
     owners = [c.owner_id for c in claim(limit=100)]

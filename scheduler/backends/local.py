@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec
+from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +123,41 @@ class LocalBackend(Backend):
         path = self._log_path(handle)
         return path.read_text(errors="replace") if path.exists() else None
 
+    def nodes(self) -> list[Node]:
+        """This machine as the one node; each running attempt counts as one core requested."""
+        with self._lock:
+            running = self._alive()
+        host = socket.gethostname()
+        return [
+            Node(
+                name=host,
+                cpu_allocatable=float(os.cpu_count() or 1),
+                cpu_requested=float(running),
+                memory_allocatable=_memory_bytes(),
+                memory_requested=0,
+                labels={"kubernetes.io/hostname": host, "kubernetes.io/arch": platform.machine()},
+            )
+        ]
+
     def shutdown(self) -> None:
         with self._lock:
             handles = list(self._procs)
         for handle in handles:
             self.cancel(handle)
+
+
+def _memory_bytes() -> int:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError):
+        return 0
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

@@ -22,3 +22,20 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Profile(models.Model):
+    """Per-user preferences and whether an operator approved the account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    email_notifications = models.BooleanField(
+        default=True, help_text="e-mail me when one of my experiments ends"
+    )
+    approved = models.BooleanField(
+        default=True, help_text="with sign-up closed, new accounts wait for an operator"
+    )
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"

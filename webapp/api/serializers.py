@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -63,6 +65,8 @@ class ExperimentSerializer(serializers.ModelSerializer):
     counts = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
+    started_at = serializers.SerializerMethodField()
+    finished_at = serializers.SerializerMethodField()
 
     class Meta:
         model = Experiment
@@ -83,6 +87,8 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "counts",
             "status",
             "progress",
+            "started_at",
+            "finished_at",
         ]
 
     def _counts(self, obj: Experiment) -> dict[str, int]:
@@ -96,6 +102,14 @@ class ExperimentSerializer(serializers.ModelSerializer):
 
     def get_status(self, obj: Experiment) -> str:
         return derive_status(self._counts(obj))
+
+    def get_started_at(self, obj: Experiment) -> datetime | None:
+        """The first start of any of its jobs (annotated by the viewset)."""
+        return getattr(obj, "started_at", None)
+
+    def get_finished_at(self, obj: Experiment) -> datetime | None:
+        """The last finish of its jobs so far (annotated by the viewset)."""
+        return getattr(obj, "finished_at", None)
 
     def get_progress(self, obj: Experiment) -> float:
         counts = self._counts(obj)

@@ -4,7 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from webapp.api import runner, schema, views  # noqa: F401  (schema registers extensions)
+from webapp.api import runner, schema, session, views  # noqa: F401  (schema registers extensions)
+from webapp.api.nodes import NodesView
 
 router = DefaultRouter()
 router.register("algorithms", views.AlgorithmViewSet, basename="algorithm")
@@ -14,6 +15,9 @@ router.register("jobs", views.JobViewSet, basename="job")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="auth-token"),
+    path("auth/login/", session.LoginView.as_view(), name="auth-login"),
+    path("auth/logout/", session.LogoutView.as_view(), name="auth-logout"),
+    path("auth/me/", session.MeView.as_view(), name="auth-me"),
     path("runner/job/", runner.RunnerJobView.as_view(), name="runner-job"),
     path("runner/dataset/", runner.RunnerDatasetView.as_view(), name="runner-dataset"),
     path("runner/truth/", runner.RunnerTruthView.as_view(), name="runner-truth"),
@@ -25,6 +29,7 @@ urlpatterns = [
         views.JobViewSet.as_view({"get": "file"}),
         name="job-file",
     ),
+    path("nodes/", NodesView.as_view(), name="nodes"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include(router.urls)),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import json
 
 from django.contrib.auth import authenticate
 from django.db import connection
+from django.db.models import Max, Min
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -33,13 +38,29 @@ from webapp.api.serializers import (
 )
 
 LOG_EVENTS_PER_PAGE = 200
+METRIC_POINTS_MAX = 100_000
+PREVIEW_MAX_ROWS = 100
 
 
 def healthz(request):
-    """Liveness and readiness in one: the process answers and the database does too."""
+    """Liveness: the process answers and reaches its database."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    """Readiness: the database answers and every migration is applied (503 until then)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception as exc:  # any database failure means "not ready", never a 500
+        return JsonResponse({"status": "unavailable", "detail": str(exc)}, status=503)
+    if pending:
+        return JsonResponse({"status": "migrating", "pending": len(pending)}, status=503)
+    return JsonResponse({"status": "ready"})
 
 
 class ObtainTokenView(APIView):
@@ -68,7 +89,7 @@ class ObtainTokenView(APIView):
 
 class AlgorithmViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AlgorithmSerializer
-    queryset = Algorithm.objects.filter(enabled=True)
+    queryset = Algorithm.objects.filter(enabled=True, owner__isnull=True)
     lookup_field = "name"
     pagination_class = None
 
@@ -114,6 +135,40 @@ class DatasetViewSet(
             content_type="text/csv",
         )
 
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def truth(self, request, pk=None):
+        """The dataset's ground-truth graph.json (404 when it has none)."""
+        dataset = self.get_object()
+        if dataset.truth is None:
+            return Response({"detail": "this dataset has no ground truth"}, status=404)
+        return Response(dataset.truth)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("rows", int, description=f"at most {PREVIEW_MAX_ROWS}")],
+        responses=inline_serializer(
+            "DatasetPreview",
+            {
+                "columns": serializers.ListField(child=serializers.CharField()),
+                "rows": serializers.ListField(child=serializers.ListField()),
+            },
+        ),
+    )
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        """The header and the first rows of the CSV, as text."""
+        dataset = self.get_object()
+        try:
+            limit = min(max(int(request.query_params.get("rows", 20)), 1), PREVIEW_MAX_ROWS)
+        except ValueError:
+            raise InvalidInput({"rows": ["must be an integer"]}) from None
+        with dataset.file.open("rb") as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+            reader = csv.reader(text)
+            header = next(reader, [])
+            rows = list(itertools.islice((row for row in reader if row), limit))
+        return Response({"columns": header, "rows": rows})
+
 
 class ExperimentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = ExperimentFilter
@@ -122,7 +177,11 @@ class ExperimentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         visible = Experiment.objects.visible_to(self.request.user).select_related("algorithm")
         # Default ordering is dropped from GROUP BY queries, so it is spelled out.
-        return with_job_counts(visible).order_by("-created_at", "-id")
+        # First start and last finish of its jobs: when it started and how long it ran.
+        timed = with_job_counts(visible).annotate(
+            started_at=Min("jobs__started_at"), finished_at=Max("jobs__finished_at")
+        )
+        return timed.order_by("-created_at", "-id")
 
     def get_serializer_class(self):
         return ExperimentCreateSerializer if self.action == "create" else ExperimentSerializer
@@ -192,6 +251,42 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         page = page[:LOG_EVENTS_PER_PAGE]
         lines = [line for event in page for line in event.data.get("lines", [])]
         return Response({"lines": lines, "cursor": page[-1].id if page else after, "more": more})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("attempt", int)],
+        responses=inline_serializer(
+            "MetricPoint",
+            {
+                "name": serializers.CharField(),
+                "value": serializers.FloatField(),
+                "step": serializers.IntegerField(allow_null=True),
+                "time": serializers.DateTimeField(),
+                "attempt": serializers.IntegerField(),
+            },
+            many=True,
+        ),
+    )
+    @action(detail=True, methods=["get"])
+    def metrics(self, request, pk=None):
+        """Every metric point the job reported while running, oldest first."""
+        job = self.get_object()
+        events = JobEvent.objects.filter(job=job, kind=JobEvent.Kind.METRIC).order_by("id")
+        if "attempt" in request.query_params:
+            try:
+                events = events.filter(attempt=int(request.query_params["attempt"]))
+            except ValueError:
+                raise InvalidInput({"attempt": ["must be an integer"]}) from None
+        points = [
+            {
+                "name": event.data.get("name"),
+                "value": event.data.get("value"),
+                "step": event.data.get("step"),
+                "time": event.time,
+                "attempt": event.attempt,
+            }
+            for event in events[:METRIC_POINTS_MAX]
+        ]
+        return Response(points)
 
     @extend_schema(responses=OutputFileSerializer(many=True))
     @action(detail=True, methods=["get"])

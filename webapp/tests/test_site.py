@@ -12,6 +12,21 @@ def test_healthz_answers_ok_without_signing_in(client, db):
     assert response.json() == {"status": "ok"}
 
 
+def test_readyz_answers_ready_once_every_migration_is_applied(client, db):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+def test_readyz_answers_503_while_migrations_are_pending(client, db, monkeypatch):
+    from django.db.migrations.executor import MigrationExecutor
+
+    monkeypatch.setattr(MigrationExecutor, "migration_plan", lambda self, targets: [("x", False)])
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "migrating"
+
+
 def test_the_openapi_schema_generates_without_warnings(tmp_path, db):
     call_command(
         "spectacular", "--file", str(tmp_path / "schema.yaml"), "--validate", "--fail-on-warn"
@@ -26,7 +41,7 @@ def test_the_schema_and_swagger_ui_are_served_from_local_assets(client, db):
     assert b"cdn" not in docs.content.lower()
 
 
-@pytest.mark.parametrize("page", ["algorithm", "dataset", "experiment", "job", "userlimit"])
+@pytest.mark.parametrize("page", ["algorithm", "dataset", "experiment", "job", "quota"])
 def test_operators_see_each_model_in_the_admin(client, db, page, catalog):
     staff = UserFactory(username="op", is_staff=True, is_superuser=True)
     client.force_login(staff)

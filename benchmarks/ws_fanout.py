@@ -1,0 +1,346 @@
+#!/usr/bin/env python
+"""Websocket fan-out: many clients watch one experiment while job events are published at once.
+
+Serves Petri with daphne (`manage.py serve --no-scheduler`) on a throwaway SQLite database and the
+Redis channel layer, connects --clients websocket clients to /ws/experiments/<id>/ from worker
+processes, publishes --events job.updated events at once, and reports how many deliveries arrived
+and how long after their publication (p50/p95/max). Target: every event delivered, p95 < 250 ms.
+
+    .venv/bin/python benchmarks/ws_fanout.py                        # 500 clients, 1,000 events
+    .venv/bin/python benchmarks/ws_fanout.py --via signal           # one announcement of 1,000 jobs
+    .venv/bin/python benchmarks/ws_fanout.py --clients 50 --events 100 --redis redis://host:6379/3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_P95_MS = 250.0
+
+
+# Worker: a process holding a share of the websocket clients ------------------------------------
+
+
+async def _receive(ws, events: int, quiet: float, give_up_at: float) -> dict:
+    from websockets.exceptions import ConnectionClosed
+
+    """When each job's first job.updated arrived (wall clock: comparable across processes)."""
+    received: dict[int, float] = {}
+    frames = 0
+    while len(received) < events:
+        try:
+            async with asyncio.timeout(quiet):  # no task per message, unlike wait_for
+                raw = await ws.recv()
+        except ConnectionClosed as closed:
+            return {"error": repr(closed), "received": received, "frames": frames}
+        except TimeoutError:
+            if received or time.monotonic() > give_up_at:
+                break  # silent after traffic (or never any): whatever is missing is lost
+            continue
+        now = time.time()
+        frames += 1
+        decoded = json.loads(raw)
+        for message in decoded if isinstance(decoded, list) else [decoded]:
+            if message["type"] == "job.updated":
+                received.setdefault(message["data"]["id"], now)
+    await ws.close()
+    return {"received": received, "frames": frames}
+
+
+async def _worker(args: argparse.Namespace) -> None:
+    from websockets.asyncio.client import connect
+
+    gate = asyncio.Semaphore(50)  # don't storm the listener's accept backlog
+    headers = {"Authorization": f"Token {args.token}"}
+
+    async def open_one():
+        async with gate:
+            # No keepalive pings: a busy server answering late is measured, not disconnected.
+            return await connect(
+                args.url,
+                additional_headers=headers,
+                max_queue=None,
+                ping_interval=None,
+                open_timeout=120,
+            )
+
+    opened = await asyncio.gather(*(open_one() for _ in range(args.count)), return_exceptions=True)
+    failed = [o for o in opened if isinstance(o, BaseException)]
+    print("ready" if not failed else f"failed {len(failed)}: {failed[0]!r}", flush=True)
+    give_up_at = time.monotonic() + args.timeout
+    clients = [o for o in opened if not isinstance(o, BaseException)]
+    results = await asyncio.gather(
+        *(_receive(ws, args.events, args.quiet, give_up_at) for ws in clients)
+    )
+    results += [{"error": repr(error), "received": {}, "frames": 0} for error in failed]
+    Path(args.out).write_text(json.dumps(results))
+
+
+# Coordinator ------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"server did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+
+
+def _setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _seed(events: int) -> tuple[str, int, list[int]]:
+    """A user with a token and one experiment of ``events`` running jobs."""
+    from django.contrib.auth import get_user_model
+
+    from jobs.models import Algorithm, Job, JobStatus
+    from jobs.services import submit_experiment
+    from webapp.accounts.tokens import issue_token
+
+    user = get_user_model().objects.create_user("bench", password="bench-pass")
+    _, token = issue_token(user, "benchmark")
+    algorithm = Algorithm.objects.create(
+        name="bench",
+        title="Benchmark",
+        entrypoint=["true"],
+        parameters=[{"name": "i", "type": "int", "default": 0, "minimum": 0, "maximum": 10**7}],
+    )
+    experiment = submit_experiment(
+        owner=user, algorithm=algorithm, parameters={"i": list(range(events))}
+    )
+    jobs = Job.objects.filter(experiment=experiment)
+    jobs.update(status=JobStatus.RUNNING, progress=0.5)
+    return token, experiment.pk, list(jobs.order_by("id").values_list("id", flat=True))
+
+
+def _publish(via: str, experiment_id: int, job_ids: list[int]) -> dict[int, float]:
+    """Publish one event per job, at once; returns when each was handed over."""
+    from jobs.models import Job
+    from jobs.signals import jobs_changed
+    from webapp.realtime.broadcast import broadcast, broadcaster, experiment_group, user_group
+    from webapp.realtime.events import _JOB_FIELDS, job_message
+
+    published: dict[int, float] = {}
+    if via == "signal":
+        # As a claim of that many jobs announces it: the receiver re-reads them all.
+        started = time.time()
+        jobs_changed.send(None, job_ids=job_ids, experiment_ids=[experiment_id])
+        published = dict.fromkeys(job_ids, started)
+    else:
+        rows = list(Job.objects.filter(pk__in=job_ids).order_by("id").values(*_JOB_FIELDS))
+        groups = (experiment_group(experiment_id), user_group(rows[0]["owner_id"]))
+        messages = [job_message(row) for row in rows]
+        for row, message in zip(rows, messages, strict=True):
+            published[row["id"]] = time.time()
+            broadcast(groups, [message])
+    broadcaster.wait_idle(60)
+    print(
+        "PUBLISHED", min(published.values()), max(published.values()), time.time(), file=sys.stderr
+    )
+    print(f"group messages sent: {broadcaster.group_messages}", file=sys.stderr)
+    return published
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    index = min(len(values) - 1, max(0, round(fraction * len(values)) - 1))
+    return values[index]
+
+
+def _report(args, published, results, publish_seconds) -> dict:
+    latencies = sorted(
+        (at - published[int(job)]) * 1000
+        for client in results
+        for job, at in client["received"].items()
+        if int(job) in published
+    )
+    expected = args.clients * args.events
+    errors = [client["error"] for client in results if "error" in client]
+    failed = len(errors)
+    summary = {
+        "benchmark": "ws_fanout",
+        "via": args.via,
+        "clients": args.clients,
+        "clients_failed": failed,
+        "events": args.events,
+        "expected": expected,
+        "delivered": len(latencies),
+        "frames": sum(client["frames"] for client in results),
+        "publish_ms": round(publish_seconds * 1000, 1),
+        "p50_ms": round(_percentile(latencies, 0.50), 1) if latencies else None,
+        "p95_ms": round(_percentile(latencies, 0.95), 1) if latencies else None,
+        "max_ms": round(latencies[-1], 1) if latencies else None,
+    }
+    summary["target_met"] = bool(
+        latencies and summary["delivered"] == expected and summary["p95_ms"] < TARGET_P95_MS
+    )
+    rows = [
+        ("clients (failed)", f"{args.clients} ({failed})"),
+        ("events published", f"{args.events} via {args.via}, in {summary['publish_ms']} ms"),
+        ("deliveries", f"{len(latencies)} of {expected} ({100 * len(latencies) / expected:.1f}%)"),
+        ("frames received", f"{summary['frames']}"),
+        ("latency p50", f"{summary['p50_ms']} ms"),
+        ("latency p95", f"{summary['p95_ms']} ms (target < {TARGET_P95_MS:.0f} ms)"),
+        ("latency max", f"{summary['max_ms']} ms"),
+        ("target met", "yes" if summary["target_met"] else "no"),
+    ]
+    if errors:
+        rows.append(("first client error", errors[0][:200]))
+    width = max(len(name) for name, _ in rows)
+    print(f"\nws_fanout: {args.clients} clients on one experiment, Redis channel layer")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    print(json.dumps(summary))
+    return summary
+
+
+def _coordinate(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="petri-ws-fanout-"))
+    env = {
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+        "PETRI_VAR_DIR": str(workdir),
+        "DATABASE_URL": args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "REDIS_URL": args.redis,
+        "PETRI_SCHEDULER_IN_WEB": "false",
+        "PETRI_SECRET_KEY": "ws-fanout-benchmark",
+        "PETRI_LOG_LEVEL": "WARNING",
+    }
+    processes: list[subprocess.Popen] = []
+    try:
+        _setup_django(env)
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        async_to_sync(get_channel_layer().flush)()  # leftovers of an earlier run in this db
+        token, experiment_id, job_ids = _seed(args.events)
+
+        port = _free_port()
+        log = workdir / "serve.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "manage.py"),
+                    "serve",
+                    "--no-scheduler",
+                    "--port",
+                    str(port),
+                ],
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        processes.append(server)
+        _wait_http(f"http://127.0.0.1:{port}/healthz", server, log)
+
+        url = f"ws://127.0.0.1:{port}/ws/experiments/{experiment_id}/"
+        if args.batched:
+            url += "?batch=1"
+        shares = [
+            args.clients // args.workers + (i < args.clients % args.workers)
+            for i in range(args.workers)
+        ]
+        outputs = []
+        for index, count in enumerate(s for s in shares if s):
+            output = workdir / f"worker-{index}.json"
+            outputs.append(output)
+            command = [sys.executable, __file__, "--worker", "--url", url, "--token", token]
+            command += ["--count", str(count), "--events", str(args.events), "--out", str(output)]
+            command += ["--quiet", str(args.quiet), "--timeout", str(args.timeout)]
+            processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
+        for worker in processes[1:]:
+            line = worker.stdout.readline().strip()
+            if line != "ready":
+                print(f"a worker could not connect all its clients: {line}", file=sys.stderr)
+
+        started = time.monotonic()
+        published = _publish(args.via, experiment_id, job_ids)
+        publish_seconds = time.monotonic() - started
+        for worker in processes[1:]:
+            worker.wait(timeout=args.timeout + 30)
+        results = [client for output in outputs for client in json.loads(output.read_text())]
+        summary = _report(args, published, results, publish_seconds)
+        return 0 if summary["delivered"] == summary["expected"] else 1
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if args.keep:
+            print(f"kept {workdir} (serve.log, worker-*.json)", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument(
+        "--via",
+        choices=("broadcast", "signal"),
+        default="broadcast",
+        help="one broadcast() per event, or one jobs_changed announcement of all the jobs",
+    )
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="ask for one frame per flush holding an array of messages (?batch=1)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3"))
+    parser.add_argument("--database-url", help="default: a throwaway SQLite file")
+    parser.add_argument(
+        "--quiet", type=float, default=10.0, help="seconds of silence that end a client"
+    )
+    parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--keep", action="store_true", help="keep the server log and results")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        asyncio.run(_worker(args))
+        return 0
+    return _coordinate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

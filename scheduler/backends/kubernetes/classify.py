@@ -1,0 +1,210 @@
+"""What a Job and its pods say about an attempt: still pending, running, or ended and why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from scheduler.backends.base import BackendState
+from scheduler.backends.kubernetes.manifests import RUNNER_CONTAINER
+
+# Exit statuses of petri_runner that mean "no result, and not the algorithm's fault": it could
+# not reach the API (3), the attempt was already over (4), or it was terminated (143).
+RUNNER_LOST_CODES = frozenset({0, 3, 4, 143})
+IMAGE_ERRORS = frozenset(
+    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+)
+# Pod disruption reasons (the DisruptionTarget condition): the pod was pushed out, not broken.
+EVICTED_POD_REASONS = frozenset({"Evicted", "Preempting", "Terminated", "NodeShutdown"})
+
+FirstSeen = Callable[[str, datetime | None], datetime]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The state to report, the failed pod whose log tail belongs in it, whether to stop the Job."""
+
+    state: BackendState
+    log_pod: str = ""
+    stop: bool = False
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _true_conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return {c.get("type", ""): c for c in conditions if c.get("status") == "True"}
+
+
+def _condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return condition
+    return None
+
+
+def _runner_status(pod: dict[str, Any]) -> dict[str, Any]:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    for status in statuses:
+        if status.get("name") == RUNNER_CONTAINER:
+            return status
+    return statuses[0] if statuses else {}
+
+
+def _phase(pod: dict[str, Any]) -> str:
+    return (pod.get("status") or {}).get("phase") or "Pending"
+
+
+def pick_pod(pods: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The pod that tells the story: a failed one if any, else the newest."""
+    if not pods:
+        return None
+    failed = [p for p in pods if _phase(p) == "Failed"]
+    candidates = failed or pods
+    return max(candidates, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
+
+
+def _ended(
+    handle: str, reason: str, message: str, exit_code: int | None = None, **extra
+) -> Outcome:
+    return Outcome(BackendState(handle, "exited", exit_code, reason, message), **extra)
+
+
+def _lost_result(handle: str) -> Outcome:
+    # A runner that posted its result made the job final, so this report is ignored; it
+    # counts only when the runner exited 0 without a result.
+    return _ended(handle, "lost", "the runner exited without posting a result", 0)
+
+
+def failed_pod(handle: str, pod: dict[str, Any]) -> Outcome:
+    """Classify a pod in phase Failed."""
+    status = pod.get("status") or {}
+    name = (pod.get("metadata") or {}).get("name", "")
+    disruption = _true_conditions(pod).get("DisruptionTarget")
+    if status.get("reason") in EVICTED_POD_REASONS or disruption:
+        why = status.get("message") or (disruption or {}).get("message") or "evicted"
+        return _ended(handle, "evicted", f"the pod was evicted: {why}")
+    if status.get("reason") == "DeadlineExceeded":
+        return _ended(handle, "deadline_exceeded", "the pod ran past its deadline", log_pod=name)
+    container = _runner_status(pod)
+    state = container.get("state") or {}
+    terminated = state.get("terminated") or (container.get("lastState") or {}).get("terminated")
+    if not terminated:
+        why = status.get("message") or status.get("reason") or "no container status"
+        return _ended(handle, "lost", f"the pod failed before the runner ran: {why}")
+    code = terminated.get("exitCode")
+    if terminated.get("reason") == "OOMKilled":
+        return _ended(
+            handle,
+            "oom_killed",
+            "the runner was killed for exceeding its memory limit (OOMKilled)",
+            code,
+            log_pod=name,
+        )
+    lost = code is None or code in RUNNER_LOST_CODES or code >= 128
+    return _ended(
+        handle,
+        "lost" if lost else "algorithm_error",
+        f"the runner exited with status {code} ({terminated.get('reason') or 'Error'}) "
+        "without a result",
+        code,
+        log_pod=name,
+    )
+
+
+def _pending_pod(
+    handle: str, pod: dict[str, Any], now: datetime, grace: timedelta, first_seen: FirstSeen
+) -> Outcome:
+    waiting = (_runner_status(pod).get("state") or {}).get("waiting") or {}
+    if waiting.get("reason") in IMAGE_ERRORS:
+        image = (pod.get("spec") or {}).get("containers", [{}])[0].get("image", "")
+        return _ended(
+            handle,
+            "image_not_found",
+            f"cannot pull the image {image}: {waiting['reason']}: {waiting.get('message', '')}",
+            stop=True,
+        )
+    scheduled = _condition(pod, "PodScheduled")
+    if (
+        scheduled
+        and scheduled.get("status") == "False"
+        and scheduled.get("reason") == "Unschedulable"
+    ):
+        since = first_seen(handle, parse_time(scheduled.get("lastTransitionTime")))
+        waited = now - since
+        if waited >= grace:
+            return _ended(
+                handle,
+                "unschedulable",
+                f"no node could take the pod for {int(waited.total_seconds())} s: "
+                f"{scheduled.get('message', '')}",
+                stop=True,
+            )
+    return Outcome(BackendState(handle, "pending"))
+
+
+def classify(
+    handle: str,
+    job: dict[str, Any] | None,
+    pods: list[dict[str, Any]] | None,
+    *,
+    now: datetime,
+    grace: timedelta,
+    first_seen: FirstSeen,
+) -> Outcome:
+    """The attempt's state from its Job (None when gone) and its pods (None: not read)."""
+    if job is None:
+        return Outcome(
+            BackendState(
+                handle, "gone", reason="lost", message="the Kubernetes Job is gone, with no result"
+            )
+        )
+    conditions = _true_conditions(job)
+    if "Complete" in conditions or "SuccessCriteriaMet" in conditions:
+        return _lost_result(handle)
+    failed = conditions.get("Failed") or conditions.get("FailureTarget")
+    if pods is None and not failed and (job.get("status") or {}).get("ready"):
+        # Its pod is running and ready: no need to read the pods for that.
+        return Outcome(BackendState(handle, "running"))
+    pod = pick_pod(pods or [])
+    pod_name = (pod or {}).get("metadata", {}).get("name", "")
+    if failed and failed.get("reason") == "DeadlineExceeded":
+        return _ended(
+            handle,
+            "deadline_exceeded",
+            f"Kubernetes stopped the Job at its deadline: {failed.get('message', '')}",
+            log_pod=pod_name,
+        )
+    if pod is not None and _phase(pod) == "Failed":
+        return failed_pod(handle, pod)
+    if failed:
+        return _ended(
+            handle, "lost", f"the Job failed: {failed.get('reason')}: {failed.get('message', '')}"
+        )
+    if pod is None:
+        # The Job controller has not made a pod (yet): a quota, an admission webhook...
+        created = parse_time((job.get("metadata") or {}).get("creationTimestamp"))
+        waited = now - first_seen(handle, created)
+        if waited >= grace:
+            return _ended(
+                handle,
+                "unschedulable",
+                f"no pod was created for the Job in {int(waited.total_seconds())} s",
+                stop=True,
+            )
+        return Outcome(BackendState(handle, "pending"))
+    phase = _phase(pod)
+    if phase == "Succeeded":
+        return _lost_result(handle)
+    if phase == "Running":
+        return Outcome(BackendState(handle, "running"))
+    return _pending_pod(handle, pod, now, grace, first_seen)

@@ -1,0 +1,408 @@
+"""An in-process fake Kubernetes API server that the real ``kubernetes`` client talks to.
+
+It keeps Jobs, Pods (with logs), Secrets and Nodes in memory and answers create, get, list
+(label and field selectors, paging), delete (with garbage collection of owned objects), 404 and
+409 like the real API server. It plays the Job controller too: a new Job gets a Pending pod.
+Tests move pods and Jobs through their lives with the ``FakeCluster`` methods. Every object
+created through it is validated against the Kubernetes 1.33 schema, strictly.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import threading
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+import kubernetes_validate
+
+from scheduler.tests.kube.fake.server import KINDS, Handler, resource_of, status_body
+
+K8S_VERSION = "1.33"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class FakeCluster:
+    """The state of the fake API server, and the levers tests pull on it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.objects: dict[str, dict[tuple[str, str], dict[str, Any]]] = {k: {} for k in KINDS}
+        self.logs: dict[str, str] = {}
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.invalid: list[str] = []
+        self.created: list[dict[str, Any]] = []
+        self.deletions: list[tuple[str, str]] = []
+        self.fail_next: dict[tuple[str, str], int] = {}
+        self.auto_pods = True
+        self._versions = itertools.count(1)
+        self._pod_suffix = itertools.count(10000)
+        self.server: ThreadingHTTPServer | None = None
+        self.url = ""
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeCluster:
+        cluster = self
+
+        class ClusterHandler(Handler):
+            fake = cluster
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), ClusterHandler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, args=(0.02,), name="fake-kube", daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    # -- what the tests read ---------------------------------------------------------------
+
+    def count(self, method: str | None = None, resource: str | None = None) -> int:
+        return sum(
+            1
+            for m, path, _ in self.requests
+            if (method is None or m == method)
+            and (resource is None or resource_of(path) == resource)
+        )
+
+    def calls(self) -> Counter[tuple[str, str]]:
+        return Counter((m, resource_of(path)) for m, path, _ in self.requests)
+
+    def job(self, name: str, namespace: str = "petri") -> dict[str, Any] | None:
+        with self.lock:
+            return copy.deepcopy(self.objects["jobs"].get((namespace, name)))
+
+    def secret(self, name: str, namespace: str = "petri") -> dict[str, Any] | None:
+        with self.lock:
+            return copy.deepcopy(self.objects["secrets"].get((namespace, name)))
+
+    def token(self, name: str, namespace: str = "petri") -> str:
+        secret = self.secret(name, namespace)
+        assert secret is not None, f"no Secret {name}"
+        return base64.b64decode(secret["data"]["token"]).decode()
+
+    def pods_of(self, job: str, namespace: str = "petri") -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                copy.deepcopy(p)
+                for (ns, _), p in self.objects["pods"].items()
+                if ns == namespace and p["metadata"]["labels"].get("job-name") == job
+            ]
+
+    def pod_of(self, job: str, namespace: str = "petri") -> dict[str, Any]:
+        pods = self.pods_of(job, namespace)
+        assert len(pods) == 1, f"{job} has {len(pods)} pods"
+        return pods[0]
+
+    # -- storing ---------------------------------------------------------------------------
+
+    def _stamp(self, kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        obj = copy.deepcopy(body)
+        api_version, kind_name = KINDS[kind]
+        obj.setdefault("apiVersion", api_version)
+        obj.setdefault("kind", kind_name)
+        meta = obj.setdefault("metadata", {})
+        if namespace:
+            meta["namespace"] = namespace
+        meta.setdefault("labels", {})
+        meta.update(
+            uid=str(uuid.uuid4()),
+            resourceVersion=str(next(self._versions)),
+            creationTimestamp=meta.get("creationTimestamp") or now_iso(),
+        )
+        return obj
+
+    def create(self, kind: str, namespace: str, body: dict[str, Any]) -> tuple[int, dict]:
+        if kind in ("jobs", "secrets"):
+            try:
+                kubernetes_validate.validate(body, K8S_VERSION, strict=True)
+            except Exception as exc:  # any validation failure fails the test
+                self.invalid.append(f"{kind} {body.get('metadata', {}).get('name')}: {exc}")
+                return 422, status_body(422, "Invalid", str(exc))
+        with self.lock:
+            name = body["metadata"]["name"]
+            if (namespace, name) in self.objects[kind]:
+                return 409, status_body(409, "AlreadyExists", f'{kind} "{name}" already exists')
+            obj = self._stamp(kind, namespace, body)
+            if kind == "secrets" and "stringData" in obj:
+                strings = obj.pop("stringData").items()
+                obj["data"] = {k: base64.b64encode(v.encode()).decode() for k, v in strings}
+            if kind == "jobs":
+                obj["status"] = {}
+            self.objects[kind][(namespace, name)] = obj
+            self.created.append(copy.deepcopy(body))
+            if kind == "jobs" and self.auto_pods:
+                self.add_pod_for(name, namespace)
+            return 201, copy.deepcopy(obj)
+
+    def add_pod_for(self, job_name: str, namespace: str = "petri") -> dict[str, Any]:
+        """What the Job controller does: a Pending pod from the Job's template."""
+        with self.lock:
+            job = self.objects["jobs"][(namespace, job_name)]
+            template = job["spec"]["template"]
+            labels = dict(template["metadata"].get("labels") or {})
+            labels.update({"job-name": job_name, "batch.kubernetes.io/job-name": job_name})
+            name = f"{job_name}-{next(self._pod_suffix)}"
+            pod = self._stamp(
+                "pods",
+                namespace,
+                {
+                    "metadata": {
+                        "name": name,
+                        "labels": labels,
+                        "ownerReferences": [
+                            {
+                                "apiVersion": "batch/v1",
+                                "kind": "Job",
+                                "name": job_name,
+                                "uid": job["metadata"]["uid"],
+                                "controller": True,
+                            }
+                        ],
+                    },
+                    "spec": copy.deepcopy(template["spec"]),
+                    "status": {"phase": "Pending"},
+                },
+            )
+            self.objects["pods"][(namespace, name)] = pod
+            job["status"] = {"active": 1, "ready": 0, "startTime": now_iso()}
+            return pod
+
+    def put(self, kind: str, body: dict[str, Any], namespace: str = "") -> None:
+        """Store an object as is (nodes, pods of other workloads)."""
+        with self.lock:
+            obj = self._stamp(kind, namespace, body)
+            self.objects[kind][(namespace, obj["metadata"]["name"])] = obj
+
+    def delete(self, kind: str, namespace: str, name: str, policy: str) -> tuple[int, dict]:
+        with self.lock:
+            obj = self.objects[kind].pop((namespace, name), None)
+            if obj is None:
+                return 404, status_body(404, "NotFound", f'{kind} "{name}" not found')
+            self.deletions.append((name, policy))
+            if policy != "Orphan":
+                self._collect(obj["metadata"]["uid"])
+            return 200, status_body(200, "", "deleted", status="Success")
+
+    def _collect(self, owner_uid: str) -> None:
+        """The garbage collector: objects whose owner is gone go too."""
+        for kind in ("pods", "secrets"):
+            for key, obj in list(self.objects[kind].items()):
+                owners = obj["metadata"].get("ownerReferences") or []
+                if any(ref.get("uid") == owner_uid for ref in owners):
+                    del self.objects[kind][key]
+
+    # -- driving pods and Jobs -------------------------------------------------------------
+
+    def _pod(self, job: str, namespace: str) -> dict[str, Any]:
+        pods = [
+            p
+            for (ns, _), p in self.objects["pods"].items()
+            if ns == namespace and p["metadata"]["labels"].get("job-name") == job
+        ]
+        assert pods, f"the Job {job} has no pod"
+        return max(pods, key=lambda p: p["metadata"]["creationTimestamp"])
+
+    def _job(self, job: str, namespace: str) -> dict[str, Any]:
+        return self.objects["jobs"][(namespace, job)]
+
+    def schedule(self, job: str, node: str = "node-a", namespace: str = "petri") -> None:
+        with self.lock:
+            pod = self._pod(job, namespace)
+            pod["spec"]["nodeName"] = node
+            pod["status"]["conditions"] = [_cond("PodScheduled", "True")]
+
+    def unschedulable(
+        self, job: str, since: str | None = None, namespace: str = "petri", message: str = ""
+    ) -> None:
+        with self.lock:
+            condition = _cond("PodScheduled", "False", "Unschedulable", since=since)
+            condition["message"] = message or "0/3 nodes are available: 3 Insufficient cpu."
+            self._pod(job, namespace)["status"]["conditions"] = [condition]
+
+    def waiting(self, job: str, reason: str, message: str = "", namespace: str = "petri") -> None:
+        with self.lock:
+            pod = self._pod(job, namespace)
+            pod["status"]["containerStatuses"] = [
+                _container(pod, {"waiting": {"reason": reason, "message": message}})
+            ]
+
+    def run(self, job: str, namespace: str = "petri", node: str = "node-a") -> None:
+        with self.lock:
+            self.schedule(job, node, namespace)
+            pod = self._pod(job, namespace)
+            pod["status"].update(
+                phase="Running",
+                containerStatuses=[
+                    _container(pod, {"running": {"startedAt": now_iso()}}, ready=True)
+                ],
+            )
+            pod["status"]["conditions"].append(_cond("Ready", "True"))
+            self._job(job, namespace)["status"].update(active=1, ready=1)
+
+    def succeed(self, job: str, namespace: str = "petri") -> None:
+        with self.lock:
+            pod = self._pod(job, namespace)
+            pod["status"].update(
+                phase="Succeeded",
+                containerStatuses=[_container(pod, _terminated(0, "Completed"))],
+            )
+            self._job(job, namespace)["status"] = {
+                "succeeded": 1,
+                "active": 0,
+                "ready": 0,
+                "conditions": [
+                    _cond("SuccessCriteriaMet", "True", "CompletionsReached"),
+                    _cond("Complete", "True", "CompletionsReached"),
+                ],
+            }
+
+    def _job_failed(self, job: str, namespace: str, reason: str, message: str) -> None:
+        self._job(job, namespace)["status"] = {
+            "failed": 1,
+            "active": 0,
+            "ready": 0,
+            "conditions": [
+                _cond("FailureTarget", "True", reason, message),
+                _cond("Failed", "True", reason, message),
+            ],
+        }
+
+    def fail(
+        self,
+        job: str,
+        exit_code: int = 1,
+        reason: str = "Error",
+        log: str | None = None,
+        namespace: str = "petri",
+    ) -> None:
+        """The runner container ended with ``exit_code``; the Job fails (backoffLimit 0)."""
+        with self.lock:
+            pod = self._pod(job, namespace)
+            pod["status"].update(
+                phase="Failed", containerStatuses=[_container(pod, _terminated(exit_code, reason))]
+            )
+            if log is not None:
+                self.logs[pod["metadata"]["name"]] = log
+            self._job_failed(job, namespace, "BackoffLimitExceeded", "Job has reached the limit")
+
+    def evict(self, job: str, namespace: str = "petri") -> None:
+        with self.lock:
+            pod = self._pod(job, namespace)
+            pod["status"].update(
+                phase="Failed",
+                reason="Evicted",
+                message="The node was low on resource: memory.",
+                containerStatuses=[_container(pod, _terminated(137, "ContainerStatusUnknown"))],
+            )
+            pod["status"].setdefault("conditions", []).append(
+                _cond("DisruptionTarget", "True", "TerminationByKubelet", "low on memory")
+            )
+            self._job_failed(job, namespace, "BackoffLimitExceeded", "Job has reached the limit")
+
+    def pass_deadline(self, job: str, namespace: str = "petri") -> None:
+        """The Job ran past activeDeadlineSeconds: its pods are deleted and it fails."""
+        with self.lock:
+            uid = self._job(job, namespace)["metadata"]["uid"]
+            for key, pod in list(self.objects["pods"].items()):
+                if any(r["uid"] == uid for r in pod["metadata"]["ownerReferences"]):
+                    del self.objects["pods"][key]
+            self._job_failed(
+                job, namespace, "DeadlineExceeded", "Job was active longer than specified deadline"
+            )
+
+    def vanish(self, job: str, namespace: str = "petri") -> None:
+        """The Job is deleted behind Petri's back (a TTL, a person with kubectl)."""
+        self.delete("jobs", namespace, job, "Background")
+        self.deletions.pop()
+
+    def set_log(self, job: str, text: str, namespace: str = "petri") -> None:
+        with self.lock:
+            self.logs[self._pod(job, namespace)["metadata"]["name"]] = text
+
+    def add_node(
+        self,
+        name: str,
+        cpu: str = "4",
+        memory: str = "16Gi",
+        gpu: int = 0,
+        labels: dict[str, str] | None = None,
+        ready: bool = True,
+        cordoned: bool = False,
+    ) -> None:
+        allocatable = {"cpu": cpu, "memory": memory, "pods": "110"}
+        if gpu:
+            allocatable["nvidia.com/gpu"] = str(gpu)
+        node: dict[str, Any] = {
+            "metadata": {
+                "name": name,
+                "labels": {"kubernetes.io/hostname": name, **(labels or {})},
+            },
+            "spec": {"unschedulable": True} if cordoned else {},
+            "status": {
+                "allocatable": allocatable,
+                "capacity": dict(allocatable),
+                "conditions": [_cond("Ready", "True" if ready else "False")],
+            },
+        }
+        self.put("nodes", node)
+
+    def add_running_pod(
+        self, name: str, node: str, requests: dict[str, str], namespace: str = "petri", **status
+    ) -> None:
+        """A pod of some other workload, holding ``requests`` on ``node``."""
+        self.put(
+            "pods",
+            {
+                "metadata": {"name": name, "labels": {"app": "other"}},
+                "spec": {
+                    "nodeName": node,
+                    "containers": [
+                        {"name": "main", "image": "x", "resources": {"requests": requests}}
+                    ],
+                },
+                "status": {"phase": "Running", **status},
+            },
+            namespace,
+        )
+
+
+def _cond(
+    kind: str, status: str, reason: str = "", message: str = "", since: str | None = None
+) -> dict[str, Any]:
+    condition = {"type": kind, "status": status, "lastTransitionTime": since or now_iso()}
+    if reason:
+        condition["reason"] = reason
+    if message:
+        condition["message"] = message
+    return condition
+
+
+def _container(pod: dict[str, Any], state: dict[str, Any], ready: bool = False) -> dict[str, Any]:
+    container = pod["spec"]["containers"][0]
+    return {
+        "name": container["name"],
+        "image": container["image"],
+        "imageID": "",
+        "ready": ready,
+        "restartCount": 0,
+        "state": state,
+    }
+
+
+def _terminated(code: int, reason: str) -> dict[str, Any]:
+    return {"terminated": {"exitCode": code, "reason": reason, "finishedAt": now_iso()}}

@@ -1,0 +1,168 @@
+// All of the user's experiments, updating live from /ws/events/.
+
+import { useMemo, useRef, useState } from "preact/hooks";
+import { api } from "../api";
+import { CountChips, CountsBar, ErrorBox, LiveBadge, Loading, StatusBadge } from "../components/bits";
+import { elapsed, experimentTitle, formatDuration, formatTime } from "../format";
+import { throttle, useFrameRender, useNow } from "../hooks";
+import { Replay, useLive } from "../live";
+import type { Experiment, LiveMessage, Page } from "../types";
+import { FINAL_STATUSES, UNFINISHED_EXPERIMENT } from "../types";
+
+const PAGE = 50;
+
+export function ExperimentsPage() {
+  const rows = useRef(new Map<number, Experiment>());
+  const [total, setTotal] = useState<number | null>(null);
+  const [limit, setLimit] = useState(PAGE);
+  const [error, setError] = useState<Error | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const render = useFrameRender();
+  const limitRef = useRef(limit);
+  limitRef.current = limit;
+
+  const replay = useRef(new Replay<LiveMessage>());
+  const refresh = useMemo(
+    () =>
+      throttle(async () => {
+        try {
+          await replay.current.read(
+            () => api<Page<Experiment>>(`/api/experiments/?page_size=${limitRef.current}`),
+            (page) => {
+              rows.current = new Map(page.results.map((e) => [e.id, e]));
+              setTotal(page.count);
+            },
+            (message) => apply(message),
+          );
+          setError(null);
+        } catch (failure) {
+          setError(failure as Error);
+        }
+        setLoaded(true);
+        render();
+      }, 300),
+    [render],
+  );
+
+  // One experiment re-read over REST (its first start and last finish are not in the event).
+  const refreshOne = useMemo(() => {
+    const wanted = new Set<number>();
+    const run = throttle(async () => {
+      const ids = [...wanted];
+      wanted.clear();
+      for (const id of ids) {
+        try {
+          rows.current.set(id, await api<Experiment>(`/api/experiments/${id}/`));
+        } catch {
+          rows.current.delete(id);
+        }
+      }
+      render();
+    }, 500);
+    return (id: number) => {
+      wanted.add(id);
+      run();
+    };
+  }, [render]);
+
+  /** One live message onto the list; false when the list must be re-read (a new experiment). */
+  const apply = (message: LiveMessage): boolean => {
+    if (message.type !== "experiment.updated") return true;
+    const data = message.data;
+    const known = rows.current.get(data.id);
+    if (!known) return false;
+    rows.current.set(data.id, { ...known, ...data });
+    if (known.status !== data.status || !known.started_at) refreshOne(data.id);
+    return true;
+  };
+
+  const onMessage = (message: LiveMessage) => {
+    replay.current.note(message);
+    if (!apply(message)) refresh(); // perhaps from another tab or the CLI
+    render();
+  };
+
+  const connected = useLive({ path: "/ws/events/", onMessage, refresh, pollMs: 4000 });
+  const list = [...rows.current.values()].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
+  const now = useNow(list.some((e) => UNFINISHED_EXPERIMENT.has(e.status)));
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>Experiments</h1>
+        <LiveBadge connected={connected} />
+        <span class="spacer" />
+        <a class="button primary" href="/experiments/new">
+          New experiment
+        </a>
+      </div>
+      <ErrorBox error={error} />
+      {!loaded ? (
+        <Loading />
+      ) : list.length === 0 ? (
+        <div class="card empty">
+          <p>No experiments yet.</p>
+          <p>
+            <a class="button primary" href="/experiments/new">
+              Start one
+            </a>
+          </p>
+        </div>
+      ) : (
+        <div class="card flush">
+          <table class="table" id="experiments">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Algorithm</th>
+                <th>Status</th>
+                <th class="wide">Progress</th>
+                <th>Counts</th>
+                <th>Started</th>
+                <th>Duration</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((e) => {
+                const final = FINAL_STATUSES.has(e.status);
+                const duration = elapsed(e.started_at, final ? e.finished_at : null, now);
+                return (
+                  <tr data-experiment={e.id}>
+                    <td>
+                      <a href={`/experiments/${e.id}`}>{experimentTitle(e)}</a>
+                    </td>
+                    <td>{e.algorithm}</td>
+                    <td>
+                      <StatusBadge status={e.status} />
+                    </td>
+                    <td>
+                      <CountsBar counts={e.counts} total={e.job_count} />
+                    </td>
+                    <td>
+                      <CountChips counts={e.counts} />
+                    </td>
+                    <td title={`submitted ${formatTime(e.created_at)}`}>{e.started_at ? formatTime(e.started_at) : <span class="muted">queued</span>}</td>
+                    <td>{formatDuration(duration)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          {total !== null && total > list.length && (
+            <div class="table-foot">
+              <button
+                onClick={() => {
+                  setLimit(limit + PAGE);
+                  limitRef.current = limit + PAGE;
+                  refresh();
+                }}
+              >
+                Show more ({total - list.length} older)
+              </button>
+            </div>
+          )}
+        </div>
+      )}
+    </>
+  );
+}

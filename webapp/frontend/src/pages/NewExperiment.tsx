@@ -1,0 +1,379 @@
+// The new-experiment form: generated from the algorithm's parameter schema.
+
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { api, ApiError, getAll, results } from "../api";
+import { Card, ErrorBox, FieldErrors, Loading } from "../components/bits";
+import { formatBytes } from "../format";
+import { navigate, queryParam } from "../router";
+import type { FieldMode, FieldState, FieldValue } from "../sweep";
+import { describeSpec, emptyField, fieldFrom, fieldValue, gridSize, isNumeric, isPickable, pickableValues } from "../sweep";
+import type { Algorithm, Dataset, Experiment, Page, ParamSpec } from "../types";
+
+type Errors = Record<string, unknown>;
+
+interface Resources {
+  cpu: string;
+  memory: string;
+  gpu: string;
+  node: string;
+}
+
+function sub(errors: Errors, key: string): Errors {
+  const value = errors[key];
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Errors) : {};
+}
+
+function numberOr(text: string): unknown {
+  const number = Number(text.trim());
+  return text.trim() !== "" && Number.isFinite(number) ? number : text;
+}
+
+function ParamField({
+  spec,
+  field,
+  value,
+  errors,
+  onChange,
+}: {
+  spec: ParamSpec;
+  field: FieldState;
+  value: FieldValue;
+  errors: unknown;
+  onChange: (field: FieldState) => void;
+}) {
+  const set = (patch: Partial<FieldState>) => onChange({ ...field, ...patch });
+  const id = `param-${spec.name}`;
+  const count = value.kind === "send" ? value.count : value.kind === "omit" ? 1 : null;
+  const modes: FieldMode[] = isNumeric(spec) ? ["value", "list", "range"] : ["value", "list"];
+  return (
+    <div class={`param ${errors ? "has-error" : ""}`} data-param={spec.name}>
+      <div class="param-head">
+        <label for={id} class="param-name">
+          {spec.name}
+        </label>
+        <span class="param-spec">{describeSpec(spec)}</span>
+        <span class="spacer" />
+        <span class="param-count" title="values in the grid">
+          × {count ?? "?"}
+        </span>
+      </div>
+      {spec.description && <p class="param-doc">{spec.description}</p>}
+      {isPickable(spec) ? (
+        <div class="picks" id={id}>
+          {pickableValues(spec).map((option) => {
+            const checked = field.picked.some((p) => p === option);
+            return (
+              <label class="pick">
+                <input
+                  type="checkbox"
+                  name={`${spec.name}:${String(option)}`}
+                  checked={checked}
+                  onChange={() =>
+                    set({
+                      picked: checked
+                        ? field.picked.filter((p) => p !== option)
+                        : pickableValues(spec).filter((v) => v === option || field.picked.includes(v)),
+                    })
+                  }
+                />
+                {String(option)}
+              </label>
+            );
+          })}
+          <span class="muted small">tick several to sweep</span>
+        </div>
+      ) : (
+        <div class="param-input">
+          <select aria-label={`${spec.name} mode`} name={`${spec.name}:mode`} value={field.mode} onChange={(e) => set({ mode: e.currentTarget.value as FieldMode })}>
+            {modes.map((mode) => (
+              <option value={mode}>{mode === "value" ? "one value" : mode}</option>
+            ))}
+          </select>
+          {field.mode === "value" && (
+            <input id={id} name={spec.name} placeholder={spec.default !== undefined ? `default ${String(spec.default)}` : ""} value={field.value} onInput={(e) => set({ value: e.currentTarget.value })} />
+          )}
+          {field.mode === "list" && (
+            <input id={id} name={`${spec.name}:list`} placeholder="comma-separated, e.g. 1, 2, 5" value={field.list} onInput={(e) => set({ list: e.currentTarget.value })} />
+          )}
+          {field.mode === "range" && (
+            <span class="range">
+              <input name={`${spec.name}:start`} aria-label={`${spec.name} start`} placeholder="start" value={field.start} onInput={(e) => set({ start: e.currentTarget.value })} />
+              <input name={`${spec.name}:stop`} aria-label={`${spec.name} stop`} placeholder="stop (included)" value={field.stop} onInput={(e) => set({ stop: e.currentTarget.value })} />
+              <input name={`${spec.name}:step`} aria-label={`${spec.name} step`} placeholder="step" value={field.step} onInput={(e) => set({ step: e.currentTarget.value })} />
+            </span>
+          )}
+        </div>
+      )}
+      {value.kind === "invalid" && <FieldErrors errors={value.message} />}
+      <FieldErrors errors={errors} />
+    </div>
+  );
+}
+
+export function NewExperimentPage() {
+  const [algorithms, setAlgorithms] = useState<Algorithm[] | null>(null);
+  const [datasets, setDatasets] = useState<Dataset[]>([]);
+  const [nodes, setNodes] = useState<string[]>([]);
+  const [loadError, setLoadError] = useState<Error | null>(null);
+  const [algorithmName, setAlgorithmName] = useState("");
+  const [fields, setFields] = useState<Record<string, FieldState>>({});
+  const [name, setName] = useState("");
+  const [datasetId, setDatasetId] = useState("");
+  const [repeats, setRepeats] = useState("1");
+  const [priority, setPriority] = useState("0");
+  const [timeout, setTimeoutText] = useState("");
+  const [resources, setResources] = useState<Resources>({ cpu: "", memory: "", gpu: "", node: "" });
+  const [errors, setErrors] = useState<Errors>({});
+  const [submitting, setSubmitting] = useState(false);
+  const [uploading, setUploading] = useState(false);
+
+  const algorithm = algorithms?.find((a) => a.name === algorithmName) ?? null;
+
+  const choose = (chosen: Algorithm | undefined, submitted: Record<string, unknown> = {}) => {
+    setAlgorithmName(chosen?.name ?? "");
+    setFields(Object.fromEntries((chosen?.parameters ?? []).map((spec) => [spec.name, fieldFrom(spec, submitted[spec.name])])));
+    setErrors({});
+  };
+
+  useEffect(() => {
+    (async () => {
+      const [catalog, owned] = await Promise.all([
+        api<Algorithm[] | Page<Algorithm>>("/api/algorithms/").then(results),
+        getAll<Dataset>("/api/datasets/?page_size=1000"),
+      ]);
+      setAlgorithms(catalog);
+      setDatasets(owned);
+      const from = queryParam("from");
+      if (from) {
+        const previous = await api<Experiment>(`/api/experiments/${from}/`);
+        choose(catalog.find((a) => a.name === previous.algorithm), previous.parameters);
+        setName(previous.name ? `${previous.name} (again)` : "");
+        setDatasetId(previous.dataset ? String(previous.dataset) : "");
+        setRepeats(String(previous.repeats));
+        setPriority(String(previous.priority));
+        setTimeoutText(previous.timeout ? String(previous.timeout) : "");
+      } else {
+        choose(catalog.find((a) => a.name === queryParam("algorithm")) ?? catalog[0]);
+      }
+    })().catch(setLoadError);
+    api<unknown>("/api/nodes/")
+      .then((answer) => {
+        const list = Array.isArray(answer) ? answer : ((answer as { results?: unknown[] })?.results ?? []);
+        setNodes(list.map((node) => String((node as { name?: string }).name ?? "")).filter(Boolean));
+      })
+      .catch(() => setNodes([]));
+  }, []);
+
+  const values = useMemo(
+    () => (algorithm ? algorithm.parameters.map((spec) => fieldValue(spec, fields[spec.name] ?? emptyField(spec))) : []),
+    [algorithm, fields],
+  );
+  const size = gridSize(values, Number(repeats) || 1);
+  const invalid = values.some((v) => v.kind === "invalid");
+
+  const upload = async (event: Event) => {
+    const input = event.currentTarget as HTMLInputElement;
+    const file = input.files?.[0];
+    if (!file) return;
+    setUploading(true);
+    const form = new FormData();
+    form.append("file", file);
+    form.append("name", file.name);
+    try {
+      const dataset = await api<Dataset>("/api/datasets/", { form });
+      setDatasets((list) => [dataset, ...list.filter((d) => d.id !== dataset.id)]);
+      setDatasetId(String(dataset.id));
+      setErrors((e) => ({ ...e, dataset: undefined }));
+    } catch (failure) {
+      setErrors((e) => ({ ...e, dataset: failure instanceof ApiError ? flattenUpload(failure) : String(failure) }));
+    } finally {
+      setUploading(false);
+      input.value = "";
+    }
+  };
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (!algorithm) return;
+    const parameters: Record<string, unknown> = {};
+    algorithm.parameters.forEach((spec, i) => {
+      const value = values[i];
+      if (value.kind === "send") parameters[spec.name] = value.value;
+    });
+    const requested: Record<string, unknown> = {};
+    if (resources.cpu.trim()) requested.cpu = numberOr(resources.cpu);
+    if (resources.memory.trim()) requested.memory = resources.memory.trim();
+    if (resources.gpu.trim()) requested.gpu = numberOr(resources.gpu);
+    if (resources.node.trim()) requested.node = resources.node.trim();
+    const body: Record<string, unknown> = {
+      name,
+      algorithm: algorithm.name,
+      dataset: datasetId ? Number(datasetId) : null,
+      parameters,
+      repeats: numberOr(repeats),
+      priority: numberOr(priority),
+      resources: requested,
+    };
+    if (timeout.trim()) body.timeout = numberOr(timeout);
+    setSubmitting(true);
+    setErrors({});
+    try {
+      const experiment = await api<Experiment>("/api/experiments/", { json: body });
+      navigate(`/experiments/${experiment.id}`);
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.status === 400) setErrors(failure.fields);
+      else setErrors({ detail: failure instanceof Error ? failure.message : String(failure) });
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  if (loadError) return <ErrorBox error={loadError} />;
+  if (!algorithms) return <Loading />;
+
+  const paramErrors = errors.parameters;
+  const resourceErrors = sub(errors, "resources");
+  const generalErrors = [errors.detail, errors.non_field_errors, errors.algorithm].filter(Boolean);
+
+  return (
+    <form class="new-experiment" onSubmit={submit} noValidate>
+      <div class="page-head">
+        <h1>New experiment</h1>
+      </div>
+      <FieldErrors errors={generalErrors} />
+      <Card title="Algorithm">
+        <div class="row">
+          <label class="grow">
+            Algorithm
+            <select name="algorithm" value={algorithmName} onChange={(e) => choose(algorithms.find((a) => a.name === e.currentTarget.value))}>
+              {algorithms.map((a) => (
+                <option value={a.name}>
+                  {a.title} ({a.name})
+                </option>
+              ))}
+            </select>
+          </label>
+          <label class="grow">
+            <span>
+              Name <span class="muted">(optional)</span>
+            </span>
+            <input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. alpha sweep on lg6" />
+            <FieldErrors errors={errors.name} />
+          </label>
+        </div>
+        {algorithm && <p class="muted">{algorithm.description}</p>}
+      </Card>
+
+      {algorithm && (
+        <Card
+          title="Parameters"
+          actions={
+            <span class="grid-size" data-grid-size={size ?? ""}>
+              {size === null ? "grid size unknown" : `${size} job${size === 1 ? "" : "s"}`}
+            </span>
+          }
+        >
+          <p class="muted small">
+            Each field takes one value, a list (comma-separated) or, for numbers, a range whose stop is included. Leave a field empty to use its default.
+          </p>
+          {Array.isArray(paramErrors) && <FieldErrors errors={paramErrors} />}
+          <div class="params">
+            {algorithm.parameters.map((spec, i) => (
+              <ParamField
+                spec={spec}
+                field={fields[spec.name] ?? emptyField(spec)}
+                value={values[i]}
+                errors={sub(errors, "parameters")[spec.name]}
+                onChange={(field) => setFields((all) => ({ ...all, [spec.name]: field }))}
+              />
+            ))}
+          </div>
+          {Object.keys(sub(errors, "parameters"))
+            .filter((key) => !algorithm.parameters.some((spec) => spec.name === key))
+            .map((key) => (
+              <FieldErrors errors={{ [key]: sub(errors, "parameters")[key] }} />
+            ))}
+        </Card>
+      )}
+
+      {algorithm && algorithm.dataset_input !== "none" && (
+        <Card title={`Dataset ${algorithm.dataset_input === "required" ? "(required)" : "(optional)"}`}>
+          <div class="row" data-field="dataset">
+            <label class="grow">
+              Dataset
+              <select name="dataset" value={datasetId} onChange={(e) => setDatasetId(e.currentTarget.value)}>
+                <option value="">{algorithm.dataset_input === "required" ? "— choose a dataset —" : "no dataset"}</option>
+                {datasets.map((d) => (
+                  <option value={String(d.id)}>
+                    {d.name} · {d.rows} rows × {d.columns.length} columns · {formatBytes(d.size)}
+                    {d.has_truth ? " · has truth" : ""}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label class="upload">
+              or upload a CSV
+              <input type="file" name="dataset-file" accept=".csv,text/csv" onChange={upload} disabled={uploading} />
+            </label>
+          </div>
+          <FieldErrors errors={errors.dataset} />
+        </Card>
+      )}
+
+      {algorithm && (
+        <Card title="Run">
+          <div class="row">
+            <label>
+              Repeats
+              <input name="repeats" inputMode="numeric" value={repeats} onInput={(e) => setRepeats(e.currentTarget.value)} />
+              <FieldErrors errors={errors.repeats} />
+            </label>
+            <label>
+              Priority
+              <input name="priority" inputMode="numeric" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
+              <FieldErrors errors={errors.priority} />
+            </label>
+            <label>
+              Timeout per job (s)
+              <input name="timeout" inputMode="numeric" placeholder="none" value={timeout} onInput={(e) => setTimeoutText(e.currentTarget.value)} />
+              <FieldErrors errors={errors.timeout} />
+            </label>
+          </div>
+          <div class="row" data-field="resources">
+            {(["cpu", "memory", "gpu", "node"] as const).map((key) => (
+              <label>
+                {key === "cpu" ? "CPU cores" : key === "memory" ? "Memory" : key === "gpu" ? "GPUs" : "Node"}
+                <input
+                  name={`resources.${key}`}
+                  list={key === "node" && nodes.length ? "node-names" : undefined}
+                  placeholder={key === "node" ? "any" : String(algorithm.resources?.[key] ?? "")}
+                  value={resources[key]}
+                  onInput={(e) => setResources({ ...resources, [key]: e.currentTarget.value })}
+                />
+                <FieldErrors errors={resourceErrors[key]} />
+              </label>
+            ))}
+            <datalist id="node-names">
+              {nodes.map((node) => (
+                <option value={node} />
+              ))}
+            </datalist>
+          </div>
+          {!Object.keys(resourceErrors).length && <FieldErrors errors={Array.isArray(errors.resources) ? errors.resources : undefined} />}
+        </Card>
+      )}
+
+      <div class="submit-bar">
+        <span class="grid-size">{size === null ? "" : `Creates ${size} job${size === 1 ? "" : "s"}`}</span>
+        <button type="submit" class="primary" disabled={!algorithm || submitting || invalid}>
+          {submitting ? "Submitting…" : "Start experiment"}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function flattenUpload(failure: ApiError): unknown {
+  const fields = failure.fields;
+  return fields.file ?? fields.detail ?? failure.message;
+}

@@ -1,0 +1,185 @@
+// Shapes of the REST API (see webapp/api/serializers.py) and of the websocket messages.
+
+export type JobStatus =
+  | "waiting"
+  | "dispatching"
+  | "pending"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "cancelling"
+  | "cancelled";
+
+export const JOB_STATUSES: JobStatus[] = [
+  "waiting",
+  "dispatching",
+  "pending",
+  "running",
+  "cancelling",
+  "succeeded",
+  "failed",
+  "cancelled",
+];
+
+export const FINAL_STATUSES = new Set<string>(["succeeded", "failed", "cancelled"]);
+export const UNFINISHED_EXPERIMENT = new Set<string>(["waiting", "running", "cancelling"]);
+
+export type ParamType = "int" | "float" | "str" | "bool" | "choice";
+
+export interface ParamSpec {
+  name: string;
+  type: ParamType;
+  default?: unknown;
+  minimum?: number | null;
+  maximum?: number | null;
+  values?: unknown[];
+  description?: string;
+}
+
+export interface Algorithm {
+  name: string;
+  title: string;
+  description: string;
+  language: string;
+  image: string;
+  dataset_input: "required" | "optional" | "none";
+  resources: Record<string, unknown>;
+  parameters: ParamSpec[];
+  enabled: boolean;
+}
+
+export interface Dataset {
+  id: number;
+  name: string;
+  sha256: string;
+  size: number;
+  columns: string[];
+  rows: number;
+  has_truth: boolean;
+  created_at: string;
+  download_url: string;
+}
+
+export interface Experiment {
+  id: number;
+  name: string;
+  algorithm: string;
+  dataset: number | null;
+  parameters: Record<string, unknown>;
+  repeats: number;
+  priority: number;
+  resources: Record<string, unknown>;
+  max_attempts: number;
+  timeout: number | null;
+  job_count: number;
+  created_at: string;
+  counts: Record<string, number>;
+  status: string;
+  progress: number;
+  started_at?: string | null;
+  finished_at?: string | null;
+}
+
+export interface Job {
+  id: number;
+  experiment: number;
+  index: number;
+  repeat: number;
+  parameters: Record<string, unknown>;
+  status: JobStatus;
+  attempt: number;
+  max_attempts: number;
+  progress: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  runtime: number | null;
+  failure_reason: string;
+  error: string;
+  exit_code: number | null;
+  metrics: Record<string, number>;
+}
+
+export interface OutputFile {
+  name: string;
+  attempt: number;
+  size: number;
+  created_at: string;
+  url: string;
+}
+
+export interface MetricPoint {
+  name: string;
+  value: number;
+  step: number | null;
+  time: string;
+  attempt?: number;
+}
+
+export interface GraphEdge {
+  source: string;
+  target: string;
+  type?: "directed" | "undirected" | "bidirected";
+  weight?: number | null;
+}
+
+export interface Graph {
+  nodes: (string | number)[];
+  edges: GraphEdge[];
+}
+
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export interface SessionUser {
+  authenticated: boolean;
+  id?: number;
+  username?: string;
+  is_staff?: boolean;
+}
+
+// Websocket messages: {"type", "data"}.
+export interface JobUpdated {
+  id: number;
+  experiment: number;
+  status: JobStatus;
+  attempt: number;
+  progress: number | null;
+  failure_reason: string;
+  started_at: string | null;
+  finished_at: string | null;
+  metrics: Record<string, number> | null;
+}
+
+export interface ExperimentUpdated {
+  id: number;
+  counts: Record<string, number>;
+  status: string;
+  progress: number;
+  job_count: number;
+}
+
+export interface JobLog {
+  job: number;
+  experiment: number;
+  attempt: number;
+  lines: string[];
+  dropped?: number;
+}
+
+export interface JobMetric {
+  job: number;
+  experiment: number;
+  attempt: number;
+  points: MetricPoint[];
+}
+
+export type LiveMessage =
+  | { type: "job.updated"; data: JobUpdated }
+  | { type: "experiment.updated"; data: ExperimentUpdated }
+  | { type: "job.log"; data: JobLog }
+  | { type: "job.metric"; data: JobMetric };

@@ -1,0 +1,57 @@
+"""Driving websocket consumers in tests: connect, then collect until a condition holds."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from channels.testing import WebsocketCommunicator
+
+ORIGIN = "http://testserver"
+
+
+def communicator(
+    path: str,
+    *,
+    token: str | None = None,
+    session: str | None = None,
+    origin: str | None = ORIGIN,
+) -> WebsocketCommunicator:
+    """A client of the real ASGI stack (origin check, cookie and token auth, routing)."""
+    from webapp.asgi import application
+
+    headers = []
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    if token:
+        headers.append((b"authorization", f"Token {token}".encode()))
+    if session:
+        headers.append((b"cookie", f"sessionid={session}".encode()))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def collect(
+    client: WebsocketCommunicator,
+    until: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 10.0,
+) -> list[dict[str, Any]]:
+    """Receive messages until ``until(messages)`` holds; fail at the deadline."""
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while not until(messages):
+        left = deadline - time.monotonic()
+        # receive_nothing waits without cancelling the consumer as a timed-out receive would.
+        if left <= 0 or await client.receive_nothing(timeout=left, interval=0.005):
+            raise AssertionError(f"condition not met after {timeout} s; got {messages!r:.2000}")
+        messages.append(json.loads(await client.receive_from()))
+    return messages
+
+
+async def drain_quietly(client: WebsocketCommunicator, quiet: float = 0.6) -> list[dict[str, Any]]:
+    """Everything that arrives until nothing has for ``quiet`` seconds (> one flush interval)."""
+    messages = []
+    while not await client.receive_nothing(timeout=quiet, interval=0.005):
+        messages.append(json.loads(await client.receive_from()))
+    return messages
