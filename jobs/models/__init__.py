@@ -1,0 +1,35 @@
+"""The domain: algorithms, datasets, experiments, the relational job queue, quotas."""
+
+from __future__ import annotations
+
+from jobs.models.catalog import Algorithm, Artifact, Dataset, RemoteDatabase
+from jobs.models.enums import (
+    BACKEND_STATUSES,
+    FINAL_STATUSES,
+    RUNNER_STATUSES,
+    DatasetInput,
+    FailureReason,
+    JobStatus,
+)
+from jobs.models.queue import Experiment, Job, JobEvent, OutputFile, Result
+from jobs.models.quotas import Quota, UsageRecord
+
+__all__ = [
+    "BACKEND_STATUSES",
+    "FINAL_STATUSES",
+    "RUNNER_STATUSES",
+    "Algorithm",
+    "Artifact",
+    "Dataset",
+    "DatasetInput",
+    "Experiment",
+    "FailureReason",
+    "Job",
+    "JobEvent",
+    "JobStatus",
+    "OutputFile",
+    "Quota",
+    "RemoteDatabase",
+    "Result",
+    "UsageRecord",
+]
