@@ -262,9 +262,10 @@ def bench_claim_history(users) -> dict:
         cursor.execute(
             """INSERT INTO jobs_job (experiment_id, owner_id, priority, index, repeat, parameters,
                    status, attempt, max_attempts, not_before, created_at, finished_at,
-                   scheduler, backend, handle, runner_token_hash, failure_reason, error)
+                   scheduler, backend, handle, runner_token_hash, failure_reason, error,
+                   wait_reason)
                SELECT %s, %s, 0, g, 0, '{}', 'succeeded', 1, 3, now(), now(), now(),
-                   'old', 'noop', 'petri-old', '', '', ''
+                   'old', 'noop', 'petri-old', '', '', '', ''
                FROM generate_series(1, 1000000) g""",
             [experiment.pk, users[0].pk],
         )

@@ -120,9 +120,10 @@ def _insert_jobs(experiment: Experiment, axes: dict[str, list[Any]], repeats: in
             cursor.execute(
                 f"""INSERT INTO {table} (experiment_id, owner_id, priority, "index", "repeat",
                         parameters, status, attempt, max_attempts, not_before, created_at,
-                        scheduler, backend, handle, runner_token_hash, failure_reason, error)
+                        scheduler, backend, handle, runner_token_hash, failure_reason, error,
+                        wait_reason)
                     SELECT %s, %s, %s, e.ord - 1, r.rep, e.value, %s, 1, %s, %s, %s,
-                        '', '', '', '', '', ''
+                        '', '', '', '', '', '', ''
                     FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS e(value, ord)
                     CROSS JOIN generate_series(0, %s) AS r(rep)
                     ORDER BY e.ord, r.rep""",
