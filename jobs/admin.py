@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 
 from jobs import services
 from jobs.errors import Conflict
 from jobs.models import (
     Algorithm,
+    Artifact,
     Dataset,
     Experiment,
     Job,
     JobEvent,
     OutputFile,
     Quota,
+    RemoteDatabase,
     Result,
 )
 from jobs.status import annotated_counts, derive_status, with_job_counts
@@ -72,6 +76,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class PriorityActionForm(ActionForm):
+    """The action bar of jobs, with the number "Set the priority" applies."""
+
+    priority = forms.IntegerField(required=False, help_text="for “Set the priority”")
+
+
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
     list_display = [
@@ -82,6 +92,7 @@ class JobAdmin(ReadOnlyAdmin):
         "attempt",
         "priority",
         "failure_reason",
+        "wait_reason",
         "scheduler",
         "handle",
         "created_at",
@@ -90,7 +101,8 @@ class JobAdmin(ReadOnlyAdmin):
     list_filter = ["status", "failure_reason", "backend", "scheduler"]
     search_fields = ["id", "handle"]
     list_select_related = ["experiment", "owner"]
-    actions = ["cancel_jobs", "retry_jobs"]
+    actions = ["cancel_jobs", "retry_jobs", "set_priority"]
+    action_form = PriorityActionForm
 
     def _apply(self, request, queryset, action, verb: str) -> None:
         done, refused = 0, []
@@ -111,6 +123,17 @@ class JobAdmin(ReadOnlyAdmin):
     @admin.action(description="Retry the selected jobs (failed or cancelled)")
     def retry_jobs(self, request, queryset):
         self._apply(request, queryset, services.retry_job, "queued again")
+
+    @admin.action(description="Set the priority of the selected waiting jobs")
+    def set_priority(self, request, queryset):
+        priority = request.POST.get("priority", "").strip()
+        try:
+            value = int(priority)
+        except ValueError:
+            self.message_user(request, "Give the new priority as a whole number.", messages.ERROR)
+            return
+        changed = services.change_priority(queryset.values_list("pk", flat=True), value)
+        self.message_user(request, f"{changed} waiting jobs now have priority {value}.")
 
 
 @admin.register(JobEvent)
@@ -143,3 +166,57 @@ class QuotaAdmin(admin.ModelAdmin):
     ]
     search_fields = ["user__username", "group__name"]
     autocomplete_fields = ["user", "group"]
+
+
+class RemoteDatabaseForm(forms.ModelForm):
+    """The password can be set or replaced here, never read back."""
+
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="leave empty to keep the current password",
+    )
+
+    class Meta:
+        model = RemoteDatabase
+        fields = [
+            "name",
+            "engine",
+            "host",
+            "port",
+            "database",
+            "user",
+            "password",
+            "row_cap",
+            "statement_timeout",
+            "enabled",
+        ]
+
+    def clean_password(self) -> str:
+        given = self.cleaned_data.get("password") or ""
+        if not given and self.instance.pk:
+            return RemoteDatabase.objects.get(pk=self.instance.pk).password
+        return given
+
+
+@admin.register(RemoteDatabase)
+class RemoteDatabaseAdmin(admin.ModelAdmin):
+    """Databases users may define datasets on; give Petri a read-only account on them."""
+
+    form = RemoteDatabaseForm
+    list_display = ["name", "engine", "host", "port", "database", "user", "row_cap", "enabled"]
+    list_filter = ["engine", "enabled"]
+    search_fields = ["name", "host", "database"]
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "kind", "size", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "sha256", "owner__username"]
+    readonly_fields = ["sha256", "size", "kind", "created_at"]
+
+
+# The usage report lives in its own module; importing it registers its admin.
+from jobs import usage_admin  # noqa: E402, F401

@@ -45,18 +45,7 @@ def parse_algorithm(path: Path) -> dict[str, Any]:
     dataset_input = (doc.get("inputs") or {}).get("dataset", "none")
     if dataset_input not in DatasetInput.values:
         raise CatalogError(f"{where}: inputs.dataset must be one of {DatasetInput.values}")
-    parameters = []
-    for pname, spec in (doc.get("parameters") or {}).items():
-        if not isinstance(spec, dict) or spec.get("type") not in PARAMETER_TYPES:
-            raise CatalogError(f"{where}: parameter {pname!r} needs a type in {PARAMETER_TYPES}")
-        if spec["type"] == "choice" and not spec.get("values"):
-            raise CatalogError(f"{where}: choice parameter {pname!r} needs values")
-        if "default" in spec:
-            try:
-                sweep_values(spec, spec["default"])
-            except ValueError as exc:
-                raise CatalogError(f"{where}: default of {pname!r}: {exc}") from None
-        parameters.append({"name": pname, **spec})
+    parameters = parse_parameters(doc.get("parameters"), where)
     return {
         "name": name,
         "title": doc["title"],
@@ -69,6 +58,29 @@ def parse_algorithm(path: Path) -> dict[str, Any]:
         "parameters": parameters,
         "produces": _produces(doc, where),
     }
+
+
+def parse_parameters(parameters: Any, where: str) -> list[dict[str, Any]]:
+    """Check a ``parameters`` mapping (name to type, default, ...); return the stored list."""
+    if not parameters:
+        return []
+    if not isinstance(parameters, dict):
+        raise CatalogError(f"{where}: parameters must be a mapping of name to specification")
+    found = []
+    for pname, spec in parameters.items():
+        if not isinstance(pname, str) or not pname:
+            raise CatalogError(f"{where}: parameter names must be non-empty strings")
+        if not isinstance(spec, dict) or spec.get("type") not in PARAMETER_TYPES:
+            raise CatalogError(f"{where}: parameter {pname!r} needs a type in {PARAMETER_TYPES}")
+        if spec["type"] == "choice" and not spec.get("values"):
+            raise CatalogError(f"{where}: choice parameter {pname!r} needs values")
+        if "default" in spec:
+            try:
+                sweep_values(spec, spec["default"])
+            except ValueError as exc:
+                raise CatalogError(f"{where}: default of {pname!r}: {exc}") from None
+        found.append({"name": pname, **spec})
+    return found
 
 
 def _produces(doc: dict[str, Any], where: str) -> str:

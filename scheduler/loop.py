@@ -17,6 +17,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import FailureReason, Job, JobStatus
 from jobs.services import housekeeping
+from jobs.telemetry import DISPATCH_SECONDS
 from scheduler.backends import Backend, BackendError, JobSpec
 from scheduler.models import SchedulerReplica
 from scheduler.wakeup import Waker
@@ -109,7 +110,8 @@ class Scheduler:
                 owner=experiment.owner.get_username(),
             )
             try:
-                self.backend.submit(spec)
+                with DISPATCH_SECONDS.time():
+                    self.backend.submit(spec)
             except BackendError as exc:
                 log.warning("backend refused %s: %s", item.handle, exc)
                 services.fail_attempt(

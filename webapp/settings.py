@@ -49,6 +49,12 @@ INSTALLED_APPS = [
     "webapp.realtime",
     "jobs",
     "scheduler",
+    # Sign-in: local accounts always; GitHub and Google when configured (PETRI_GITHUB_*...).
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -246,3 +253,60 @@ PETRI_K8S_JOB_TTL = env_int("PETRI_K8S_JOB_TTL", 3600, minimum=60)
 PETRI_K8S_NODE_REQUESTS = env_choice(
     "PETRI_K8S_NODE_REQUESTS", "namespace", ("namespace", "cluster")
 )
+
+# Accounts and sign-in (README: Accounts). allauth's own pages live under /accounts/.
+
+
+def _oauth_app(provider: str) -> list[dict[str, str]]:
+    """A provider's app from PETRI_<PROVIDER>_CLIENT_ID/SECRET: both set, or none at all."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    client_id = env_str(f"PETRI_{provider}_CLIENT_ID").strip()
+    secret = env_str(f"PETRI_{provider}_CLIENT_SECRET").strip()
+    if bool(client_id) != bool(secret):
+        raise ImproperlyConfigured(
+            f"set both PETRI_{provider}_CLIENT_ID and PETRI_{provider}_CLIENT_SECRET, or neither"
+        )
+    return [{"client_id": client_id, "secret": secret, "key": ""}] if client_id else []
+
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+PETRI_SIGNUP = env_choice("PETRI_SIGNUP", "closed", ("open", "closed"))
+ACCOUNT_ADAPTER = "webapp.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "webapp.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+# With sign-up closed an operator vouches for each account, so addresses are not verified.
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# A link (GET) shows allauth's confirm page; only its POST leaves for the provider (login CSRF).
+SOCIALACCOUNT_LOGIN_ON_GET = False
+# GitHub hides the address unless asked; the end-of-experiment e-mails need it.
+SOCIALACCOUNT_QUERY_EMAIL = True
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {"APPS": _oauth_app("GITHUB"), "SCOPE": ["read:user", "user:email"]},
+    "google": {"APPS": _oauth_app("GOOGLE"), "SCOPE": ["profile", "email"]},
+}
+
+# E-mail: the console unless an SMTP host is set.
+PETRI_PUBLIC_URL = env_str("PETRI_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+EMAIL_HOST = env_str("PETRI_EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("PETRI_EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("PETRI_EMAIL_USER")
+    EMAIL_HOST_PASSWORD = env_str("PETRI_EMAIL_PASSWORD")
+    EMAIL_USE_TLS = env_bool("PETRI_EMAIL_TLS", True)
+    EMAIL_TIMEOUT = 30
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("PETRI_EMAIL_FROM", "Petri <petri@localhost>")
+
+# Prometheus: GET /metrics, behind a bearer token when one is set.
+PETRI_METRICS_TOKEN = env_str("PETRI_METRICS_TOKEN")
+PETRI_SCHEDULER_METRICS_PORT = env_int("PETRI_SCHEDULER_METRICS_PORT", 0, minimum=0)

@@ -20,6 +20,8 @@ from jobs.services.lifecycle import (
     retry_job,
 )
 from jobs.services.outputs import store_output_file
+from jobs.services.priority import change_priority
+from jobs.services.sharing import share_experiment, shared_usernames, unshare_experiment
 from jobs.services.submit import submit_experiment
 from jobs.services.tokens import job_for_runner_token, runner_token
 
@@ -27,6 +29,7 @@ __all__ = [
     "ClaimedJob",
     "cancel_experiment",
     "cancel_job",
+    "change_priority",
     "claim_waiting_jobs",
     "create_dataset",
     "fail_attempt",
@@ -39,7 +42,10 @@ __all__ = [
     "record_events",
     "retry_job",
     "runner_token",
+    "share_experiment",
+    "shared_usernames",
     "store_output_file",
     "submit_experiment",
+    "unshare_experiment",
     "validate_graph",
 ]

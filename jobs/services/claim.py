@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,9 +12,12 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from jobs.models import BACKEND_STATUSES, Experiment, Job, JobStatus, Quota
+from jobs.models import BACKEND_STATUSES, Experiment, Job, JobStatus
+from jobs.services.quotas import NOTHING, quota_book
 from jobs.services.tokens import hash_token, runner_token
+from jobs.services.usage import Requested, requested
 from jobs.signals import announce_jobs_changed
+from jobs.telemetry import CLAIM_SECONDS
 
 
 @dataclass(frozen=True)
@@ -44,19 +48,32 @@ def running_per_user() -> dict[int, int]:
     return dict(rows)
 
 
-def user_limits(user_ids: list[int]) -> dict[int, int | None]:
-    default = settings.PETRI_USER_MAX_RUNNING or None
-    limits: dict[int, int | None] = dict.fromkeys(user_ids, default)
-    configured = Quota.objects.filter(user_id__in=user_ids, max_running__isnull=False)
-    limits.update(configured.values_list("user_id", "max_running"))
-    return limits
+def _label(job_ids: list[int], reason: str) -> None:
+    """Set why these waiting jobs wait; rows another scheduler holds are left for its claim."""
+    if not job_ids:
+        return
+    free = Job.objects.filter(pk__in=job_ids, status=JobStatus.WAITING)
+    ids = list(free.select_for_update(skip_locked=True).values_list("id", flat=True))
+    Job.objects.filter(pk__in=ids).update(wait_reason=reason)
+
+
+def _label_blocked(due, owner: int, reason: str, limit: int) -> None:
+    """Show the reason on the jobs next in line of a user no quota lets start anything.
+
+    Only the first ``limit`` rows are read, and only those whose reason changes are
+    written, so a blocked user with a long queue costs one bounded read per claim.
+    """
+    rows = due.filter(owner_id=owner).order_by("-priority", "id").values_list("id", "wait_reason")
+    _label([job_id for job_id, current in rows[:limit] if current != reason], reason)
 
 
 def _fair_candidates(limit: int, now: datetime) -> list[tuple[int, int]]:
-    """Lock and rank due waiting jobs: priority, then fair share, then age; within user limits.
+    """Lock and rank due waiting jobs: priority, then fair share, then age; within quotas.
 
     A user's k-th job ranks at (jobs they already run + k), so a user with 50,000 waiting
-    jobs and one with 5 alternate instead of the first going before the second.
+    jobs and one with 5 alternate instead of the first going before the second. Ranked jobs
+    are then counted against their user's and groups' quotas in that order; those that do
+    not fit stay waiting, with the reason written on the row.
     """
     due = Job.objects.filter(status=JobStatus.WAITING, not_before__lte=now)
     owners = list(
@@ -66,24 +83,45 @@ def _fair_candidates(limit: int, now: datetime) -> list[tuple[int, int]]:
     )
     if not owners:
         return []
-    running = running_per_user()
-    limits = user_limits(owners)
+    book = quota_book(owners, now)
     ranked = []
     for owner in owners:
-        held = running.get(owner, 0)
-        allowance = limit if limits[owner] is None else min(limit, limits[owner] - held)
-        if allowance <= 0:
+        blocked = book.blocked(owner)
+        if blocked:
+            _label_blocked(due, owner, blocked, limit)
             continue
+        held = book.held_jobs[owner]
         rows = (
             due.filter(owner_id=owner)
             .order_by("-priority", "id")
             .select_for_update(skip_locked=True)
-            .values_list("id", "priority", "attempt")[:allowance]
+            .values_list("id", "priority", "attempt", "experiment_id", "wait_reason")
         )
-        for rank, (job_id, priority, attempt) in enumerate(rows, start=1):
-            ranked.append((-priority, held + rank, job_id, attempt))
+        for rank, (job_id, priority, attempt, experiment, current) in enumerate(
+            rows[: book.allowance(owner, limit)], start=1
+        ):
+            ranked.append((-priority, held + rank, job_id, attempt, owner, experiment, current))
     ranked.sort()
-    return [(job_id, attempt) for _, _, job_id, attempt in ranked[:limit]]
+    asks: dict[int, Requested] = {}
+    if book.counts_resources:
+        resources = Experiment.objects.filter(pk__in={row[5] for row in ranked})
+        asks = {pk: requested(r) for pk, r in resources.values_list("pk", "resources")}
+    chosen: list[tuple[int, int]] = []
+    relabel: dict[str, list[int]] = defaultdict(list)
+    for _, _, job_id, attempt, owner, experiment, current in ranked:
+        asked = asks.get(experiment, NOTHING)
+        if len(chosen) >= limit:  # past the batch: next in line, unless a quota says more
+            reason = book.refuses(owner, asked)
+        else:
+            reason = book.try_take(owner, asked)
+            if not reason:
+                chosen.append((job_id, attempt))
+                continue
+        if reason != current:
+            relabel[reason].append(job_id)
+    for reason, job_ids in relabel.items():
+        Job.objects.filter(pk__in=job_ids).update(wait_reason=reason)
+    return chosen
 
 
 def _mark_claimed(
@@ -100,7 +138,7 @@ def _mark_claimed(
             cursor.execute(
                 f"""UPDATE {Job._meta.db_table} AS j
                     SET status = %s, claimed_at = %s, scheduler = %s, backend = %s,
-                        handle = v.handle, runner_token_hash = v.hash
+                        wait_reason = '', handle = v.handle, runner_token_hash = v.hash
                     FROM (VALUES {values}) AS v(id, handle, hash)
                     WHERE j.id = v.id
                     RETURNING j.id, j.experiment_id, j.owner_id""",
@@ -117,10 +155,19 @@ def _mark_claimed(
                 backend=backend,
                 handle=handle_for(job_id, attempt),
                 runner_token_hash=hash_token(token),
+                wait_reason="",
             )
             for job_id, (attempt, token) in tokens.items()
         ]
-        fields = ["status", "claimed_at", "scheduler", "backend", "handle", "runner_token_hash"]
+        fields = [
+            "status",
+            "claimed_at",
+            "scheduler",
+            "backend",
+            "handle",
+            "runner_token_hash",
+            "wait_reason",
+        ]
         Job.objects.bulk_update(jobs, fields)
         rows = Job.objects.filter(pk__in=list(tokens)).values_list(
             "id", "experiment_id", "owner_id"
@@ -153,7 +200,7 @@ def claim_waiting_jobs(
     if limit <= 0:
         return []
     now = now or timezone.now()
-    with transaction.atomic():
+    with CLAIM_SECONDS.time(), transaction.atomic():
         chosen = _fair_candidates(limit, now)
         if not chosen:
             return []

@@ -72,9 +72,17 @@ def validate_graph(graph: Any, field: str = "truth") -> dict[str, Any]:
 
 
 def create_dataset(
-    *, owner: Any, upload: IO[bytes], name: str = "", truth: Any = None
+    *,
+    owner: Any,
+    upload: IO[bytes],
+    name: str = "",
+    truth: Any = None,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Dataset, bool]:
-    """Store an uploaded CSV; the same bytes from the same owner give back the same dataset."""
+    """Store an uploaded CSV; the same bytes from the same owner give back the same dataset.
+
+    ``extra`` sets further fields of a new dataset (its query, version, generator...).
+    """
     limit = settings.PETRI_MAX_UPLOAD_MB * 1024 * 1024
     sha256, size = _sha256(upload)
     if size > limit:
@@ -98,6 +106,7 @@ def create_dataset(
                 columns=columns,
                 rows=rows,
                 truth=truth,
+                **(extra or {}),
             )
             dataset.file.save(filename, File(upload, name=filename), save=False)
             dataset.save()

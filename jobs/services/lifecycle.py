@@ -20,8 +20,11 @@ from jobs.models import (
     JobStatus,
     Result,
 )
+from jobs.services.generated import register_generated_dataset
 from jobs.services.retry import backoff, should_retry
+from jobs.services.usage import record_usage
 from jobs.signals import announce, announce_jobs_changed, job_logged, job_measured
+from jobs.telemetry import RUNNER_EVENTS
 
 
 def _locked(job_id: int) -> Job:
@@ -78,6 +81,8 @@ def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> in
         JobEvent.objects.bulk_create(rows)
         job.save(update_fields=sorted(fields))
         _announce_events(job, attempt, fields, rows)
+    for kind in {event["type"] for event in events}:
+        RUNNER_EVENTS.labels(kind).inc(sum(1 for event in events if event["type"] == kind))
     return len(events)
 
 
@@ -134,8 +139,11 @@ def finish_attempt(
         job = _locked(job_id)
         if job.attempt != attempt or job.status not in BACKEND_STATUSES:
             return job
+        record_usage(job, attempt, now)  # before a retry clears started_at
         if job.status == JobStatus.CANCELLING and not succeeded:
             _mark_cancelled(job, now)
+        elif succeeded and (problem := register_generated_dataset(job)):
+            _fail(job, FailureReason.ALGORITHM_ERROR, problem, exit_code, now)
         elif succeeded:
             job.status, job.finished_at, job.progress = JobStatus.SUCCEEDED, now, 1.0
             job.exit_code, job.error, job.failure_reason = exit_code, "", ""
@@ -182,6 +190,7 @@ def fail_attempt(
 
 def _mark_cancelled(job: Job, now: datetime) -> None:
     job.status, job.failure_reason, job.finished_at = JobStatus.CANCELLED, "cancelled", now
+    job.wait_reason = ""
 
 
 def mark_cancelled(job_id: int, attempt: int) -> Job:
@@ -190,6 +199,7 @@ def mark_cancelled(job_id: int, attempt: int) -> Job:
     with transaction.atomic():
         job = _locked(job_id)
         if job.status == JobStatus.CANCELLING and job.attempt == attempt:
+            record_usage(job, attempt, now)
             _mark_cancelled(job, now)
             _note(job, "cancelled", now)
             job.save()
@@ -221,7 +231,10 @@ def cancel_experiment(experiment: Experiment) -> int:
         unfinished = (JobStatus.WAITING, *RUNNER_STATUSES)
         affected = list(jobs.filter(status__in=unfinished).values_list("id", flat=True))
         waiting = jobs.filter(status=JobStatus.WAITING).update(
-            status=JobStatus.CANCELLED, failure_reason=FailureReason.CANCELLED, finished_at=now
+            status=JobStatus.CANCELLED,
+            failure_reason=FailureReason.CANCELLED,
+            finished_at=now,
+            wait_reason="",
         )
         active = jobs.filter(status__in=RUNNER_STATUSES).update(status=JobStatus.CANCELLING)
         if not waiting + active and not jobs.filter(status=JobStatus.CANCELLING).exists():

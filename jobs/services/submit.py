@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, DatasetInput, Experiment, Job, JobStatus
+from jobs.services.quotas import check_fits
 from jobs.signals import announce_jobs_changed
 from jobs.sweeps import expand_grid, grid_size, resolve_sweep, validate_resources
 
@@ -40,6 +41,8 @@ def submit_experiment(
     max_attempts: Any = None,
     timeout: Any = None,
     retry_algorithm_errors: bool = False,
+    objective: str = "",
+    objective_order: str = "max",
 ) -> Experiment:
     """Check the sweep against the algorithm's schema and queue one job per combination."""
     errors: dict[str, Any] = {}
@@ -64,6 +67,7 @@ def submit_experiment(
         errors.update(exc.errors)
     try:
         resolved_resources = validate_resources(algorithm.resources, resources)
+        check_fits(owner, resolved_resources)
     except InvalidInput as exc:
         errors.update(exc.errors)
     if errors:
@@ -94,6 +98,8 @@ def submit_experiment(
             max_attempts=max_attempts,
             timeout=timeout,
             retry_algorithm_errors=bool(retry_algorithm_errors),
+            objective=objective,
+            objective_order=objective_order,
             job_count=size,
             created_at=now,
         )

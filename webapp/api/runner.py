@@ -64,6 +64,8 @@ class RunnerJobView(RunnerView):
                 "truth_url": "/api/runner/truth/"
                 if dataset and dataset.truth is not None
                 else None,
+                # Uploaded code: unpacked into the work dir instead of a catalog folder.
+                "artifact_url": "/api/runner/artifact/" if algorithm.artifact_id else None,
                 "resources": experiment.resources,
                 "timeout": experiment.timeout,
                 "heartbeat_interval": settings.PETRI_HEARTBEAT_INTERVAL,
@@ -87,6 +89,15 @@ class RunnerTruthView(RunnerView):
         if dataset is None or dataset.truth is None:
             raise Http404("this job's dataset has no ground truth")
         return Response(dataset.truth)
+
+
+class RunnerArtifactView(RunnerView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request):
+        artifact = request.auth.experiment.algorithm.artifact
+        if artifact is None:
+            raise Http404("this job's algorithm is not uploaded code")
+        return FileResponse(artifact.file.open("rb"), content_type="application/octet-stream")
 
 
 class EventSerializer(serializers.Serializer):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.models import Algorithm, Dataset, Experiment, Job, OutputFile
+from jobs.models import Algorithm, Artifact, Dataset, Experiment, Job, OutputFile
 from jobs.status import annotated_counts, derive_status
 
 
@@ -32,6 +33,8 @@ class AlgorithmSerializer(serializers.ModelSerializer):
 class DatasetSerializer(serializers.ModelSerializer):
     has_truth = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
+    # Where it came from: a query on a registered database (by name), or a generator job.
+    source_database = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:
         model = Dataset
@@ -45,6 +48,13 @@ class DatasetSerializer(serializers.ModelSerializer):
             "has_truth",
             "created_at",
             "download_url",
+            "source_database",
+            "query",
+            "loaded_at",
+            "load_seconds",
+            "version",
+            "previous",
+            "generated_by",
         ]
 
     def get_has_truth(self, obj: Dataset) -> bool:
@@ -62,6 +72,8 @@ class DatasetUploadSerializer(serializers.Serializer):
 
 class ExperimentSerializer(serializers.ModelSerializer):
     algorithm = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    shared_with = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     counts = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
@@ -82,6 +94,8 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "max_attempts",
             "retry_algorithm_errors",
             "timeout",
+            "objective",
+            "objective_order",
             "job_count",
             "created_at",
             "counts",
@@ -89,6 +103,8 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "progress",
             "started_at",
             "finished_at",
+            "owner",
+            "shared_with",
         ]
 
     def _counts(self, obj: Experiment) -> dict[str, int]:
@@ -120,9 +136,19 @@ class ExperimentSerializer(serializers.ModelSerializer):
 
 class ExperimentCreateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    algorithm = serializers.SlugRelatedField(slug_field="name", queryset=Algorithm.objects.all())
+    algorithm = serializers.SlugRelatedField(
+        slug_field="name", queryset=Algorithm.objects.none(), required=False
+    )
     dataset = serializers.PrimaryKeyRelatedField(
         queryset=Dataset.objects.none(), required=False, allow_null=True
+    )
+    # Uploaded code instead of a catalog algorithm: the artifact, its argv and its schema.
+    artifact = serializers.PrimaryKeyRelatedField(
+        queryset=Artifact.objects.none(), required=False, allow_null=True
+    )
+    entrypoint = serializers.JSONField(required=False, help_text="argv, with an artifact")
+    parameter_schema = serializers.JSONField(
+        required=False, default=dict, help_text="as algorithm.yaml's parameters, with an artifact"
     )
     parameters = serializers.JSONField(required=False, default=dict)
     repeats = serializers.JSONField(required=False, default=1)
@@ -131,12 +157,37 @@ class ExperimentCreateSerializer(serializers.Serializer):
     max_attempts = serializers.JSONField(required=False, default=None)
     timeout = serializers.JSONField(required=False, default=None)
     retry_algorithm_errors = serializers.BooleanField(required=False, default=False)
+    objective = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="the metric that ranks jobs"
+    )
+    objective_order = serializers.ChoiceField(["min", "max"], required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
             self.fields["dataset"].queryset = Dataset.objects.visible_to(request.user)
+            self.fields["artifact"].queryset = Artifact.objects.visible_to(request.user)
+            # The catalog, and the user's own artifact algorithms; never another user's.
+            self.fields["algorithm"].queryset = Algorithm.objects.filter(
+                Q(owner__isnull=True) | Q(owner=request.user)
+            )
+
+    def validate(self, attrs):
+        if attrs.get("artifact") is not None:
+            if attrs.get("algorithm") is not None:
+                raise serializers.ValidationError(
+                    {"algorithm": ["give an algorithm or an artifact, not both"]}
+                )
+            if "entrypoint" not in attrs:
+                raise serializers.ValidationError({"entrypoint": ["is required with an artifact"]})
+            attrs.pop("algorithm", None)
+            return attrs
+        if attrs.get("algorithm") is None:
+            raise serializers.ValidationError({"algorithm": ["give an algorithm or an artifact"]})
+        for key in ("entrypoint", "parameter_schema", "artifact"):
+            attrs.pop(key, None)
+        return attrs
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -161,6 +212,7 @@ class JobSerializer(serializers.ModelSerializer):
             "finished_at",
             "runtime",
             "failure_reason",
+            "wait_reason",
             "error",
             "exit_code",
             "metrics",

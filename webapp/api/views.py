@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Max, Min
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -23,9 +24,16 @@ from rest_framework.views import APIView
 from jobs import services
 from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile
+from jobs.services.artifacts import submit_artifact_experiment
 from jobs.status import with_job_counts
 from webapp.accounts.tokens import issue_token
 from webapp.api.filters import ExperimentFilter, JobFilter
+from webapp.api.results import (
+    ExperimentResultsMixin,
+    JobResultsMixin,
+    MetricFilterBackend,
+    MetricOrderingFilter,
+)
 from webapp.api.serializers import (
     AlgorithmSerializer,
     DatasetSerializer,
@@ -36,6 +44,8 @@ from webapp.api.serializers import (
     OutputFileSerializer,
     TokenRequestSerializer,
 )
+from webapp.api.sharing import ChangeableMixin, SharingMixin
+from webapp.api.sources import DatasetSourceActions
 
 LOG_EVENTS_PER_PAGE = 200
 METRIC_POINTS_MAX = 100_000
@@ -95,7 +105,10 @@ class AlgorithmViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class DatasetViewSet(
-    mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet
+    DatasetSourceActions,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
     serializer_class = DatasetSerializer
     parser_classes = [MultiPartParser, FormParser]
@@ -170,12 +183,18 @@ class DatasetViewSet(
         return Response({"columns": header, "rows": rows})
 
 
-class ExperimentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ExperimentViewSet(
+    SharingMixin, ExperimentResultsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     filterset_class = ExperimentFilter
     ordering_fields = ["created_at", "priority", "name"]
 
     def get_queryset(self):
-        visible = Experiment.objects.visible_to(self.request.user).select_related("algorithm")
+        visible = (
+            Experiment.objects.visible_to(self.request.user)
+            .select_related("algorithm", "owner")
+            .prefetch_related("shared_with")
+        )
         # Default ordering is dropped from GROUP BY queries, so it is spelled out.
         # First start and last finish of its jobs: when it started and how long it ran.
         timed = with_job_counts(visible).annotate(
@@ -190,7 +209,10 @@ class ExperimentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def create(self, request, *args, **kwargs):
         form = ExperimentCreateSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
-        experiment = services.submit_experiment(owner=request.user, **form.validated_data)
+        if form.validated_data.get("artifact") is not None:
+            experiment = submit_artifact_experiment(owner=request.user, **form.validated_data)
+        else:
+            experiment = services.submit_experiment(owner=request.user, **form.validated_data)
         experiment = self.get_queryset().get(pk=experiment.pk)
         return Response(ExperimentSerializer(experiment).data, status=status.HTTP_201_CREATED)
 
@@ -200,13 +222,15 @@ class ExperimentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        affected = services.cancel_experiment(self.get_object())
+        affected = services.cancel_experiment(self.get_changeable_object())
         return Response({"cancelled": affected})
 
 
-class JobViewSet(viewsets.ReadOnlyModelViewSet):
+class JobViewSet(ChangeableMixin, JobResultsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
     filterset_class = JobFilter
+    # Metric ordering and filters (?ordering=-metrics__shd, ?metric=shd__lt:5): results.py.
+    filter_backends = [DjangoFilterBackend, MetricOrderingFilter, MetricFilterBackend]
     ordering_fields = ["id", "index", "status", "created_at", "started_at", "finished_at"]
 
     def get_queryset(self):
@@ -215,12 +239,12 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return Response(JobSerializer(services.cancel_job(self.get_object())).data)
+        return Response(JobSerializer(services.cancel_job(self.get_changeable_object())).data)
 
     @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
-        return Response(JobSerializer(services.retry_job(self.get_object())).data)
+        return Response(JobSerializer(services.retry_job(self.get_changeable_object())).data)
 
     @extend_schema(
         parameters=[

@@ -20,10 +20,14 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-@database_sync_to_async
-def _user_for_token(key: str) -> Any:
+def _user_for_key(key: str) -> Any:
     found = user_for_key(key)
     return found[0] if found else AnonymousUser()
+
+
+# Not pinned to Django's one sync thread: a burst of handshakes would queue there behind each
+# other (and behind every HTTP view) until daphne's handshake timeout drops them.
+_user_for_token = database_sync_to_async(_user_for_key, thread_sensitive=False)
 
 
 class TokenAuthMiddleware(BaseMiddleware):

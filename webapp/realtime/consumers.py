@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from jobs.models import Experiment
-from webapp.realtime.broadcast import broadcaster, encode, experiment_group, user_group
+from webapp.metrics import WEBSOCKET_CLIENTS
+from webapp.realtime.broadcast import broadcaster, experiment_group, user_group
 from webapp.realtime.coalesce import Outbox
 from webapp.realtime.hub import hub
 
@@ -22,13 +22,11 @@ FLUSH_INTERVAL = 0.25
 QUIET = 0.02
 
 
-def encoded(message: dict[str, Any]) -> str:
-    """Reuse the broadcaster's encoding; merged log and metric batches are encoded here."""
-    return message.get("text") or encode(message)
-
-
 class EventStream(AsyncWebsocketConsumer):
-    """Buffers the group's events in an Outbox; flushes it after QUIET, at most every interval."""
+    """Buffers the group's events in an Outbox; flushes it after QUIET, at most every interval.
+
+    A flush is one websocket frame: its single message, or a ``batch`` of them (frames.py).
+    """
 
     # A connection has no channel of its own: the process's GroupHub receives for all of them.
     channel_layer_alias = None
@@ -43,7 +41,6 @@ class EventStream(AsyncWebsocketConsumer):
             await self.close()  # before accept: the client sees its handshake refused
             return
         self.outbox = Outbox()
-        self.batched = parse_qs(self.scope.get("query_string", b"").decode()).get("batch") == ["1"]
         self._flusher: asyncio.Task | None = None
         self._last_flush = float("-inf")
         self._first_event = self._last_event = 0.0
@@ -51,6 +48,7 @@ class EventStream(AsyncWebsocketConsumer):
         self._hub = hub()
         await self._hub.join(group, self)
         self.group = group
+        WEBSOCKET_CLIENTS.inc()  # paired with the dec in disconnect, which checks self.group
         await self.accept()
 
     async def group_for(self, user: Any) -> str | None:
@@ -61,6 +59,7 @@ class EventStream(AsyncWebsocketConsumer):
             if self._flusher is not None:
                 self._flusher.cancel()
             await self._hub.leave(self.group, self)
+            WEBSOCKET_CLIENTS.dec()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """The stream is one-way; whatever a client sends is ignored."""
@@ -90,12 +89,11 @@ class EventStream(AsyncWebsocketConsumer):
                     continue  # more may have arrived meanwhile: look again
                 messages = self.outbox.drain()
                 self._last_flush = loop.time()
-                texts = [encoded(message) for message in messages]
-                if self.batched:
-                    texts = ["[" + ",".join(texts) + "]"]
-                for text in texts:
-                    # Straight to the server: AsyncWebsocketConsumer.send adds nothing here.
-                    await self.base_send({"type": "websocket.send", "text": text})
+                # Each frame costs the server about as much as its content: one per flush, its
+                # text shared with the other local connections that flush the same messages.
+                text = self._hub.frames.frame(messages)
+                # Straight to the server: AsyncWebsocketConsumer.send adds nothing here.
+                await self.base_send({"type": "websocket.send", "text": text})
         finally:
             self._flusher = None
 
@@ -113,6 +111,7 @@ class ExperimentConsumer(EventStream):
     async def group_for(self, user: Any) -> str | None:
         experiment_id = int(self.scope["url_route"]["kwargs"]["experiment_id"])
         visible = await database_sync_to_async(
-            Experiment.objects.visible_to(user).filter(pk=experiment_id).exists
+            Experiment.objects.visible_to(user).filter(pk=experiment_id).exists,
+            thread_sensitive=False,  # see auth._user_for_token
         )()
         return experiment_group(experiment_id) if visible else None

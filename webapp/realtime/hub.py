@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from webapp.realtime.frames import FrameCache
+
 log = logging.getLogger(__name__)
 
 # channels_redis forgets group members after a day (group_expiry); re-join well before.
@@ -34,6 +36,8 @@ class GroupHub:
         self.members: dict[str, set[Member]] = {}
         self._joined: dict[str, asyncio.Future] = {}
         self._task: asyncio.Task | None = None
+        # Local connections flushing the same messages send one shared encoding of them.
+        self.frames = FrameCache()
 
     async def join(self, group: str, member: Member) -> None:
         """Returns once messages sent to ``group`` reach ``member``."""
@@ -42,24 +46,34 @@ class GroupHub:
         if self._task is None:
             self._task = asyncio.create_task(self._listen(), name="petri-realtime-hub")
         self.members.setdefault(group, set()).add(member)
-        joined = self._joined.get(group)
-        if joined is None:
-            joined = self._joined[group] = self.loop.create_future()
-            try:
-                await self.layer.group_add(group, self.channel)
+        try:
+            joined = self._joined.get(group)
+            if joined is None:
+                joined = self._joined[group] = self.loop.create_future()
+                try:
+                    await self.layer.group_add(group, self.channel)
+                except BaseException as exc:
+                    del self._joined[group]
+                    joined.set_exception(exc)
+                    joined.exception()  # retrieved: the joiners waiting on it get it raised
+                    raise
                 joined.set_result(True)
-            except BaseException as exc:
-                del self._joined[group]
-                joined.set_exception(exc)
-                joined.exception()  # retrieved here: later joiners await their own attempt
-                self._forget(group, member)
-                raise
-        await asyncio.shield(joined)
+            await asyncio.shield(joined)
+        except BaseException:
+            self._forget(group, member)
+            await self._stop_if_idle()
+            raise
 
     async def leave(self, group: str, member: Member) -> None:
         if self._forget(group, member):
             self._joined.pop(group, None)
-            await self.layer.group_discard(group, self.channel)
+            try:
+                await self.layer.group_discard(group, self.channel)
+            except Exception:  # it expires by itself; the hub no longer dispatches to it
+                log.warning("realtime hub could not leave %s", group, exc_info=True)
+        await self._stop_if_idle()
+
+    async def _stop_if_idle(self) -> None:
         if not self.members and self._task is not None:
             # Nobody left to listen for: stop receiving so a closing loop leaves nothing behind.
             task, self._task = self._task, None
@@ -86,8 +100,6 @@ class GroupHub:
                 )
             except TimeoutError:
                 message = None
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("realtime hub could not receive; retrying in a second")
                 await asyncio.sleep(1)

@@ -12,6 +12,8 @@ from petri_runner.errors import ConfigError
 
 DEFAULT_ALGORITHMS_DIR = "/opt/petri/algorithms"
 DEFAULT_RETRY_SECONDS = 600.0
+DEFAULT_MAX_UNPACKED_MB = 1024
+DEFAULT_MAX_FILES = 10_000
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -27,6 +29,9 @@ class Config:
     work_dir: Path | None
     keep_workdir: bool
     retry_seconds: float
+    # Caps on uploaded code once unpacked: archive bombs stop here.
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_MB * 1024 * 1024
+    max_files: int = DEFAULT_MAX_FILES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -39,6 +44,10 @@ class Config:
             work_dir=Path(work_dir).resolve() if work_dir else None,
             keep_workdir=_flag(env, "PETRI_KEEP_WORKDIR"),
             retry_seconds=_seconds(env, "PETRI_RUNNER_RETRY_SECONDS", DEFAULT_RETRY_SECONDS),
+            max_unpacked_bytes=_count(env, "PETRI_RUNNER_MAX_UNPACKED_MB", DEFAULT_MAX_UNPACKED_MB)
+            * 1024
+            * 1024,
+            max_files=_count(env, "PETRI_RUNNER_MAX_FILES", DEFAULT_MAX_FILES),
         )
 
 
@@ -84,4 +93,17 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
     if not math.isfinite(value) or value < 0:
         raise ConfigError(f"{name} must be a non-negative number of seconds, got {raw!r}")
+    return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive integer, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {raw!r}")
     return value

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from petri_runner import process
+from petri_runner import process, unpack
 from petri_runner.api import ApiClient
 from petri_runner.config import Config
 from petri_runner.directives import Metrics, Progress, parse_line
@@ -105,12 +105,18 @@ class AttemptRunner:
     def _attempt(self, spec: JobSpec, workspace: Workspace) -> Result:
         algorithm = spec.algorithm
         self._note(f"job {spec.job}, attempt {spec.attempt}, algorithm {algorithm.name}")
-        source = self._config.algorithms_dir / algorithm.name
-        if not source.is_dir():
-            message = f"algorithm {algorithm.name!r} is not installed in {source.parent}"
-            self._note(message)
-            return Result.failed(message, exit_code=None)
-        workspace.prepare(source, spec.parameters)
+        if spec.artifact_url:
+            workspace.prepare(None, spec.parameters)
+            refused = self._unpack_artifact(spec.artifact_url, workspace)
+            if refused is not None:
+                return refused
+        else:
+            source = self._config.algorithms_dir / algorithm.name
+            if not source.is_dir():
+                message = f"algorithm {algorithm.name!r} is not installed in {source.parent}"
+                self._note(message)
+                return Result.failed(message, exit_code=None)
+            workspace.prepare(source, spec.parameters)
         env = self._entrypoint_env(workspace)
         if spec.dataset_url:
             self._note("downloading dataset")
@@ -153,6 +159,27 @@ class AttemptRunner:
         result = self._judge(proc.returncode, timed_out, spec.timeout, workspace)
         self._upload_outputs(workspace)
         return result
+
+    def _unpack_artifact(self, url: str, workspace: Workspace) -> Result | None:
+        """Download the uploaded code and unpack it into the work dir; a Result if refused."""
+        self._note("downloading uploaded code")
+        self._api.download(self._api.resolve(url), workspace.artifact_file)
+        try:
+            count = unpack.unpack(
+                workspace.artifact_file,
+                workspace.work,
+                max_bytes=self._config.max_unpacked_bytes,
+                max_files=self._config.max_files,
+            )
+        except (unpack.UnsafeArchive, OSError) as exc:
+            unpack.clear(workspace.work)
+            message = f"uploaded code refused: {exc}"
+            self._note(message)
+            return Result.failed(message, exit_code=None)
+        finally:
+            workspace.artifact_file.unlink(missing_ok=True)
+        self._note(f"unpacked {count} entries of uploaded code")
+        return None
 
     def _wait(self, timeout: float | None) -> bool:
         """Wait for the entrypoint to exit; True if ``timeout`` ran out first."""

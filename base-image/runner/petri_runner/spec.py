@@ -36,6 +36,8 @@ class JobSpec:
     truth_url: str | None
     timeout: float | None
     heartbeat_interval: float
+    # Uploaded code to unpack instead of copying the catalog folder.
+    artifact_url: str | None = None
 
 
 def parse_spec(data: Any) -> JobSpec:
@@ -62,6 +64,7 @@ def parse_spec(data: Any) -> JobSpec:
         parameters=parameters,
         dataset_url=_optional_str(data, "dataset_url") or None,
         truth_url=_optional_str(data, "truth_url") or None,
+        artifact_url=_optional_str(data, "artifact_url") or None,
         timeout=_seconds(data, "timeout"),
         heartbeat_interval=heartbeat if heartbeat is not None else DEFAULT_HEARTBEAT_SECONDS,
     )

@@ -54,19 +54,29 @@ class Workspace:
     def truth_file(self) -> Path:
         return self.inputs / "truth.json"
 
-    def prepare(self, algorithm_dir: Path, parameters: dict[str, Any]) -> None:
-        """Lay out a fresh copy of the algorithm, empty input and output dirs, and params."""
+    @property
+    def artifact_file(self) -> Path:
+        return self.inputs / "code.archive"
+
+    def prepare(self, algorithm_dir: Path | None, parameters: dict[str, Any]) -> None:
+        """Lay out a fresh copy of the algorithm, empty input and output dirs, and params.
+
+        Without ``algorithm_dir`` the work dir starts empty (uploaded code is unpacked there).
+        """
         try:
             # A reused base may hold an earlier attempt's files; none of them may leak in.
             for stale in (self.work, self.output, self.inputs):
                 shutil.rmtree(stale, ignore_errors=True)
             self.params_file.unlink(missing_ok=True)
-            shutil.copytree(
-                algorithm_dir,
-                self.work,
-                ignore=shutil.ignore_patterns("__pycache__"),
-                ignore_dangling_symlinks=True,
-            )
+            if algorithm_dir is None:
+                self.work.mkdir()
+            else:
+                shutil.copytree(
+                    algorithm_dir,
+                    self.work,
+                    ignore=shutil.ignore_patterns("__pycache__"),
+                    ignore_dangling_symlinks=True,
+                )
             self.output.mkdir()
             self.inputs.mkdir()
             self.params_file.write_text(json.dumps(parameters, indent=2) + "\n")

@@ -3,7 +3,9 @@ from __future__ import annotations
 import signal
 import threading
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from prometheus_client import start_http_server
 
 from scheduler.backends import create_backend
 from scheduler.loop import Scheduler, run_forever
@@ -24,6 +26,9 @@ class Command(BaseCommand):
             busy = scheduler.tick()
             self.stdout.write("did work" if busy else "nothing to do")
             return
+        if settings.PETRI_SCHEDULER_METRICS_PORT:
+            # This process's claim and dispatch latency, for Prometheus to scrape beside /metrics.
+            start_http_server(settings.PETRI_SCHEDULER_METRICS_PORT)
         stop, waker = threading.Event(), Waker()
 
         def request_stop(*_):

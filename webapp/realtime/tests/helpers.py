@@ -12,6 +12,16 @@ from channels.testing import WebsocketCommunicator
 ORIGIN = "http://testserver"
 
 
+def unwrap(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    """The protocol messages one frame carries: itself, or a batch's messages in order."""
+    if frame["type"] == "batch":
+        assert set(frame) == {"type", "data"} and set(frame["data"]) == {"messages"}, frame
+        assert len(frame["data"]["messages"]) > 1, "a flush of one message is sent as itself"
+        assert all(m["type"] != "batch" for m in frame["data"]["messages"]), "batches don't nest"
+        return frame["data"]["messages"]
+    return [frame]
+
+
 def communicator(
     path: str,
     *,
@@ -37,7 +47,7 @@ async def collect(
     until: Callable[[list[dict[str, Any]]], bool],
     timeout: float = 10.0,
 ) -> list[dict[str, Any]]:
-    """Receive messages until ``until(messages)`` holds; fail at the deadline."""
+    """Receive frames, unwrapped into messages, until ``until(messages)`` holds."""
     messages: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while not until(messages):
@@ -45,13 +55,18 @@ async def collect(
         # receive_nothing waits without cancelling the consumer as a timed-out receive would.
         if left <= 0 or await client.receive_nothing(timeout=left, interval=0.005):
             raise AssertionError(f"condition not met after {timeout} s; got {messages!r:.2000}")
-        messages.append(json.loads(await client.receive_from()))
+        messages.extend(unwrap(json.loads(await client.receive_from())))
     return messages
+
+
+async def receive_frames(client: WebsocketCommunicator, quiet: float = 0.6) -> list[dict[str, Any]]:
+    """Every frame, as sent, that arrives until nothing has for ``quiet`` seconds."""
+    frames = []
+    while not await client.receive_nothing(timeout=quiet, interval=0.005):
+        frames.append(json.loads(await client.receive_from()))
+    return frames
 
 
 async def drain_quietly(client: WebsocketCommunicator, quiet: float = 0.6) -> list[dict[str, Any]]:
     """Everything that arrives until nothing has for ``quiet`` seconds (> one flush interval)."""
-    messages = []
-    while not await client.receive_nothing(timeout=quiet, interval=0.005):
-        messages.append(json.loads(await client.receive_from()))
-    return messages
+    return [message for frame in await receive_frames(client, quiet) for message in unwrap(frame)]

@@ -11,6 +11,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from webapp.accounts.tokens import issue_token
+from webapp.realtime.tests.helpers import unwrap
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,15 +49,16 @@ def test_a_sweep_submitted_over_http_is_followed_to_its_end_over_a_websocket(
             left = deadline - time.monotonic()
             assert left > 0, f"only {messages!r:.3000}\n{petri_server.log()}"
             try:
-                message = json.loads(ws.recv(timeout=left))
+                frame = json.loads(ws.recv(timeout=left))
             except TimeoutError:
                 continue
-            messages.append(message)
-            data = message["data"]
-            if message["type"] == "job.updated" and data["status"] == "succeeded":
-                final[data["id"]] = data
-            elif message["type"] == "experiment.updated":
-                experiment_status = data["status"]
+            for message in unwrap(frame):
+                messages.append(message)
+                data = message["data"]
+                if message["type"] == "job.updated" and data["status"] == "succeeded":
+                    final[data["id"]] = data
+                elif message["type"] == "experiment.updated":
+                    experiment_status = data["status"]
 
     assert {m["data"].get("experiment", m["data"].get("id")) for m in messages} == {
         experiment["id"]

@@ -1,0 +1,200 @@
+"""The REST client: one method per call the CLI and scripts need, standard library only."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from petri_client.config import Config, load_config
+
+Json = dict[str, Any]
+FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+
+
+class PetriError(Exception):
+    """Anything that stops a call: the message is one line a person can act on."""
+
+
+class ApiError(PetriError):
+    """The server answered with an error status; ``body`` is its decoded answer."""
+
+    def __init__(self, status: int, body: Any):
+        self.status = status
+        self.body = body
+        super().__init__(describe_error(status, body))
+
+
+def _flatten(body: Any, prefix: str = "") -> list[str]:
+    """``{"resources": {"gpu": ["too many"]}}`` as ``["resources.gpu: too many"]``."""
+    if isinstance(body, dict):
+        lines = []
+        for key, value in body.items():
+            name = key if key not in ("detail", "non_field_errors") else ""
+            lines += _flatten(value, f"{prefix}.{name}" if prefix and name else prefix or name)
+        return lines
+    if isinstance(body, list):
+        return [line for item in body for line in _flatten(item, prefix)]
+    return [f"{prefix}: {body}" if prefix else str(body)]
+
+
+def describe_error(status: int, body: Any) -> str:
+    if status == 401:
+        return "not signed in or the token is no longer valid: run `petri login`"
+    if status == 404:
+        return "not found"
+    if isinstance(body, dict | list) and body:
+        return "; ".join(_flatten(body))
+    text = str(body or "").strip().splitlines()
+    return f"the server answered {status}" + (f": {text[0][:200]}" if text else "")
+
+
+class Client:
+    """A signed-in connection to one Petri server."""
+
+    def __init__(self, url: str, token: str = "", timeout: float = 30.0):
+        if not url:
+            raise PetriError("no Petri server: run `petri login` or set PETRI_URL")
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    @classmethod
+    def from_config(cls, config: Config | None = None) -> Client:
+        config = config or load_config()
+        if not config.token:
+            raise PetriError("not signed in: run `petri login` or set PETRI_TOKEN")
+        return cls(config.url, config.token)
+
+    # -- transport --------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        data: bytes | None = None,
+        content_type: str = "",
+        raw: bool = False,
+    ) -> Any:
+        url = path if path.startswith("http") else f"{self.url}{path}"
+        if params:
+            url += "?" + urllib.parse.urlencode(params, doseq=True)
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Token {self.token}"
+        if body is not None:
+            data, content_type = json.dumps(body).encode(), "application/json"
+        if content_type:
+            headers["Content-Type"] = content_type
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode(errors="replace")
+            try:
+                decoded: Any = json.loads(text)
+            except ValueError:
+                decoded = text
+            raise ApiError(exc.code, decoded) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise PetriError(f"cannot reach {self.url}: {reason}") from None
+        if raw:
+            return payload
+        return json.loads(payload) if payload else None
+
+    def _all(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Json]:
+        """Every item of a paginated list, following ``next``."""
+        page: Any = self.request("GET", path, params={"page_size": 1000, **(params or {})})
+        while True:
+            if isinstance(page, list):  # an unpaginated list
+                yield from page
+                return
+            yield from page["results"]
+            if not page.get("next"):
+                return
+            page = self.request("GET", page["next"])
+
+    # -- the API ----------------------------------------------------------------------------
+
+    @classmethod
+    def login(cls, url: str, username: str, password: str, name: str = "petri-cli") -> Client:
+        """Exchange a username and password for a new API token."""
+        anonymous = cls(url)
+        answer = anonymous.request(
+            "POST",
+            "/api/auth/token/",
+            body={"username": username, "password": password, "name": name},
+        )
+        return cls(url, answer["token"])
+
+    def algorithms(self) -> list[Json]:
+        return list(self._all("/api/algorithms/"))
+
+    def datasets(self) -> list[Json]:
+        return list(self._all("/api/datasets/"))
+
+    def upload_dataset(self, path: str | Path, name: str = "") -> Json:
+        """Upload a CSV; the server answers with the existing dataset for the same bytes."""
+        path = Path(path)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise PetriError(f"cannot read {path}: {exc.strerror}") from None
+        boundary = f"petri-{secrets.token_hex(12)}"
+        kind = mimetypes.guess_type(path.name)[0] or "text/csv"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n'
+            f"{name or path.name}\r\n".encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{path.name}"\r\nContent-Type: {kind}\r\n\r\n'.encode(),
+            content,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+        return self.request(
+            "POST",
+            "/api/datasets/",
+            data=b"".join(parts),
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
+
+    def submit(self, spec: Json) -> Json:
+        return self.request("POST", "/api/experiments/", body=spec)
+
+    def experiment(self, experiment_id: int) -> Json:
+        return self.request("GET", f"/api/experiments/{experiment_id}/")
+
+    def jobs(self, experiment_id: int, status: str | None = None) -> list[Json]:
+        params: dict[str, Any] = {"experiment": experiment_id, "ordering": "id"}
+        if status:
+            params["status"] = status
+        return list(self._all("/api/jobs/", params))
+
+    def job(self, job_id: int) -> Json:
+        return self.request("GET", f"/api/jobs/{job_id}/")
+
+    def log(self, job_id: int, after: int = 0) -> Json:
+        """One page of log lines after ``cursor``: ``{"lines", "cursor", "more"}``."""
+        return self.request("GET", f"/api/jobs/{job_id}/log/", params={"after": after})
+
+    def cancel_experiment(self, experiment_id: int) -> Json:
+        return self.request("POST", f"/api/experiments/{experiment_id}/cancel/")
+
+    def cancel_job(self, job_id: int) -> Json:
+        return self.request("POST", f"/api/jobs/{job_id}/cancel/")
+
+    def nodes(self) -> list[Json]:
+        return self.request("GET", "/api/nodes/")
+
+    def usage(self, user: str = "") -> list[Json]:
+        return self.request("GET", "/api/usage/", params={"user": user} if user else None)

@@ -1,0 +1,82 @@
+"""One frame per flush: how messages are wrapped, and when connections share an encoding."""
+
+from __future__ import annotations
+
+import json
+
+from webapp.realtime.broadcast import encode
+from webapp.realtime.coalesce import Outbox
+from webapp.realtime.frames import FrameCache, encode_frame
+
+
+def update(job: int, status: str = "running") -> dict:
+    data = {"id": job, "experiment": 7, "status": status, "attempt": 1, "progress": 0.5}
+    return {"type": "job.updated", "data": data}
+
+
+def log(job: int, *lines: str) -> dict:
+    return {
+        "type": "job.log",
+        "data": {"job": job, "experiment": 7, "attempt": 1, "lines": [*lines]},
+    }
+
+
+def test_one_message_is_its_own_frame_and_several_are_one_batch_in_order():
+    first, second = update(1), log(2, "ü", 'say "hi"')
+    assert encode_frame([first]) == encode(first)
+    frame = encode_frame([first, second, update(3)])
+    assert json.loads(frame) == {
+        "type": "batch",
+        "data": {"messages": [first, second, update(3)]},
+    }
+    wrapped = {"type": "batch", "data": {"messages": [first, second, update(3)]}}
+    assert frame == encode(wrapped), "compact, like every other message"
+
+
+def test_the_broadcasters_encoding_of_a_message_is_reused():
+    message = {**update(1), "text": '{"type":"job.updated","data":{"reused":true}}'}
+    assert json.loads(encode_frame([message, update(2)]))["data"]["messages"][0] == {
+        "type": "job.updated",
+        "data": {"reused": True},
+    }
+
+
+def test_connections_that_flush_the_same_published_messages_share_one_encoding():
+    published = [update(1), log(1, "a"), log(1, "b"), update(2)]
+    outboxes = [Outbox(), Outbox()]
+    for outbox in outboxes:
+        for event in published:
+            outbox.add(event)
+    cache = FrameCache()
+    texts = [cache.frame(outbox.drain()) for outbox in outboxes]
+    assert texts[0] == texts[1] and (cache.misses, cache.hits) == (1, 1)
+    assert len(json.loads(texts[0])["data"]["messages"]) == 3  # the two log events merged
+
+
+def test_connections_whose_merged_messages_differ_are_encoded_apart():
+    published = [log(1, "a"), log(1, "b")]
+    late, early = Outbox(), Outbox(max_lines=1)
+    for event in published:
+        late.add(event)
+        early.add(event)
+    cache = FrameCache()
+    assert json.loads(cache.frame(late.drain()))["data"]["lines"] == ["a", "b"]
+    capped = json.loads(cache.frame(early.drain()))["data"]
+    assert (capped["lines"], capped["dropped"]) == (["b"], 1)
+    assert cache.misses == 2
+    # Same lines, a different message: not mistaken for one another.
+    only = Outbox()
+    only.add(published[1])
+    assert json.loads(cache.frame(only.drain()))["data"] == {
+        "job": 1,
+        "experiment": 7,
+        "attempt": 1,
+        "lines": ["b"],
+    }
+
+
+def test_the_cache_stays_small():
+    cache = FrameCache(size=2)
+    for job in range(5):
+        cache.frame([update(job)])
+    assert len(cache._frames) == 2
