@@ -96,8 +96,11 @@ def sync_algorithms(directory: Path) -> list[Algorithm]:
     now = timezone.now()
     with transaction.atomic():
         synced = [
+            # An operator's enable/disable in the admin survives later syncs; new ones start on.
             Algorithm.objects.update_or_create(
-                name=fields["name"], defaults={**fields, "enabled": True, "synced_at": now}
+                name=fields["name"],
+                defaults={**fields, "synced_at": now},
+                create_defaults={**fields, "enabled": True, "synced_at": now},
             )[0]
             for fields in found
         ]

@@ -9,7 +9,16 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
 # First path segments the SPA routes on the client; everything else stays Django's.
-CLIENT_ROUTES = ("login", "experiments", "jobs", "datasets", "algorithms", "nodes")
+CLIENT_ROUTES = (
+    "login",
+    "experiments",
+    "jobs",
+    "datasets",
+    "algorithms",
+    "nodes",
+    "usage",
+    "account",
+)
 
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Petri</title>
 <h1>The web app is not built</h1>

@@ -11,7 +11,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from jobs.models import Experiment
 from webapp.metrics import WEBSOCKET_CLIENTS
 from webapp.realtime.broadcast import broadcaster, experiment_group, user_group
-from webapp.realtime.coalesce import Outbox
+from webapp.realtime.cohort import Cohort
 from webapp.realtime.hub import hub
 
 # No connection is sent more than one batch per this many seconds, whatever the event rate,
@@ -26,6 +26,8 @@ class EventStream(AsyncWebsocketConsumer):
     """Buffers the group's events in an Outbox; flushes it after QUIET, at most every interval.
 
     A flush is one websocket frame: its single message, or a ``batch`` of them (frames.py).
+    Connections that were handed the same events since they joined share the outbox, the
+    flush and the frame's encoding (cohort.py).
     """
 
     # A connection has no channel of its own: the process's GroupHub receives for all of them.
@@ -40,13 +42,17 @@ class EventStream(AsyncWebsocketConsumer):
         if group is None:
             await self.close()  # before accept: the client sees its handshake refused
             return
-        self.outbox = Outbox()
-        self._flusher: asyncio.Task | None = None
-        self._last_flush = float("-inf")
-        self._first_event = self._last_event = 0.0
+        self.cohort: Cohort | None = None
         broadcaster.attach(asyncio.get_running_loop())
         self._hub = hub()
-        await self._hub.join(group, self)
+        self._group = group  # deliver() may run before join() returns
+        try:
+            await self._hub.join(group, self)
+        except BaseException:
+            if self.cohort is not None:  # handed events while joining
+                self._hub.cohorts.leave(group, self, self.cohort)
+            raise
+        self._enter()
         self.group = group
         WEBSOCKET_CLIENTS.inc()  # paired with the dec in disconnect, which checks self.group
         await self.accept()
@@ -56,46 +62,24 @@ class EventStream(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
-            if self._flusher is not None:
-                self._flusher.cancel()
+            if self.cohort is not None:
+                self._hub.cohorts.leave(self.group, self, self.cohort)
+                self.cohort = None
             await self._hub.leave(self.group, self)
             WEBSOCKET_CLIENTS.dec()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """The stream is one-way; whatever a client sends is ignored."""
 
+    def _enter(self) -> Cohort:
+        if self.cohort is None:
+            cohorts = self._hub.cohorts
+            self.cohort = cohorts.enter(self._group, self, self.flush_interval, self.quiet)
+        return self.cohort
+
     def deliver(self, events: list[dict[str, Any]]) -> None:
         """Called by the hub, on this loop, with a batch of the group's protocol messages."""
-        now = asyncio.get_running_loop().time()
-        if not self.outbox:
-            self._first_event = now
-        self._last_event = now
-        for event in events:
-            self.outbox.add(event)
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush())
-
-    def _due(self) -> float:
-        settled = min(self._last_event + self.quiet, self._first_event + self.flush_interval)
-        return max(settled, self._last_flush + self.flush_interval)
-
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self.outbox:
-                wait = self._due() - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                    continue  # more may have arrived meanwhile: look again
-                messages = self.outbox.drain()
-                self._last_flush = loop.time()
-                # Each frame costs the server about as much as its content: one per flush, its
-                # text shared with the other local connections that flush the same messages.
-                text = self._hub.frames.frame(messages)
-                # Straight to the server: AsyncWebsocketConsumer.send adds nothing here.
-                await self.base_send({"type": "websocket.send", "text": text})
-        finally:
-            self._flusher = None
+        self._enter().deliver(events)
 
 
 class UserEventsConsumer(EventStream):

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from webapp.realtime.cohort import Cohorts
 from webapp.realtime.frames import FrameCache
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,10 @@ class GroupHub:
         self.members: dict[str, set[Member]] = {}
         self._joined: dict[str, asyncio.Future] = {}
         self._task: asyncio.Task | None = None
-        # Local connections flushing the same messages send one shared encoding of them.
+        # Local connections flushing the same messages send one shared encoding of them;
+        # those handed the same events since they joined share their coalescing too.
         self.frames = FrameCache()
+        self.cohorts = Cohorts(self.frames)
 
     async def join(self, group: str, member: Member) -> None:
         """Returns once messages sent to ``group`` reach ``member``."""

@@ -146,17 +146,21 @@ def _app_requirements() -> set[str]:
         if line.startswith("#"):
             skip = line.startswith(("# algorithms", "# tests and lint"))
         elif line.strip() and not skip:
-            wanted.add(line.split("==")[0])
-    closure, todo = set(), list(wanted)
+            wanted.add(line)
+    closure: set[str] = set()
+    todo = [Requirement(line) for line in wanted]
     while todo:
-        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
-        if name in closure:
+        requirement = todo.pop()
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        if name in closure and not requirement.extras:
             continue
         closure.add(name)
+        extras = {""} | set(requirement.extras)
         for text in importlib.metadata.requires(name) or []:
-            requirement = Requirement(text)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
+            dependency = Requirement(text)
+            marker = dependency.marker
+            if marker is None or any(marker.evaluate({"extra": e}) for e in extras):
+                todo.append(dependency)
     return closure
 
 

@@ -12,6 +12,13 @@ export function socketUrl(path: string): string {
   return `${scheme}://${location.host}${path}`;
 }
 
+/** A frame is one message, or a `batch` of the messages of one flush, in order. */
+type LiveFrame = LiveMessage | { type: "batch"; data: { messages: LiveMessage[] } };
+
+export function unwrap(frame: LiveFrame): LiveMessage[] {
+  return frame.type === "batch" ? frame.data.messages : [frame];
+}
+
 export interface LiveOptions {
   /** Websocket path such as /ws/events/; null while the page does not know it yet. */
   path: string | null;
@@ -56,13 +63,13 @@ export function useLive({ path, onMessage, refresh, pollMs = 3000 }: LiveOptions
         handlers.current.refresh();
       };
       socket.onmessage = (event) => {
-        let message: LiveMessage;
+        let frame: LiveFrame;
         try {
-          message = JSON.parse(event.data as string) as LiveMessage;
+          frame = JSON.parse(event.data as string) as LiveFrame;
         } catch {
           return;
         }
-        handlers.current.onMessage(message);
+        for (const message of unwrap(frame)) handlers.current.onMessage(message);
       };
       socket.onclose = () => {
         socket = null;

@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, onSignedOut } from "./api";
 import { interceptLinks, navigate, useLocation } from "./router";
 import type { SessionUser } from "./types";
+import { AccountPage } from "./pages/Account";
 import { AlgorithmsPage } from "./pages/Algorithms";
 import { DatasetsPage } from "./pages/Datasets";
 import { ExperimentPage } from "./pages/Experiment";
@@ -11,6 +12,8 @@ import { JobPage } from "./pages/Job";
 import { LoginPage } from "./pages/Login";
 import { NewExperimentPage } from "./pages/NewExperiment";
 import { NodesPage } from "./pages/Nodes";
+import { UsagePage } from "./pages/Usage";
+import { UserContext } from "./session";
 import "./styles.css";
 
 function Page({ path }: { path: string }) {
@@ -22,6 +25,8 @@ function Page({ path }: { path: string }) {
   if (/^\/datasets\/?$/.test(path)) return <DatasetsPage />;
   if (/^\/algorithms\/?$/.test(path)) return <AlgorithmsPage />;
   if (/^\/nodes\/?$/.test(path)) return <NodesPage />;
+  if (/^\/usage\/?$/.test(path)) return <UsagePage />;
+  if (/^\/account\/?$/.test(path)) return <AccountPage />;
   return (
     <div class="card">
       <h1>Not found</h1>
@@ -38,6 +43,8 @@ const NAV = [
   ["/datasets", "Datasets"],
   ["/algorithms", "Algorithms"],
   ["/nodes", "Nodes"],
+  ["/usage", "Usage"],
+  ["/account", "Account"],
 ] as const;
 
 function App() {
@@ -72,7 +79,7 @@ function App() {
   const active = (href: string) =>
     href === "/experiments" ? path === "/experiments" || /^\/experiments\/\d+/.test(path) || path.startsWith("/jobs/") : path.startsWith(href);
   return (
-    <>
+    <UserContext.Provider value={user}>
       <header class="topbar">
         <a class="brand" href="/experiments">
           <span class="dot" /> Petri
@@ -104,7 +111,7 @@ function App() {
       <main>
         <Page path={path} key={path} />
       </main>
-    </>
+    </UserContext.Provider>
   );
 }
 

@@ -35,7 +35,7 @@ export function queryParam(name: string): string | null {
   return new URLSearchParams(location.search).get(name);
 }
 
-const SERVER_PATHS = /^\/(api|admin|static|ws)(\/|$)|^\/healthz$/;
+const SERVER_PATHS = /^\/(api|admin|accounts|static|ws)(\/|$)|^\/healthz$/;
 
 /** Turn clicks on same-origin links into client-side navigation. */
 export function interceptLinks(): void {

@@ -78,6 +78,8 @@ export interface Experiment {
   progress: number;
   started_at?: string | null;
   finished_at?: string | null;
+  owner?: string | null;
+  shared_with?: string[];
 }
 
 export interface Job {
@@ -140,6 +142,49 @@ export interface SessionUser {
   id?: number;
   username?: string;
   is_staff?: boolean;
+}
+
+export interface ApiToken {
+  id: number;
+  name: string;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  key?: string; // only in the answer that created it
+}
+
+export interface Me {
+  id: number;
+  username: string;
+  email: string;
+  is_staff: boolean;
+  email_notifications: boolean;
+}
+
+export interface UsageMonth {
+  user: string;
+  month: string; // YYYY-MM
+  attempts: number;
+  seconds: number;
+  cpu_seconds: number;
+  gpu_seconds: number;
+  memory_gb_seconds: number;
+  cpu_hours: number;
+  gpu_hours: number;
+  memory_gb_hours: number;
+}
+
+export interface AuthProvider {
+  id: string;
+  name: string;
+  login_url: string;
+}
+
+export interface AuthProviders {
+  providers: AuthProvider[];
+  signup: string;
+  signup_url: string;
+  login_url: string;
 }
 
 // Websocket messages: {"type", "data"}.

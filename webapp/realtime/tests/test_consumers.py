@@ -395,6 +395,7 @@ def test_a_burst_reaches_each_connection_as_one_batch_frame_in_order(user, token
         clients = [communicator(f"/ws/experiments/{experiment.pk}/", token=token) for _ in range(3)]
         for client in clients:
             assert (await client.connect())[0]
+        assert len(hub().cohorts.by_group[group]) == 1, "they coalesce together"
         frames = hub().frames
         misses = frames.misses
         # Several publications close together: the hub hands them over as they come, each

@@ -1,6 +1,7 @@
 // Small shared pieces: status badges, progress bars, error text, the live indicator.
 
 import type { ComponentChildren } from "preact";
+import { useRef, useState } from "preact/hooks";
 import { flattenErrors } from "../api";
 import { formatPercent } from "../format";
 import { JOB_STATUSES } from "../types";
@@ -95,5 +96,30 @@ export function Card({ title, actions, children }: { title?: ComponentChildren; 
       )}
       {children}
     </section>
+  );
+}
+
+/** A read-only text with a Copy button (a token key, a link). */
+export function CopyBox({ value, label }: { value: string; label: string }) {
+  const [copied, setCopied] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+  const copy = async () => {
+    input.current?.select();
+    try {
+      await navigator.clipboard.writeText(value);
+    } catch {
+      // Not a secure context (plain http on another host): copy the selection instead.
+      document.execCommand("copy");
+    }
+    setCopied(true);
+    window.setTimeout(() => setCopied(false), 2000);
+  };
+  return (
+    <span class="copy-box">
+      <input ref={input} aria-label={label} value={value} readOnly onFocus={(e) => e.currentTarget.select()} />
+      <button type="button" class="small" onClick={copy}>
+        {copied ? "Copied ✓" : "Copy"}
+      </button>
+    </span>
   );
 }

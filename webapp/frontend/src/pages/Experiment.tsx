@@ -3,7 +3,7 @@
 
 import { useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, getAll } from "../api";
-import { Card, CountChips, CountsBar, ErrorBox, LiveBadge, Loading, ProgressBar, StatusBadge } from "../components/bits";
+import { Card, CopyBox, CountChips, CountsBar, ErrorBox, FieldErrors, LiveBadge, Loading, ProgressBar, StatusBadge } from "../components/bits";
 import { ParallelCoordinates } from "../components/ParallelCoordinates";
 import { download, toCsv } from "../csv";
 import { elapsed, experimentTitle, formatDuration, formatNumber, formatPercent, formatTime, formatValue } from "../format";
@@ -11,6 +11,7 @@ import { throttle, useFrameRender, useNow } from "../hooks";
 import { Replay, useLive } from "../live";
 import { guessMaximize, preferredMetric } from "../metrics";
 import { navigate } from "../router";
+import { useUser } from "../session";
 import type { Dataset, Experiment, Job, JobUpdated, LiveMessage } from "../types";
 import { FINAL_STATUSES, JOB_STATUSES, UNFINISHED_EXPERIMENT } from "../types";
 
@@ -42,6 +43,82 @@ function mergeUpdate(job: Job, update: JobUpdated): Job {
   return merged;
 }
 
+/** The owner's (or staff's) sharing controls: who may read it, add and remove names, a link. */
+function SharePanel({ experiment, onChange, onClose }: { experiment: Experiment; onChange: (sharedWith: string[]) => void; onClose: () => void }) {
+  const [names, setNames] = useState("");
+  const [errors, setErrors] = useState<Record<string, unknown>>({});
+  const [busy, setBusy] = useState(false);
+  const shared = experiment.shared_with ?? [];
+  const link = `${location.origin}/experiments/${experiment.id}`;
+
+  const send = async (method: "POST" | "DELETE", usernames: string[]) => {
+    setBusy(true);
+    setErrors({});
+    try {
+      const answer = await api<{ shared_with: string[] }>(`/api/experiments/${experiment.id}/share/`, { method, json: { usernames } });
+      onChange(answer.shared_with);
+      return true;
+    } catch (failure) {
+      setErrors(failure instanceof ApiError ? failure.fields : { detail: String(failure) });
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const usernames = names
+      .split(/[\s,]+/)
+      .map((name) => name.trim())
+      .filter(Boolean);
+    if (usernames.length && (await send("POST", usernames))) setNames("");
+  };
+
+  return (
+    <Card
+      title="Sharing"
+      actions={
+        <button class="small" onClick={onClose}>
+          Close
+        </button>
+      }
+    >
+      <div id="sharing">
+        <p class="muted">People you share with can read this experiment, its jobs, logs, files and results, but not change it or see its dataset.</p>
+        {shared.length === 0 ? (
+          <p class="muted">Not shared with anyone.</p>
+        ) : (
+          <ul class="share-list" aria-label="shared with">
+            {shared.map((name) => (
+              <li data-shared-with={name}>
+                {name}
+                <button class="small" title={`stop sharing with ${name}`} aria-label={`Stop sharing with ${name}`} disabled={busy} onClick={() => send("DELETE", [name])}>
+                  ✕
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        <form class="row share-form" onSubmit={submit}>
+          <label class="grow">
+            Share with
+            <input name="share-usernames" placeholder="usernames, separated by commas" value={names} onInput={(e) => setNames(e.currentTarget.value)} />
+            <FieldErrors errors={errors.usernames ?? errors.detail} />
+          </label>
+          <button type="submit" class="primary" disabled={busy || !names.trim()}>
+            Share
+          </button>
+        </form>
+        <label>
+          Link to this page
+          <CopyBox value={link} label="experiment link" />
+        </label>
+      </div>
+    </Card>
+  );
+}
+
 export function ExperimentPage({ id }: { id: number }) {
   const experiment = useRef<Experiment | null>(null);
   const jobs = useRef(new Map<number, Job>());
@@ -54,6 +131,8 @@ export function ExperimentPage({ id }: { id: number }) {
   const [metricChoice, setMetricChoice] = useState<string | null>(null);
   const [maximizeChoice, setMaximizeChoice] = useState<boolean | null>(null);
   const [confirming, setConfirming] = useState(false);
+  const [sharing, setSharing] = useState(false);
+  const user = useUser();
   const render = useFrameRender();
 
   const replay = useRef(new Replay<LiveMessage>());
@@ -128,6 +207,8 @@ export function ExperimentPage({ id }: { id: number }) {
   });
 
   const exp = experiment.current;
+  // Shared with this user to read: no cancel, retry or share (the API would answer 403).
+  const readOnly = !!exp && !user.is_staff && exp.owner !== user.username;
   const all = [...jobs.current.values()];
   const running = exp ? UNFINISHED_EXPERIMENT.has(exp.status) : false;
   const now = useNow(running);
@@ -214,8 +295,14 @@ export function ExperimentPage({ id }: { id: number }) {
         <h1>{experimentTitle(exp)}</h1>
         <StatusBadge status={exp.status} />
         <LiveBadge connected={connected} />
+        {readOnly && (
+          <span class="read-only" id="shared-by">
+            shared by <strong>{exp.owner ?? "someone"}</strong> (read-only)
+          </span>
+        )}
         <span class="spacer" />
-        {running &&
+        {!readOnly &&
+          running &&
           exp.status !== "cancelling" &&
           (confirming ? (
             <span class="confirm">
@@ -236,14 +323,31 @@ export function ExperimentPage({ id }: { id: number }) {
               Cancel experiment
             </button>
           ))}
-        <a class="button" href={`/experiments/new?from=${id}`}>
-          Run again
-        </a>
+        {!readOnly && (
+          <button class={sharing ? "active" : ""} onClick={() => setSharing(!sharing)} aria-expanded={sharing}>
+            Share{exp.shared_with?.length ? ` (${exp.shared_with.length})` : ""}
+          </button>
+        )}
+        {(!readOnly || !exp.dataset) && (
+          <a class="button" href={`/experiments/new?from=${id}`}>
+            Run again
+          </a>
+        )}
         <button onClick={exportCsv} disabled={all.length === 0}>
           Export CSV
         </button>
       </div>
       <ErrorBox error={actionError || loadError} />
+      {sharing && !readOnly && (
+        <SharePanel
+          experiment={exp}
+          onChange={(sharedWith) => {
+            if (experiment.current) experiment.current = { ...experiment.current, shared_with: sharedWith };
+            render();
+          }}
+          onClose={() => setSharing(false)}
+        />
+      )}
 
       <div class="summary card">
         <dl class="facts">
@@ -257,6 +361,12 @@ export function ExperimentPage({ id }: { id: number }) {
             <dt>Dataset</dt>
             <dd>{exp.dataset ? (dataset ? `${dataset.name}${dataset.has_truth ? " (has truth)" : ""}` : `#${exp.dataset}`) : "none"}</dd>
           </div>
+          {exp.owner && exp.owner !== user.username && (
+            <div>
+              <dt>Owner</dt>
+              <dd>{exp.owner}</dd>
+            </div>
+          )}
           <div>
             <dt>Submitted</dt>
             <dd>{formatTime(exp.created_at)}</dd>
@@ -403,12 +513,12 @@ export function ExperimentPage({ id }: { id: number }) {
                     </td>
                   ))}
                   <td class="row-actions">
-                    {!FINAL_STATUSES.has(job.status) && job.status !== "cancelling" && (
+                    {!readOnly && !FINAL_STATUSES.has(job.status) && job.status !== "cancelling" && (
                       <button class="small" onClick={() => act(`/api/jobs/${job.id}/cancel/`)}>
                         Cancel
                       </button>
                     )}
-                    {RETRYABLE.has(job.status) && (
+                    {!readOnly && RETRYABLE.has(job.status) && (
                       <button class="small" onClick={() => act(`/api/jobs/${job.id}/retry/`)}>
                         Retry
                       </button>

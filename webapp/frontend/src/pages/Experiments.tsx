@@ -6,6 +6,7 @@ import { CountChips, CountsBar, ErrorBox, LiveBadge, Loading, StatusBadge } from
 import { elapsed, experimentTitle, formatDuration, formatTime } from "../format";
 import { throttle, useFrameRender, useNow } from "../hooks";
 import { Replay, useLive } from "../live";
+import { useUser } from "../session";
 import type { Experiment, LiveMessage, Page } from "../types";
 import { FINAL_STATUSES, UNFINISHED_EXPERIMENT } from "../types";
 
@@ -18,6 +19,7 @@ export function ExperimentsPage() {
   const [error, setError] = useState<Error | null>(null);
   const [loaded, setLoaded] = useState(false);
   const render = useFrameRender();
+  const user = useUser();
   const limitRef = useRef(limit);
   limitRef.current = limit;
 
@@ -130,6 +132,11 @@ export function ExperimentsPage() {
                   <tr data-experiment={e.id}>
                     <td>
                       <a href={`/experiments/${e.id}`}>{experimentTitle(e)}</a>
+                      {e.owner && e.owner !== user.username && (
+                        <span class="shared-tag" data-owner={e.owner} title={`owned by ${e.owner}`}>
+                          {e.shared_with?.includes(user.username ?? "") ? `shared by ${e.owner}` : e.owner}
+                        </span>
+                      )}
                     </td>
                     <td>{e.algorithm}</td>
                     <td>
