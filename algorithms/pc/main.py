@@ -87,6 +87,21 @@ def to_graph_json(general_graph) -> dict:
     return graph
 
 
+def separation_sets(sepset, names: list[str]) -> list[dict]:
+    """The conditioning sets that made each removed pair independent (causal-learn's sepset)."""
+    found = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            sets = sepset[i, j] if sepset is not None else None
+            if not sets:
+                continue
+            # causal-learn may record the same set more than once; keep each once, in order.
+            unique = list(dict.fromkeys(tuple(sorted(int(k) for k in s)) for s in sets))
+            for members in unique:
+                found.append({"x": names[i], "y": names[j], "set": [names[k] for k in members]})
+    return found
+
+
 def main() -> None:
     params = json.loads(Path(os.environ["PETRI_PARAMS_FILE"]).read_text())
     output_dir = Path(os.environ["PETRI_OUTPUT_DIR"])
@@ -126,6 +141,7 @@ def main() -> None:
     progress(0.8)
 
     graph = to_graph_json(result.G)
+    graph["sepsets"] = separation_sets(result.sepset, names)
     (output_dir / "graph.json").write_text(json.dumps(graph, indent=2) + "\n")
     log(f"PC found {len(graph['edges'])} edges in {runtime:.3f}s")
 

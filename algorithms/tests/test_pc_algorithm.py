@@ -65,6 +65,18 @@ def test_pc_recovers_the_demo_cpdag(pc_demo_run):
     assert directed == {("X2", "X3"), ("X4", "X3"), ("X5", "X3"), ("X6", "X3")}
 
 
+def test_pc_writes_the_separation_set_of_every_pair_it_removed(pc_demo_run):
+    graph = json.loads((pc_demo_run.output_dir / "graph.json").read_text())
+    adjacent = {frozenset((e["source"], e["target"])) for e in graph["edges"]}
+    separated = {frozenset((s["x"], s["y"])) for s in graph["sepsets"]}
+    nodes = graph["nodes"]
+    every_pair = {frozenset((a, b)) for i, a in enumerate(nodes) for b in nodes[i + 1 :]}
+    assert separated == every_pair - adjacent
+    # X3 is a collider of X5 and X6, so it can be in no set separating them.
+    x5_x6 = [s["set"] for s in graph["sepsets"] if {s["x"], s["y"]} == {"X5", "X6"}]
+    assert x5_x6 and all("X3" not in members for members in x5_x6)
+
+
 def test_pc_reports_rising_progress_that_ends_at_one(pc_demo_run):
     progress = pc_demo_run.progress
     assert len(progress) >= 3
