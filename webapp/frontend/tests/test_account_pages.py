@@ -140,3 +140,30 @@ def test_the_usage_page_shows_a_finished_jobs_usage(page, catalog, screenshots):
     # A direct load of the client-side route gets the app, not a 404.
     page.goto("/usage")
     expect(page.locator("#usage tbody tr")).to_have_count(1)
+
+
+def test_the_sign_in_page_offers_the_configured_providers(page, catalog, screenshots):
+    providers = {
+        "providers": [
+            {"id": "github", "name": "GitHub", "login_url": "/accounts/github/login/"},
+            {"id": "google", "name": "Google", "login_url": "/accounts/google/login/"},
+        ],
+        "signup": "closed",
+        "signup_url": "/accounts/signup/",
+        "login_url": "/accounts/login/",
+    }
+    page.route("**/api/auth/providers/", lambda route: route.fulfill(json=providers))
+    page.goto("/experiments")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    github = page.get_by_role("link", name="Sign in with GitHub")
+    expect(github).to_have_attribute(
+        "href", "/accounts/github/login/?process=login&next=%2Fexperiments"
+    )
+    expect(page.get_by_role("link", name="Sign in with Google")).to_be_visible()
+    page.screenshot(path=str(screenshots / "login-providers.png"))
+
+
+def test_the_sign_in_page_shows_no_provider_when_none_is_configured(page, catalog):
+    page.goto("/login")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.locator("[data-provider]")).to_have_count(0)
