@@ -169,9 +169,27 @@ def _serialize(quotas: list[Quota]) -> None:
     jobs as not yet held; the second waits here until the first commits, and its next
     statement (Postgres, read committed) sees the first one's claim.
     """
-    shared = sorted(q.pk for q in quotas if q.group_id or _needs_resources(q) or _has_budget(q))
+    shared = sorted(
+        q.pk
+        for q in quotas
+        if q.group_id or q.max_running is not None or _needs_resources(q) or _has_budget(q)
+    )
     if shared:
         list(Quota.objects.filter(pk__in=shared).order_by("pk").select_for_update().values("pk"))
+
+
+def _serialize_default_limit(user_ids: list[int], quotas: list[Quota]) -> None:
+    """Users bound by PETRI_USER_MAX_RUNNING have no quota row to lock: lock them instead.
+
+    Taken after the quota rows, in id order, so concurrent claims never wait in a cycle.
+    """
+    if not settings.PETRI_USER_MAX_RUNNING:
+        return
+    own_limit = {q.user_id for q in quotas if q.user_id and q.max_running is not None}
+    rest = sorted(set(user_ids) - own_limit)
+    if rest:
+        users = get_user_model().objects.filter(pk__in=rest).order_by("pk")
+        list(users.select_for_update(no_key=True).values("pk"))
 
 
 def quota_book(user_ids: list[int], now: datetime | None = None) -> QuotaBook:
@@ -185,6 +203,7 @@ def quota_book(user_ids: list[int], now: datetime | None = None) -> QuotaBook:
         ).select_related("group")
     )
     _serialize(quotas)
+    _serialize_default_limit(user_ids, quotas)
     own = {q.user_id: q for q in quotas if q.user_id is not None}
     by_group = {q.group_id: q for q in quotas if q.group_id is not None}
     members: dict[int, set[int]] = defaultdict(set)

@@ -234,6 +234,47 @@ def test_two_schedulers_claiming_at_once_never_exceed_a_group_quota(algorithm):
     assert Job.objects.filter(status=JobStatus.DISPATCHING).count() == 3
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("limit_from", ["quota", "settings"])
+def test_two_schedulers_claiming_at_once_never_exceed_a_users_job_limit(
+    algorithm, settings, limit_from
+):
+    racer = UserFactory(username="r-solo")
+    if limit_from == "quota":
+        Quota.objects.create(user=racer, max_running=3)
+    else:
+        settings.PETRI_USER_MAX_RUNNING = 3
+    make_experiment(racer, algorithm, parameters={"n": list(range(10))})
+    claimed, release = threading.Event(), threading.Event()
+    second: list = []
+
+    def first_scheduler():
+        with transaction.atomic():
+            assert len(claim(limit=2)) == 2
+            claimed.set()
+            release.wait(10)
+        connections.close_all()
+
+    def second_scheduler():
+        second.extend(claim(limit=10))
+        connections.close_all()
+
+    first = threading.Thread(target=first_scheduler)
+    first.start()
+    assert claimed.wait(10)
+    other = threading.Thread(target=second_scheduler)
+    other.start()
+    try:
+        waiting_on_lock(deadline=10)
+    finally:
+        release.set()
+        first.join()
+        other.join()
+    assert len(second) == 1
+    assert Job.objects.filter(status=JobStatus.DISPATCHING).count() == 3
+
+
 def waiting_on_lock(deadline: float) -> None:
     """Block until some session of this database waits on a lock (the second claim)."""
     end = time.monotonic() + deadline
