@@ -196,27 +196,23 @@ def test_the_jobs_api_answers_400_naming_resources_and_shows_wait_reasons(user, 
     assert [job["wait_reason"] for job in jobs] == ["waiting: GPU quota"]
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_two_schedulers_claiming_at_once_never_exceed_a_group_quota(algorithm):
-    lab = Group.objects.create(name="race")
-    alice, bob = UserFactory(username="r-alice"), UserFactory(username="r-bob")
-    lab.user_set.add(alice, bob)
-    Quota.objects.create(group=lab, max_running=3)
-    make_experiment(alice, algorithm, parameters={"n": list(range(5))})
-    make_experiment(bob, algorithm, parameters={"n": list(range(5))})
+def claim_while_another_claim_is_open(first_limit: int, second_limit: int) -> list:
+    """A first scheduler claims and holds its transaction open; a second claims meanwhile.
+
+    Returns what the second claimed once the first committed.
+    """
     claimed, release = threading.Event(), threading.Event()
     second: list = []
 
     def first_scheduler():
         with transaction.atomic():
-            assert len(claim(limit=2)) == 2
+            assert len(claim(limit=first_limit)) == first_limit
             claimed.set()
             release.wait(10)
         connections.close_all()
 
     def second_scheduler():
-        second.extend(claim(limit=10))
+        second.extend(claim(limit=second_limit))
         connections.close_all()
 
     first = threading.Thread(target=first_scheduler)
@@ -230,7 +226,19 @@ def test_two_schedulers_claiming_at_once_never_exceed_a_group_quota(algorithm):
         release.set()
         first.join()
         other.join()
-    assert len(second) == 1
+    return second
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_claiming_at_once_never_exceed_a_group_quota(algorithm):
+    lab = Group.objects.create(name="race")
+    alice, bob = UserFactory(username="r-alice"), UserFactory(username="r-bob")
+    lab.user_set.add(alice, bob)
+    Quota.objects.create(group=lab, max_running=3)
+    make_experiment(alice, algorithm, parameters={"n": list(range(5))})
+    make_experiment(bob, algorithm, parameters={"n": list(range(5))})
+    assert len(claim_while_another_claim_is_open(2, 10)) == 1
     assert Job.objects.filter(status=JobStatus.DISPATCHING).count() == 3
 
 
@@ -246,32 +254,7 @@ def test_two_schedulers_claiming_at_once_never_exceed_a_users_job_limit(
     else:
         settings.PETRI_USER_MAX_RUNNING = 3
     make_experiment(racer, algorithm, parameters={"n": list(range(10))})
-    claimed, release = threading.Event(), threading.Event()
-    second: list = []
-
-    def first_scheduler():
-        with transaction.atomic():
-            assert len(claim(limit=2)) == 2
-            claimed.set()
-            release.wait(10)
-        connections.close_all()
-
-    def second_scheduler():
-        second.extend(claim(limit=10))
-        connections.close_all()
-
-    first = threading.Thread(target=first_scheduler)
-    first.start()
-    assert claimed.wait(10)
-    other = threading.Thread(target=second_scheduler)
-    other.start()
-    try:
-        waiting_on_lock(deadline=10)
-    finally:
-        release.set()
-        first.join()
-        other.join()
-    assert len(second) == 1
+    assert len(claim_while_another_claim_is_open(2, 10)) == 1
     assert Job.objects.filter(status=JobStatus.DISPATCHING).count() == 3
 
 
