@@ -58,7 +58,8 @@ class EventStream(AsyncWebsocketConsumer):
         await self.accept()
 
     async def group_for(self, user: Any) -> str | None:
-        raise NotImplementedError
+        """The group this user may follow here, or None to refuse; each route names its own."""
+        return None
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
