@@ -6,14 +6,16 @@ that ``me`` sets), so another site can neither sign a user in nor out.
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import login, logout
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions, serializers, status
+from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from webapp.api.credentials import signed_in_user
 
 SessionUser = inline_serializer(
     "SessionUser",
@@ -62,15 +64,9 @@ class LoginView(_SessionView):
     def post(self, request):
         form = SignInSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        user = authenticate(
-            request,
-            username=form.validated_data["username"],
-            password=form.validated_data["password"],
+        user = signed_in_user(
+            request, form.validated_data["username"], form.validated_data["password"]
         )
-        if user is None:
-            return Response(
-                {"detail": "wrong username or password"}, status=status.HTTP_400_BAD_REQUEST
-            )
         login(request._request, user)
         return Response(_describe(user))
 

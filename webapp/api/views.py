@@ -7,7 +7,6 @@ import io
 import itertools
 import json
 
-from django.contrib.auth import authenticate
 from django.db import connection
 from django.db.models import Max, Min
 from django.http import FileResponse, JsonResponse
@@ -27,6 +26,7 @@ from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFil
 from jobs.services.artifacts import submit_artifact_experiment
 from jobs.status import with_job_counts
 from webapp.accounts.tokens import issue_token
+from webapp.api.credentials import signed_in_user
 from webapp.api.filters import ExperimentFilter, JobFilter
 from webapp.api.results import (
     ExperimentResultsMixin,
@@ -84,15 +84,9 @@ class ObtainTokenView(APIView):
     def post(self, request):
         form = TokenRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        user = authenticate(
-            request,
-            username=form.validated_data["username"],
-            password=form.validated_data["password"],
+        user = signed_in_user(
+            request, form.validated_data["username"], form.validated_data["password"]
         )
-        if user is None:
-            return Response(
-                {"detail": "wrong username or password"}, status=status.HTTP_400_BAD_REQUEST
-            )
         _, key = issue_token(user, form.validated_data["name"])
         return Response({"token": key}, status=status.HTTP_201_CREATED)
 
