@@ -7,14 +7,13 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
-from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
 from jobs.catalog import CatalogError, parse_parameters
 from jobs.errors import Conflict, InvalidInput
 from jobs.models import Algorithm, Artifact, Dataset, DatasetInput, Experiment
-from jobs.services.datasets import _sha256
+from jobs.services.datasets import hashed_upload
 from jobs.services.submit import submit_experiment
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -35,12 +34,7 @@ def _kind(upload: IO[bytes]) -> str:
 
 def create_artifact(*, owner: Any, upload: IO[bytes], name: str = "") -> tuple[Artifact, bool]:
     """Store an archive; the same bytes from the same owner give back the same artifact."""
-    limit = settings.PETRI_MAX_UPLOAD_MB * 1024 * 1024
-    sha256, size = _sha256(upload)
-    if size > limit:
-        raise InvalidInput(
-            {"file": [f"is {size} bytes; the limit is {settings.PETRI_MAX_UPLOAD_MB} MB"]}
-        )
+    sha256, size = hashed_upload(upload)
     existing = Artifact.objects.filter(owner=owner, sha256=sha256).first()
     if existing:
         return existing, False

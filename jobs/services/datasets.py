@@ -17,13 +17,18 @@ from jobs.errors import InvalidInput
 from jobs.models import Dataset
 
 
-def _sha256(stream: IO[bytes]) -> tuple[str, int]:
+def hashed_upload(stream: IO[bytes]) -> tuple[str, int]:
+    """The upload's sha256 and size, refusing it past PETRI_MAX_UPLOAD_MB."""
     digest, size = hashlib.sha256(), 0
     stream.seek(0)
     for chunk in iter(lambda: stream.read(1 << 20), b""):
         digest.update(chunk)
         size += len(chunk)
     stream.seek(0)
+    if size > settings.PETRI_MAX_UPLOAD_MB * 1024 * 1024:
+        raise InvalidInput(
+            {"file": [f"is {size} bytes; the limit is {settings.PETRI_MAX_UPLOAD_MB} MB"]}
+        )
     return digest.hexdigest(), size
 
 
@@ -83,12 +88,7 @@ def create_dataset(
 
     ``extra`` sets further fields of a new dataset (its query, version, generator...).
     """
-    limit = settings.PETRI_MAX_UPLOAD_MB * 1024 * 1024
-    sha256, size = _sha256(upload)
-    if size > limit:
-        raise InvalidInput(
-            {"file": [f"is {size} bytes; the limit is {settings.PETRI_MAX_UPLOAD_MB} MB"]}
-        )
+    sha256, size = hashed_upload(upload)
     existing = Dataset.objects.filter(owner=owner, sha256=sha256).first()
     if existing:
         return existing, False
