@@ -3,10 +3,15 @@
 
 import { useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, getAll } from "../api";
-import { Card, CopyBox, CountChips, CountsBar, ErrorBox, FieldErrors, LiveBadge, Loading, ProgressBar, StatusBadge } from "../components/bits";
+import { BestJob } from "../components/BestJob";
+import { Card, ErrorBox, LiveBadge, Loading, StatusBadge } from "../components/bits";
+import { ExperimentSummary } from "../components/ExperimentSummary";
+import type { SortKey } from "../components/JobTable";
+import { JobTable } from "../components/JobTable";
 import { ParallelCoordinates } from "../components/ParallelCoordinates";
+import { SharePanel } from "../components/SharePanel";
 import { download, toCsv } from "../csv";
-import { elapsed, experimentTitle, formatDuration, formatNumber, formatPercent, formatTime, formatValue } from "../format";
+import { elapsed, experimentTitle } from "../format";
 import { throttle, useFrameRender, useNow } from "../hooks";
 import { Replay, useLive } from "../live";
 import { guessMaximize, preferredMetric } from "../metrics";
@@ -16,9 +21,6 @@ import type { Dataset, Experiment, Job, JobUpdated, LiveMessage } from "../types
 import { FINAL_STATUSES, JOB_STATUSES, UNFINISHED_EXPERIMENT } from "../types";
 
 const ROWS_PER_PAGE = 100;
-const RETRYABLE = new Set(["failed", "cancelled"]);
-
-type SortKey = string; // "id" | "status" | "attempt" | "progress" | "runtime" | "param:<name>" | "metric:<name>"
 
 function compare(a: unknown, b: unknown): number {
   if (a === b) return 0;
@@ -41,82 +43,6 @@ function mergeUpdate(job: Job, update: JobUpdated): Job {
   if (update.metrics) merged.metrics = update.metrics;
   else if (!FINAL_STATUSES.has(update.status)) merged.metrics = {};
   return merged;
-}
-
-/** The owner's (or staff's) sharing controls: who may read it, add and remove names, a link. */
-function SharePanel({ experiment, onChange, onClose }: { experiment: Experiment; onChange: (sharedWith: string[]) => void; onClose: () => void }) {
-  const [names, setNames] = useState("");
-  const [errors, setErrors] = useState<Record<string, unknown>>({});
-  const [busy, setBusy] = useState(false);
-  const shared = experiment.shared_with ?? [];
-  const link = `${location.origin}/experiments/${experiment.id}`;
-
-  const send = async (method: "POST" | "DELETE", usernames: string[]) => {
-    setBusy(true);
-    setErrors({});
-    try {
-      const answer = await api<{ shared_with: string[] }>(`/api/experiments/${experiment.id}/share/`, { method, json: { usernames } });
-      onChange(answer.shared_with);
-      return true;
-    } catch (failure) {
-      setErrors(failure instanceof ApiError ? failure.fields : { detail: String(failure) });
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    const usernames = names
-      .split(/[\s,]+/)
-      .map((name) => name.trim())
-      .filter(Boolean);
-    if (usernames.length && (await send("POST", usernames))) setNames("");
-  };
-
-  return (
-    <Card
-      title="Sharing"
-      actions={
-        <button class="small" onClick={onClose}>
-          Close
-        </button>
-      }
-    >
-      <div id="sharing">
-        <p class="muted">People you share with can read this experiment, its jobs, logs, files and results, but not change it or see its dataset.</p>
-        {shared.length === 0 ? (
-          <p class="muted">Not shared with anyone.</p>
-        ) : (
-          <ul class="share-list" aria-label="shared with">
-            {shared.map((name) => (
-              <li data-shared-with={name}>
-                {name}
-                <button class="small" title={`stop sharing with ${name}`} aria-label={`Stop sharing with ${name}`} disabled={busy} onClick={() => send("DELETE", [name])}>
-                  ✕
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
-        <form class="row share-form" onSubmit={submit}>
-          <label class="grow">
-            Share with
-            <input name="share-usernames" placeholder="usernames, separated by commas" value={names} onInput={(e) => setNames(e.currentTarget.value)} />
-            <FieldErrors errors={errors.usernames ?? errors.detail} />
-          </label>
-          <button type="submit" class="primary" disabled={busy || !names.trim()}>
-            Share
-          </button>
-        </form>
-        <label>
-          Link to this page
-          <CopyBox value={link} label="experiment link" />
-        </label>
-      </div>
-    </Card>
-  );
 }
 
 export function ExperimentPage({ id }: { id: number }) {
@@ -276,17 +202,6 @@ export function ExperimentPage({ id }: { id: number }) {
   if (loadError && !exp) return <ErrorBox error={loadError} />;
   if (!exp) return <Loading />;
 
-  const header = (key: SortKey, text: string, title?: string) => (
-    <th
-      class={`sortable ${sort.key === key ? (sort.desc ? "sorted desc" : "sorted asc") : ""}`}
-      title={title ?? `sort by ${text}`}
-      data-sort={key}
-      onClick={() => setSort({ key, desc: sort.key === key ? !sort.desc : false })}
-    >
-      {text}
-      <span class="arrow">{sort.key === key ? (sort.desc ? "▼" : "▲") : ""}</span>
-    </th>
-  );
 
   const duration = elapsed(exp.started_at, FINAL_STATUSES.has(exp.status) ? exp.finished_at : null, now);
   return (
@@ -349,58 +264,7 @@ export function ExperimentPage({ id }: { id: number }) {
         />
       )}
 
-      <div class="summary card">
-        <dl class="facts">
-          <div>
-            <dt>Algorithm</dt>
-            <dd>
-              <a href={`/algorithms#${exp.algorithm}`}>{exp.algorithm}</a>
-            </dd>
-          </div>
-          <div>
-            <dt>Dataset</dt>
-            <dd>{exp.dataset ? (dataset ? `${dataset.name}${dataset.has_truth ? " (has truth)" : ""}` : `#${exp.dataset}`) : "none"}</dd>
-          </div>
-          {exp.owner && exp.owner !== user.username && (
-            <div>
-              <dt>Owner</dt>
-              <dd>{exp.owner}</dd>
-            </div>
-          )}
-          <div>
-            <dt>Submitted</dt>
-            <dd>{formatTime(exp.created_at)}</dd>
-          </div>
-          <div>
-            <dt>Started</dt>
-            <dd>{formatTime(exp.started_at)}</dd>
-          </div>
-          <div>
-            <dt>Duration</dt>
-            <dd>{formatDuration(duration)}</dd>
-          </div>
-          <div>
-            <dt>Jobs</dt>
-            <dd>
-              {exp.job_count} ({exp.repeats} repeat{exp.repeats === 1 ? "" : "s"}, priority {exp.priority})
-            </dd>
-          </div>
-        </dl>
-        <div class="summary-progress">
-          <CountsBar counts={exp.counts} total={exp.job_count} />
-          <CountChips counts={exp.counts} />
-        </div>
-        {fixed.length > 0 && (
-          <p class="fixed-params">
-            <span class="muted">Fixed:</span>{" "}
-            {fixed.map((name) => (
-              <code>
-                {name}={formatValue(all[0]?.parameters[name])}
-              </code>
-            ))}
-          </p>
-        )}
-      </div>
+      <ExperimentSummary exp={exp} dataset={dataset} username={user.username} duration={duration} fixed={fixed} sample={all[0]} />
 
       <div class="split">
         <Card
@@ -423,126 +287,31 @@ export function ExperimentPage({ id }: { id: number }) {
         >
           <ParallelCoordinates jobs={all} params={swept} metric={metric} maximize={maximize} bestId={best?.id ?? null} onPick={(job) => navigate(`/jobs/${job.id}`)} />
         </Card>
-        <Card title="Best job">
-          {best && metric ? (
-            <div class="best" data-best-job={best.id}>
-              <p class="best-value">
-                <span class="muted">{metric}</span> {formatNumber(best.metrics[metric])}
-              </p>
-              <p>
-                <a href={`/jobs/${best.id}`}>job {best.id}</a> <span class="muted">({maximize ? "highest" : "lowest"} of {scored.length} succeeded)</span>
-              </p>
-              <table class="kv">
-                {swept.map((name) => (
-                  <tr>
-                    <th>{name}</th>
-                    <td>{formatValue(best.parameters[name])}</td>
-                  </tr>
-                ))}
-                {metricNames
-                  .filter((name) => name !== metric)
-                  .map((name) => (
-                    <tr>
-                      <th class="muted">{name}</th>
-                      <td>{formatNumber(best.metrics[name])}</td>
-                    </tr>
-                  ))}
-              </table>
-            </div>
-          ) : (
-            <p class="muted">No succeeded job with a metric yet.</p>
-          )}
-        </Card>
+        <BestJob best={best} metric={metric} maximize={maximize} scored={scored.length} swept={swept} metricNames={metricNames} />
       </div>
 
-      <Card
-        title={`Jobs (${visible.length}${filter ? ` ${filter}` : ""})`}
-        actions={
-          <select aria-label="status filter" name="status-filter" value={filter} onChange={(e) => { setFilter(e.currentTarget.value); setPage(0); }}>
-            <option value="">all statuses</option>
-            {JOB_STATUSES.filter((s) => exp.counts[s]).map((s) => (
-              <option value={s}>
-                {s} ({exp.counts[s]})
-              </option>
-            ))}
-          </select>
-        }
-      >
-        <div class="table-scroll">
-          <table class="table jobs" id="jobs">
-            <thead>
-              <tr>
-                {header("id", "Job")}
-                {swept.map((name) => header(`param:${name}`, name))}
-                {showRepeat && header("repeat", "repeat")}
-                {header("status", "Status")}
-                {header("attempt", "Attempt")}
-                {header("progress", "Progress")}
-                {header("runtime", "Runtime")}
-                {metricNames.map((name) => header(`metric:${name}`, name, `metric ${name}`))}
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((job) => (
-                <tr data-job={job.id} data-status={job.status} class={best?.id === job.id ? "best-row" : ""}>
-                  <td>
-                    <a href={`/jobs/${job.id}`}>#{job.id}</a>
-                  </td>
-                  {swept.map((name) => (
-                    <td class="num">{formatValue(job.parameters[name])}</td>
-                  ))}
-                  {showRepeat && <td class="num">{job.repeat}</td>}
-                  <td>
-                    <StatusBadge status={job.status} />
-                    {job.failure_reason && job.status !== "cancelled" && <span class="reason">{job.failure_reason}</span>}
-                  </td>
-                  <td class="num">
-                    {job.attempt}/{job.max_attempts}
-                  </td>
-                  <td>
-                    <span class="progress-cell">
-                      <ProgressBar value={job.progress} />
-                      <span class="muted small">{formatPercent(job.progress)}</span>
-                    </span>
-                  </td>
-                  <td class="num">{formatDuration(elapsed(job.started_at, job.finished_at, now))}</td>
-                  {metricNames.map((name) => (
-                    <td class="num" data-metric={name}>
-                      {formatNumber(job.metrics?.[name])}
-                    </td>
-                  ))}
-                  <td class="row-actions">
-                    {!readOnly && !FINAL_STATUSES.has(job.status) && job.status !== "cancelling" && (
-                      <button class="small" onClick={() => act(`/api/jobs/${job.id}/cancel/`)}>
-                        Cancel
-                      </button>
-                    )}
-                    {!readOnly && RETRYABLE.has(job.status) && (
-                      <button class="small" onClick={() => act(`/api/jobs/${job.id}/retry/`)}>
-                        Retry
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {pages > 1 && (
-          <div class="table-foot">
-            <button disabled={page === 0} onClick={() => setPage(page - 1)}>
-              ← Previous
-            </button>
-            <span class="muted">
-              page {Math.min(page, pages - 1) + 1} of {pages}
-            </span>
-            <button disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>
-              Next →
-            </button>
-          </div>
-        )}
-      </Card>
+      <JobTable
+        exp={exp}
+        visibleCount={visible.length}
+        filter={filter}
+        onFilter={(value) => {
+          setFilter(value);
+          setPage(0);
+        }}
+        shown={shown}
+        swept={swept}
+        showRepeat={showRepeat}
+        metricNames={metricNames}
+        bestId={best?.id ?? null}
+        readOnly={readOnly}
+        now={now}
+        sort={sort}
+        setSort={setSort}
+        page={page}
+        pages={pages}
+        setPage={setPage}
+        act={act}
+      />
     </>
   );
 }

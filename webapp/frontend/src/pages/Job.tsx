@@ -3,101 +3,19 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { Card, ErrorBox, LiveBadge, Loading, ProgressBar, StatusBadge } from "../components/bits";
-import type { EdgeMark } from "../components/GraphView";
-import { circlePositions, GraphView, orientedKey, pairKey } from "../components/GraphView";
+import { Graphs } from "../components/Graphs";
+import { LogTail } from "../components/LogTail";
 import { MetricChart } from "../components/MetricChart";
-import { download } from "../csv";
 import { elapsed, experimentTitle, formatBytes, formatDuration, formatNumber, formatPercent, formatTime, formatValue } from "../format";
 import { throttle, useFrameRender, useNow } from "../hooks";
 import { Replay, useLive } from "../live";
-import type { Dataset, Experiment, Graph, GraphEdge, Job, LiveMessage, MetricPoint, OutputFile } from "../types";
+import type { Dataset, Experiment, Graph, Job, LiveMessage, MetricPoint, OutputFile } from "../types";
 import { FINAL_STATUSES } from "../types";
-
-const MAX_SHOWN_LINES = 5000;
 
 interface LogPage {
   lines: string[];
   cursor: number;
   more: boolean;
-}
-
-function LogTail({ lines, total }: { lines: string[]; total: number }) {
-  const [following, setFollowing] = useState(true);
-  const [frozenAt, setFrozenAt] = useState<number | null>(null);
-  const box = useRef<HTMLPreElement>(null);
-  const paused = frozenAt !== null;
-  const visibleCount = paused ? frozenAt : lines.length;
-  const start = Math.max(0, visibleCount - MAX_SHOWN_LINES);
-  const shown = lines.slice(start, visibleCount);
-
-  useEffect(() => {
-    if (following && !paused && box.current) box.current.scrollTop = box.current.scrollHeight;
-  });
-
-  return (
-    <Card
-      title="Log"
-      actions={
-        <>
-          <span class="muted small" data-log-lines={total}>
-            {total} line{total === 1 ? "" : "s"}
-          </span>
-          <label class="inline">
-            <input type="checkbox" name="follow" checked={following} onChange={(e) => setFollowing(e.currentTarget.checked)} /> follow
-          </label>
-          {paused ? (
-            <button class="small" onClick={() => setFrozenAt(null)}>
-              Resume{lines.length > frozenAt ? ` (${lines.length - frozenAt} new)` : ""}
-            </button>
-          ) : (
-            <button class="small" onClick={() => setFrozenAt(lines.length)}>
-              Pause
-            </button>
-          )}
-          <button class="small" onClick={() => download("log.txt", lines.join("\n") + "\n", "text/plain")} disabled={!lines.length}>
-            Download
-          </button>
-        </>
-      }
-    >
-      {start > 0 && <p class="muted small">Showing the last {MAX_SHOWN_LINES} lines.</p>}
-      <pre class={`log ${paused ? "paused" : ""}`} ref={box} id="log" data-paused={paused ? "true" : "false"}>
-        {shown.length ? shown.join("\n") : <span class="muted">No output yet.</span>}
-      </pre>
-    </Card>
-  );
-}
-
-function Graphs({ result, truth }: { result: Graph | null; truth: Graph | null }) {
-  const positions = useMemo(() => {
-    const order = [...(truth?.nodes ?? []), ...(result?.nodes ?? [])].map(String);
-    return circlePositions([...new Set(order)]);
-  }, [result, truth]);
-  const marks = useMemo(() => {
-    if (!result || !truth) return { result: undefined, truth: undefined };
-    const compare = (other: Graph, absent: EdgeMark) => {
-      const pairs = new Set(other.edges.map(pairKey));
-      const oriented = new Set(other.edges.map(orientedKey));
-      return (edge: GraphEdge): EdgeMark =>
-        !pairs.has(pairKey(edge)) ? absent : oriented.has(orientedKey(edge)) ? "match" : "reoriented";
-    };
-    return { result: compare(truth, "extra"), truth: compare(result, "missed") };
-  }, [result, truth]);
-  if (!result && !truth) return null;
-  return (
-    <Card title="Graph">
-      <div class="graphs">
-        {result && <GraphView graph={result} positions={positions} mark={marks.result} label="Result (graph.json)" />}
-        {truth && <GraphView graph={truth} positions={positions} mark={marks.truth} label="True graph" />}
-      </div>
-      {result && truth && (
-        <p class="legend small">
-          <span class="swatch match" /> in both <span class="swatch reoriented" /> in both, oriented differently <span class="swatch extra" /> only in the result{" "}
-          <span class="swatch missed" /> missed (only in the truth)
-        </p>
-      )}
-    </Card>
-  );
 }
 
 export function JobPage({ id }: { id: number }) {
