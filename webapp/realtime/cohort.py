@@ -19,13 +19,17 @@ from webapp.realtime.frames import FrameCache
 
 log = logging.getLogger(__name__)
 
+# Flushes a connection may be sent back to back after a lull: a lone event just before a burst
+# then leaves at once without holding the burst back for a whole interval.
+BURST = 2
+
 
 class Connection(Protocol):
     async def base_send(self, message: dict[str, Any]) -> None: ...
 
 
 class Cohort:
-    """An outbox flushed after ``quiet``, at most every ``interval``, to all its members."""
+    """An outbox flushed after ``quiet``, once per ``interval`` on average, to all its members."""
 
     def __init__(self, interval: float, quiet: float, frames: FrameCache) -> None:
         self.interval, self.quiet, self.frames = interval, quiet, frames
@@ -33,7 +37,8 @@ class Cohort:
         self.members: list[Connection] = []
         self._handed: list[dict[str, Any]] | None = None  # the hub's last batch: every member
         self._flusher: asyncio.Task | None = None
-        self._last_flush = float("-inf")
+        # A token bucket: one flush per interval on average, BURST back to back after a lull.
+        self._tokens, self._counted_at = float(BURST), 0.0
         self._first_event = self._last_event = 0.0
 
     def joinable(self) -> bool:
@@ -58,20 +63,25 @@ class Cohort:
         if self._flusher is not None:
             self._flusher.cancel()
 
-    def _due(self) -> float:
+    def _tokens_at(self, now: float) -> float:
+        return min(BURST, self._tokens + (now - self._counted_at) / self.interval)
+
+    def _due(self, now: float) -> float:
         settled = min(self._last_event + self.quiet, self._first_event + self.interval)
-        return max(settled, self._last_flush + self.interval)
+        tokens = self._tokens_at(now)
+        return max(settled, now if tokens >= 1 else now + (1 - tokens) * self.interval)
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self.outbox:
-                wait = self._due() - loop.time()
+                now = loop.time()
+                wait = self._due(now) - now
                 if wait > 0:
                     await asyncio.sleep(wait)
                     continue  # more may have arrived meanwhile: look again
                 messages = self.outbox.drain()
-                self._last_flush = loop.time()
+                self._tokens, self._counted_at = self._tokens_at(now) - 1, now
                 # One frame per flush, encoded once for every member.
                 send = {"type": "websocket.send", "text": self.frames.frame(messages)}
                 for member in list(self.members):
@@ -80,6 +90,9 @@ class Cohort:
                         await member.base_send(send)
                     except Exception:
                         log.warning("realtime send to %r failed", member, exc_info=True)
+                    # daphne only buffers the frame: yielding lets the loop write it out now,
+                    # while the others are queued, rather than all of them after the last.
+                    await asyncio.sleep(0)
         finally:
             self._flusher = None
 

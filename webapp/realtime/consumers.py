@@ -14,8 +14,9 @@ from webapp.realtime.broadcast import broadcaster, experiment_group, user_group
 from webapp.realtime.cohort import Cohort
 from webapp.realtime.hub import hub
 
-# No connection is sent more than one batch per this many seconds, whatever the event rate,
-# and no event waits longer than this for its batch (besides the previous batch's interval).
+# No connection is sent more than one batch per this many seconds on average (cohort.BURST of
+# them back to back after a lull), whatever the event rate, and no event waits longer than this
+# for its batch (besides the wait for the connection's rate allowance).
 FLUSH_INTERVAL = 0.25
 # A batch goes out once events stopped arriving for this long: a burst that reaches the
 # connection as several channel-layer messages still leaves as one batch, soon after its end.
