@@ -12,11 +12,30 @@ export function socketUrl(path: string): string {
   return `${scheme}://${location.host}${path}`;
 }
 
+/** Consecutive messages of one type with the same fields: one message per row. */
+interface LiveTable {
+  type: LiveMessage["type"];
+  columns: string[];
+  rows: unknown[][];
+}
+
 /** A frame is one message, or a `batch` of the messages of one flush, in order. */
-type LiveFrame = LiveMessage | { type: "batch"; data: { messages: LiveMessage[] } };
+type LiveFrame = LiveMessage | { type: "batch"; data: { messages: (LiveMessage | LiveTable)[] } };
 
 export function unwrap(frame: LiveFrame): LiveMessage[] {
-  return frame.type === "batch" ? frame.data.messages : [frame];
+  if (frame.type !== "batch") return [frame];
+  const messages: LiveMessage[] = [];
+  for (const entry of frame.data.messages) {
+    if (!("rows" in entry)) {
+      messages.push(entry);
+      continue;
+    }
+    for (const row of entry.rows) {
+      const data = Object.fromEntries(entry.columns.map((column, i) => [column, row[i]]));
+      messages.push({ type: entry.type, data } as unknown as LiveMessage);
+    }
+  }
+  return messages;
 }
 
 export interface LiveOptions {

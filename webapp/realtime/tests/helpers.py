@@ -9,16 +9,27 @@ from typing import Any
 
 from channels.testing import WebsocketCommunicator
 
+from webapp.realtime.frames import BATCH_TYPE, TABLE_MIN_ROWS, expand
+
 ORIGIN = "http://testserver"
 
 
 def unwrap(frame: dict[str, Any]) -> list[dict[str, Any]]:
-    """The protocol messages one frame carries: itself, or a batch's messages in order."""
-    if frame["type"] == "batch":
+    """The protocol messages one frame carries, checking the frame's shape on the way."""
+    if frame["type"] == BATCH_TYPE:
         assert set(frame) == {"type", "data"} and set(frame["data"]) == {"messages"}, frame
-        assert len(frame["data"]["messages"]) > 1, "a flush of one message is sent as itself"
-        assert all(m["type"] != "batch" for m in frame["data"]["messages"]), "batches don't nest"
-        return frame["data"]["messages"]
+        for entry in frame["data"]["messages"]:
+            assert entry["type"] != BATCH_TYPE, "batches don't nest"
+            if "rows" in entry:
+                assert set(entry) == {"type", "columns", "rows"}, entry
+                assert len(entry["rows"]) >= TABLE_MIN_ROWS, "short runs are sent as messages"
+                assert all(len(row) == len(entry["columns"]) for row in entry["rows"]), entry
+            else:
+                assert set(entry) == {"type", "data"}, entry
+        messages = expand(frame)
+        assert len(messages) > 1, "a flush of one message is sent as itself"
+        return messages
+    assert set(frame) == {"type", "data"}, frame
     return [frame]
 
 

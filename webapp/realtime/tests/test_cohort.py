@@ -7,7 +7,7 @@ import itertools
 import json
 
 from webapp.realtime.cohort import Cohorts
-from webapp.realtime.frames import FrameCache
+from webapp.realtime.frames import FrameCache, expand
 
 
 class Member:
@@ -50,7 +50,7 @@ def test_members_share_a_flush_and_a_latecomer_is_not_sent_what_came_before_it()
     early, late, frames = asyncio.run(scenario())
     assert early[0].frames == early[1].frames and len(early[0].frames) == 1
     (frame,) = early[0].frames
-    assert [m["data"]["id"] for m in json.loads(frame)["data"]["messages"]] == [1, 2, 3]
+    assert [m["data"]["id"] for m in expand(json.loads(frame))] == [1, 2, 3]
     assert [json.loads(f)["data"]["id"] for f in late.frames] == [3]
     assert frames.misses == 2, "one encoding per cohort flush"
 

@@ -6,7 +6,7 @@ import json
 
 from webapp.realtime.broadcast import encode
 from webapp.realtime.coalesce import Outbox
-from webapp.realtime.frames import FrameCache, encode_frame
+from webapp.realtime.frames import FrameCache, encode_frame, expand
 
 
 def update(job: int, status: str = "running") -> dict:
@@ -31,6 +31,46 @@ def test_one_message_is_its_own_frame_and_several_are_one_batch_in_order():
     }
     wrapped = {"type": "batch", "data": {"messages": [first, second, update(3)]}}
     assert frame == encode(wrapped), "compact, like every other message"
+
+
+def test_a_run_of_alike_messages_is_one_table_in_its_place():
+    updates = [update(job) for job in (1, 2, 3)]
+    messages = [log(9, "a"), *updates, log(9, "b")]
+    frame = json.loads(encode_frame(messages))
+    assert frame == {
+        "type": "batch",
+        "data": {
+            "messages": [
+                log(9, "a"),
+                {
+                    "type": "job.updated",
+                    "columns": ["id", "experiment", "status", "attempt", "progress"],
+                    "rows": [
+                        [1, 7, "running", 1, 0.5],
+                        [2, 7, "running", 1, 0.5],
+                        [3, 7, "running", 1, 0.5],
+                    ],
+                },
+                log(9, "b"),
+            ]
+        },
+    }
+    assert expand(frame) == messages
+
+
+def test_short_runs_and_runs_with_other_fields_stay_messages():
+    finished = {"type": "job.updated", "data": {**update(3)["data"], "metrics": {"f1": 0.9}}}
+    messages = [update(1), update(2), finished, log(1, "a"), log(2, "b")]
+    frame = json.loads(encode_frame(messages))
+    assert frame["data"]["messages"] == messages, "no run of three alike"
+    assert expand(frame) == messages
+    assert expand(update(1)) == [update(1)], "a lone message is its own frame"
+
+
+def test_a_table_is_much_smaller_than_its_messages():
+    updates = [update(job) for job in range(1000)]
+    as_messages = len(encode({"type": "batch", "data": {"messages": updates}}))
+    assert len(encode_frame(updates)) < as_messages / 2
 
 
 def test_the_broadcasters_encoding_of_a_message_is_reused():
