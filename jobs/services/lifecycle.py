@@ -28,7 +28,9 @@ from jobs.telemetry import RUNNER_EVENTS
 
 
 def _locked(job_id: int) -> Job:
-    return Job.objects.select_for_update().select_related("experiment").get(pk=job_id)
+    # Only the job's row: FOR UPDATE on the join would lock the experiment's too, serializing
+    # every runner of an experiment and deadlocking two of them against a third writer.
+    return Job.objects.select_for_update(of=("self",)).select_related("experiment").get(pk=job_id)
 
 
 def _note(job: Job, text: str, now: datetime) -> None:
