@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
 from webapp.realtime.frames import BATCH_TYPE, TABLE_MIN_ROWS, expand
@@ -31,6 +32,11 @@ def unwrap(frame: dict[str, Any]) -> list[dict[str, Any]]:
         return messages
     assert set(frame) == {"type", "data"}, frame
     return [frame]
+
+
+def run(scenario, *args, **kwargs):
+    """Run an async scenario from a sync test (one event loop for the whole scenario)."""
+    return async_to_sync(scenario)(*args, **kwargs)
 
 
 def communicator(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from jobs import services
@@ -14,21 +14,9 @@ from jobs.tests.factories import UserFactory, make_experiment
 from webapp.realtime.coalesce import MAX_LINES
 from webapp.realtime.cohort import BURST
 from webapp.realtime.consumers import FLUSH_INTERVAL
-from webapp.realtime.hub import hub
-from webapp.realtime.tests.helpers import (
-    collect,
-    communicator,
-    drain_quietly,
-    receive_frames,
-    unwrap,
-)
+from webapp.realtime.tests.helpers import collect, communicator, drain_quietly, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(scenario, *args, **kwargs):
-    """Run an async scenario from a sync test (one event loop for the whole scenario)."""
-    return async_to_sync(scenario)(*args, **kwargs)
 
 
 def start_jobs(limit: int = 100) -> list[Job]:
@@ -366,100 +354,3 @@ def test_a_flood_of_log_lines_is_coalesced_into_a_few_capped_messages(user, toke
         assert [int(line.split()[1]) for line in d["lines"]] == list(
             range(first, first + len(d["lines"]))
         )
-
-
-# Frames -----------------------------------------------------------------------------------------
-
-
-def burst(experiment_id: int, jobs: range) -> list[dict]:
-    updates = [
-        {
-            "type": "job.updated",
-            "data": {
-                "id": j,
-                "experiment": experiment_id,
-                "status": "running",
-                "attempt": 1,
-                "progress": j / 100,
-            },
-        }
-        for j in jobs
-    ]
-    log = {
-        "type": "job.log",
-        "data": {"job": jobs[-1], "experiment": experiment_id, "attempt": 1, "lines": ["a", "b"]},
-    }
-    done = {"type": "experiment.updated", "data": {"id": experiment_id, "status": "running"}}
-    return [*updates, log, done]
-
-
-def test_a_burst_reaches_each_connection_as_one_batch_frame_in_order(user, token_for):
-    from webapp.realtime.broadcast import broadcast, experiment_group
-
-    experiment = make_experiment(user)
-    token = token_for(user)
-    group = experiment_group(experiment.pk)
-
-    async def scenario():
-        clients = [communicator(f"/ws/experiments/{experiment.pk}/", token=token) for _ in range(3)]
-        for client in clients:
-            assert (await client.connect())[0]
-        assert len(hub().cohorts.by_group[group]) == 1, "they coalesce together"
-        frames = hub().frames
-        misses = frames.misses
-        # Several publications close together: the hub hands them over as they come, each
-        # connection's flush still leaves as one frame.
-        events = burst(experiment.pk, range(1, 11))
-        broadcast([group], events[:4])
-        broadcast([group], events[4:9])
-        broadcast([group], events[9:])
-        received = [await receive_frames(client) for client in clients]
-        single = {"type": "job.updated", "data": {**events[0]["data"], "progress": 0.5}}
-        broadcast([group], [single])
-        alone = [await receive_frames(client) for client in clients]
-        for client in clients:
-            await client.disconnect()
-        return events, single, received, alone, frames.misses - misses
-
-    events, single, received, alone, encodings = run(scenario)
-    expected = [{"type": e["type"], "data": e["data"]} for e in events]
-    for frames in received:
-        assert len(frames) == 1 and unwrap(frames[0]) == expected
-        updates, *rest = frames[0]["data"]["messages"]
-        assert len(updates["rows"]) == 10 and rest == expected[10:], "the updates as one table"
-    for frames in alone:
-        assert frames == [{"type": single["type"], "data": single["data"]}], "sent as itself"
-    # The three connections flushed the same messages: each frame was encoded once for all.
-    assert encodings == 2
-
-
-def test_a_connections_own_merging_still_leaves_as_one_frame(user, token_for):
-    """Log lines merged and a superseded state left out by one connection: one frame, in order."""
-    from webapp.realtime.broadcast import broadcast, experiment_group
-
-    experiment = make_experiment(user)
-    token = token_for(user)
-    group = experiment_group(experiment.pk)
-
-    def update(status: str) -> dict:
-        data = {"id": 1, "experiment": experiment.pk, "status": status, "attempt": 1}
-        return {"type": "job.updated", "data": {**data, "progress": None}}
-
-    def log(*lines: str) -> dict:
-        data = {"job": 1, "experiment": experiment.pk, "attempt": 1, "lines": list(lines)}
-        return {"type": "job.log", "data": data}
-
-    async def scenario():
-        client = communicator(f"/ws/experiments/{experiment.pk}/", token=token)
-        assert (await client.connect())[0]
-        for event in (update("pending"), log("a"), log("b", "c"), update("running"), log("d")):
-            broadcast([group], [event])
-        frames = await receive_frames(client)
-        await client.disconnect()
-        return frames
-
-    (frame,) = run(scenario)
-    assert frame == {
-        "type": "batch",
-        "data": {"messages": [log("a", "b", "c"), update("running"), log("d")]},
-    }
