@@ -94,6 +94,7 @@ class Scheduler:
             claimed = services.reclaim_stale_dispatching(limit=limit, **common)
         claimed += services.claim_waiting_jobs(limit=limit - len(claimed), **common)
         accepted = []
+        self._groups: dict[int, tuple[str, ...]] = {}
         for item in claimed:
             experiment = item.experiment
             spec = JobSpec(
@@ -108,6 +109,7 @@ class Scheduler:
                 timeout=experiment.timeout,
                 experiment_id=experiment.pk,
                 owner=experiment.owner.get_username(),
+                owner_groups=self._groups_of(experiment.owner),
             )
             try:
                 with DISPATCH_SECONDS.time():
@@ -125,6 +127,12 @@ class Scheduler:
                 dispatched=F("dispatched") + len(accepted)
             )
         return len(claimed)
+
+    def _groups_of(self, user) -> tuple[str, ...]:
+        """The owner's group names, read once per dispatch pass (backends route by them)."""
+        if user.pk not in self._groups:
+            self._groups[user.pk] = tuple(user.groups.values_list("name", flat=True))
+        return self._groups[user.pk]
 
     def cancel_requested(self) -> int:
         jobs = list(

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
 
-from webapp.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from webapp.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_json_object,
+    env_list,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PETRI_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -183,7 +192,7 @@ LOGGING = {
 }
 
 # Petri itself.
-PETRI_BACKEND = env_choice("PETRI_BACKEND", "local", ("local", "noop", "kubernetes"))
+PETRI_BACKEND = env_choice("PETRI_BACKEND", "local", ("local", "noop", "kubernetes", "slurm"))
 PETRI_API_URL = env_str("PETRI_API_URL", "http://127.0.0.1:8000").rstrip("/")
 PETRI_MAX_RUNNING = env_int("PETRI_MAX_RUNNING", os.cpu_count() or 1, minimum=1)
 PETRI_MAX_GRID = env_int("PETRI_MAX_GRID", 100_000, minimum=1)
@@ -202,6 +211,18 @@ PETRI_NOOP_RECORD_FILE = env_str("PETRI_NOOP_RECORD_FILE")
 PETRI_NOOP_SUBMIT_DELAY = env_float("PETRI_NOOP_SUBMIT_DELAY", 0.0, minimum=0)
 PETRI_ALGORITHMS_DIR = Path(env_str("PETRI_ALGORITHMS_DIR", str(BASE_DIR / "algorithms"))).resolve()
 PETRI_RUNNER_DIR = BASE_DIR / "base-image" / "runner"
+
+# Slurm backend (PETRI_BACKEND=slurm; docs/slurm.md). Paths must be the same on the compute nodes.
+PETRI_SLURM_PYTHON = env_str("PETRI_SLURM_PYTHON", sys.executable)
+PETRI_SLURM_RUNNER_DIR = Path(env_str("PETRI_SLURM_RUNNER_DIR", str(PETRI_RUNNER_DIR)))
+PETRI_SLURM_ALGORITHMS_DIR = Path(
+    env_str("PETRI_SLURM_ALGORITHMS_DIR", str(PETRI_ALGORITHMS_DIR))
+)
+PETRI_SLURM_LOG_DIR = Path(env_str("PETRI_SLURM_LOG_DIR", str(VAR_DIR / "slurm-logs")))
+PETRI_SLURM_ROUTES = env_json_object("PETRI_SLURM_ROUTES")
+PETRI_SLURM_EXTRA_ARGS = env_str("PETRI_SLURM_EXTRA_ARGS")
+PETRI_SLURM_PENDING_GRACE = env_float("PETRI_SLURM_PENDING_GRACE", 600.0, minimum=0)
+PETRI_SLURM_USER = env_str("PETRI_SLURM_USER")
 
 # Kubernetes backend (PETRI_BACKEND=kubernetes; README: Deploy on Kubernetes).
 

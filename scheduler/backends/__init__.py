@@ -29,6 +29,10 @@ def create_backend(name: str | None = None) -> Backend:
         from scheduler.backends.kubernetes import KubernetesBackend
 
         return KubernetesBackend.from_settings(settings)
+    if name == "slurm":
+        from scheduler.backends.slurm import SlurmBackend
+
+        return SlurmBackend.from_settings(settings)
     raise ValueError(f"unknown backend {name!r}")
 
 

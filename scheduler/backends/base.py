@@ -28,6 +28,7 @@ class JobSpec:
     timeout: int | None = None
     experiment_id: int | None = None
     owner: str = ""
+    owner_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
