@@ -157,7 +157,12 @@ class Scheduler:
         if not active:
             return 0
         changed = 0
-        states = self.backend.reconcile(list(active))
+        try:
+            states = self.backend.reconcile(list(active))
+        except BackendError as exc:
+            # An unreachable backend says nothing about its jobs: judge none of them lost.
+            log.warning("cannot reconcile with the %s backend now: %s", self.backend.name, exc)
+            return 0
         for handle, state in states.items():
             if state.ended:
                 job_id, attempt = active[handle]

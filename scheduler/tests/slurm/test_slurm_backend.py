@@ -166,3 +166,13 @@ def test_nodes_report_slurms_cpus_memory_and_allocations(slurm_options, fake_pyt
         assert node.memory_requested >= 512 * 2**20
     finally:
         backend.cancel(spec.handle)
+
+
+def test_a_job_past_its_slurm_time_limit_is_deadline_exceeded(slurm_options, fake_python):
+    # Slurm's own limit is the backstop behind the runner's timeout; its unit is one minute.
+    options = replace(slurm_options, python=fake_python("sleep 600"), extra_args=("--time=1",))
+    backend = SlurmBackend(options)
+    spec = make_spec()
+    backend.submit(spec)
+    state = wait_for(lambda: _ended(backend, spec.handle), 150, "Slurm's time limit")
+    assert state.reason == FailureReason.DEADLINE_EXCEEDED, state
