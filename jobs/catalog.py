@@ -53,11 +53,20 @@ def parse_algorithm(path: Path) -> dict[str, Any]:
         "language": doc.get("language", "python"),
         "entrypoint": entrypoint,
         "image": doc.get("image") or "",
+        "backend": _backend(doc, where),
         "dataset_input": dataset_input,
         "resources": doc.get("resources") or {},
         "parameters": parameters,
         "produces": _produces(doc, where),
     }
+
+
+def _backend(doc: dict[str, Any], where: str) -> str:
+    """The backend an algorithm must run on (``backend: slurm``); empty: the default one."""
+    backend = doc.get("backend") or ""
+    if not isinstance(backend, str):
+        raise CatalogError(f"{where}: backend must be the name of a backend")
+    return backend
 
 
 def parse_parameters(parameters: Any, where: str) -> list[dict[str, Any]]:

@@ -41,6 +41,7 @@ class Scheduler:
         batch: int | None = None,
         reconcile_interval: float | None = None,
         clock=timezone.now,
+        takes_default: bool = True,
     ) -> None:
         self.backend = backend
         self.identity = identity or default_identity()
@@ -50,6 +51,8 @@ class Scheduler:
             settings.PETRI_RECONCILE_INTERVAL if reconcile_interval is None else reconcile_interval
         )
         self.clock = clock
+        # Whether jobs bound to no backend are this scheduler's (it runs the default backend).
+        self.takes_default = takes_default
         self._due: dict[str, float] = {}
 
     def _every(self, name: str, seconds: float) -> bool:
@@ -92,7 +95,9 @@ class Scheduler:
         claimed = []
         if self._every("reclaim", self.reconcile_interval):
             claimed = services.reclaim_stale_dispatching(limit=limit, **common)
-        claimed += services.claim_waiting_jobs(limit=limit - len(claimed), **common)
+        claimed += services.claim_waiting_jobs(
+            limit=limit - len(claimed), takes_default=self.takes_default, **common
+        )
         accepted = []
         self._groups: dict[int, tuple[str, ...]] = {}
         for item in claimed:

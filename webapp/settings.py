@@ -192,7 +192,17 @@ LOGGING = {
 }
 
 # Petri itself.
-PETRI_BACKEND = env_choice("PETRI_BACKEND", "local", ("local", "noop", "kubernetes", "slurm"))
+BACKEND_NAMES = ("local", "noop", "kubernetes", "slurm")
+PETRI_BACKEND = env_choice("PETRI_BACKEND", "local", BACKEND_NAMES)
+# Every backend this installation offers; experiments and algorithms may name any of them.
+PETRI_BACKENDS = env_list("PETRI_BACKENDS", [PETRI_BACKEND])
+if set(PETRI_BACKENDS) - set(BACKEND_NAMES) or PETRI_BACKEND not in PETRI_BACKENDS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"PETRI_BACKENDS must list backends among {', '.join(BACKEND_NAMES)} and include "
+        f"PETRI_BACKEND ({PETRI_BACKEND}); got {','.join(PETRI_BACKENDS)!r}"
+    )
 PETRI_API_URL = env_str("PETRI_API_URL", "http://127.0.0.1:8000").rstrip("/")
 PETRI_MAX_RUNNING = env_int("PETRI_MAX_RUNNING", os.cpu_count() or 1, minimum=1)
 PETRI_MAX_GRID = env_int("PETRI_MAX_GRID", 100_000, minimum=1)

@@ -17,6 +17,9 @@ class Algorithm(models.Model):
     language = models.CharField(max_length=40, default="python")
     entrypoint = models.JSONField(help_text="argv run in the algorithm's working directory")
     image = models.CharField(max_length=300, blank=True)
+    backend = models.CharField(
+        max_length=40, blank=True, help_text="where its jobs run; empty: PETRI_BACKEND"
+    )
     dataset_input = models.CharField(
         max_length=10, choices=DatasetInput.choices, default=DatasetInput.NONE
     )

@@ -26,6 +26,7 @@ class Experiment(models.Model):
     repeats = models.PositiveIntegerField(default=1)
     priority = models.IntegerField(default=0)
     resources = models.JSONField(default=dict, blank=True)
+    backend = models.CharField(max_length=40, blank=True, help_text="the backend its jobs run on")
     max_attempts = models.PositiveIntegerField(default=3)
     retry_algorithm_errors = models.BooleanField(default=False)
     timeout = models.PositiveIntegerField(null=True, blank=True, help_text="seconds per job")

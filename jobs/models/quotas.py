@@ -52,6 +52,7 @@ class UsageRecord(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL)
     experiment = models.ForeignKey(Experiment, null=True, blank=True, on_delete=models.SET_NULL)
+    backend = models.CharField(max_length=40, blank=True)
     attempt = models.PositiveIntegerField()
     month = models.DateField(help_text="first day of the month the attempt finished in")
     started_at = models.DateTimeField()

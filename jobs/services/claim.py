@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from jobs.models import BACKEND_STATUSES, Experiment, Job, JobStatus
@@ -67,7 +67,13 @@ def _label_blocked(due, owner: int, reason: str, limit: int) -> None:
     _label([job_id for job_id, current in rows[:limit] if current != reason], reason)
 
 
-def _fair_candidates(limit: int, now: datetime) -> list[tuple[int, int]]:
+def claimable_by(backend: str, takes_default: bool) -> Q:
+    """Waiting jobs a scheduler of ``backend`` may take: those bound to it, and those bound to
+    no backend when it is the installation's default one."""
+    return Q(backend=backend) | Q(backend="") if takes_default else Q(backend=backend)
+
+
+def _fair_candidates(limit: int, now: datetime, claimable: Q) -> list[tuple[int, int]]:
     """Lock and rank due waiting jobs: priority, then fair share, then age; within quotas.
 
     A user's k-th job ranks at (jobs they already run + k), so a user with 50,000 waiting
@@ -75,7 +81,7 @@ def _fair_candidates(limit: int, now: datetime) -> list[tuple[int, int]]:
     are then counted against their user's and groups' quotas in that order; those that do
     not fit stay waiting, with the reason written on the row.
     """
-    due = Job.objects.filter(status=JobStatus.WAITING, not_before__lte=now)
+    due = Job.objects.filter(claimable, status=JobStatus.WAITING, not_before__lte=now)
     owners = list(
         get_user_model()
         .objects.filter(Exists(due.filter(owner=OuterRef("pk"))))
@@ -191,7 +197,12 @@ def _mark_claimed(
 
 
 def claim_waiting_jobs(
-    *, scheduler: str, backend: str, limit: int, now: datetime | None = None
+    *,
+    scheduler: str,
+    backend: str,
+    limit: int,
+    now: datetime | None = None,
+    takes_default: bool = True,
 ) -> list[ClaimedJob]:
     """Move up to ``limit`` due waiting jobs to ``dispatching`` in one transaction.
 
@@ -201,7 +212,7 @@ def claim_waiting_jobs(
         return []
     now = now or timezone.now()
     with CLAIM_SECONDS.time(), transaction.atomic():
-        chosen = _fair_candidates(limit, now)
+        chosen = _fair_candidates(limit, now, claimable_by(backend, takes_default))
         if not chosen:
             return []
         return _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)

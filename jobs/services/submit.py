@@ -43,6 +43,7 @@ def submit_experiment(
     retry_algorithm_errors: bool = False,
     objective: str = "",
     objective_order: str = "max",
+    backend: str = "",
 ) -> Experiment:
     """Check the sweep against the algorithm's schema and queue one job per combination."""
     errors: dict[str, Any] = {}
@@ -59,6 +60,11 @@ def submit_experiment(
     max_attempts = _positive_int(errors, "max_attempts", max_attempts, minimum=1, maximum=20)
     if timeout is not None:
         timeout = _positive_int(errors, "timeout", timeout, minimum=1, maximum=30 * 24 * 3600)
+    backend = backend or algorithm.backend
+    if backend and backend not in settings.PETRI_BACKENDS:
+        offered = ", ".join(settings.PETRI_BACKENDS)
+        field = "backend" if backend != algorithm.backend else "algorithm"
+        errors[field] = [f"{backend!r} is not a backend this installation offers ({offered})"]
     axes: dict[str, list[Any]] = {}
     resolved_resources: dict[str, Any] = {}
     try:
@@ -95,6 +101,7 @@ def submit_experiment(
             repeats=repeats,
             priority=priority,
             resources=resolved_resources,
+            backend=backend,
             max_attempts=max_attempts,
             timeout=timeout,
             retry_algorithm_errors=bool(retry_algorithm_errors),
@@ -116,6 +123,7 @@ def _insert_jobs(experiment: Experiment, axes: dict[str, list[Any]], repeats: in
         "owner_id": experiment.owner_id,
         "priority": experiment.priority,
         "max_attempts": experiment.max_attempts,
+        "backend": experiment.backend,
         "not_before": now,
         "created_at": now,
     }
@@ -129,7 +137,7 @@ def _insert_jobs(experiment: Experiment, axes: dict[str, list[Any]], repeats: in
                         scheduler, backend, handle, runner_token_hash, failure_reason, error,
                         wait_reason)
                     SELECT %s, %s, %s, e.ord - 1, r.rep, e.value, %s, 1, %s, %s, %s,
-                        '', '', '', '', '', '', ''
+                        '', %s, '', '', '', '', ''
                     FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS e(value, ord)
                     CROSS JOIN generate_series(0, %s) AS r(rep)
                     ORDER BY e.ord, r.rep""",
@@ -141,6 +149,7 @@ def _insert_jobs(experiment: Experiment, axes: dict[str, list[Any]], repeats: in
                     experiment.max_attempts,
                     now,
                     now,
+                    experiment.backend,
                     json.dumps(list(expand_grid(axes))),
                     repeats - 1,
                 ],

@@ -74,6 +74,7 @@ def record_usage(job: Job, attempt: int, finished_at: datetime) -> UsageRecord |
         defaults={
             "user_id": job.owner_id,
             "experiment_id": job.experiment_id,
+            "backend": job.backend,
             "month": month_of(finished_at),
             "started_at": job.started_at,
             "finished_at": finished_at,
@@ -90,9 +91,9 @@ def record_usage(job: Job, attempt: int, finished_at: datetime) -> UsageRecord |
 
 
 def monthly_usage(records: QuerySet[UsageRecord]) -> list[dict[str, Any]]:
-    """Totals per user and month, newest month first, in seconds and in hours."""
+    """Totals per user, month and backend, newest month first, in seconds and in hours."""
     totals = (
-        records.values("user__username", "month")
+        records.values("user__username", "month", "backend")
         .annotate(
             attempts=Count("id"),
             seconds=Sum("seconds"),
@@ -100,7 +101,7 @@ def monthly_usage(records: QuerySet[UsageRecord]) -> list[dict[str, Any]]:
             gpu_seconds=Sum("gpu_seconds"),
             memory_gb_seconds=Sum("memory_gb_seconds"),
         )
-        .order_by("-month", "user__username")
+        .order_by("-month", "user__username", "backend")
     )
     rows = []
     for row in totals:
@@ -109,6 +110,7 @@ def monthly_usage(records: QuerySet[UsageRecord]) -> list[dict[str, Any]]:
             {
                 "user": row["user__username"],
                 "month": row["month"].strftime("%Y-%m"),
+                "backend": row["backend"],
                 "attempts": row["attempts"],
                 "seconds": round(row["seconds"] or 0.0, 3),
                 "cpu_hours": round(cpu / 3600, 4),
@@ -126,6 +128,7 @@ SUMMED = ("cpu_seconds", "gpu_seconds", "memory_gb_seconds")
 USAGE_COLUMNS = [
     "user",
     "month",
+    "backend",
     "attempts",
     "seconds",
     "cpu_hours",

@@ -23,6 +23,7 @@ class AlgorithmSerializer(serializers.ModelSerializer):
             "description",
             "language",
             "image",
+            "backend",
             "dataset_input",
             "resources",
             "parameters",
@@ -91,6 +92,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "repeats",
             "priority",
             "resources",
+            "backend",
             "max_attempts",
             "retry_algorithm_errors",
             "timeout",
@@ -161,6 +163,13 @@ class ExperimentCreateSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=100, help_text="the metric that ranks jobs"
     )
     objective_order = serializers.ChoiceField(["min", "max"], required=False)
+    backend = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="where the jobs run, one of the installation's backends (GET /api/nodes/); "
+        "default: the algorithm's, else the installation's default",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 
 from channels.routing import get_default_application
 from daphne.endpoints import build_endpoint_description_strings
@@ -10,9 +9,7 @@ from daphne.server import Server
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from scheduler.backends import create_backend
-from scheduler.loop import Scheduler, run_forever
-from scheduler.wakeup import Waker
+from scheduler.fleet import SchedulerFleet, build_schedulers
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +28,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         host, port = options["host"], options["port"]
-        stop, waker = threading.Event(), Waker()
-        thread = backend = None
+        fleet = None
         if settings.PETRI_SCHEDULER_IN_WEB and not options["no_scheduler"]:
-            backend = create_backend()
             # Runners on this machine reach this very server unless told otherwise.
             api_url = settings.PETRI_API_URL
             if "PETRI_API_URL" not in os.environ:
                 api_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-            scheduler = Scheduler(backend, api_url=api_url)
-            thread = threading.Thread(
-                target=run_forever,
-                args=(scheduler, stop, waker),
-                name="petri-scheduler",
-                daemon=True,
-            )
-            thread.start()
+            fleet = SchedulerFleet(build_schedulers(settings.PETRI_BACKENDS, api_url=api_url))
+            fleet.start()
         self.stdout.write(f"Petri is serving at http://{host}:{port}/ (Ctrl-C stops it)")
         server = Server(
             application=get_default_application(),
@@ -56,10 +45,7 @@ class Command(BaseCommand):
         try:
             server.run()
         finally:
-            stop.set()
-            waker.wake()
-            if thread is not None:
-                thread.join(timeout=30)
-            if backend is not None:
-                backend.shutdown()
+            if fleet is not None:
+                fleet.request_stop()
+                fleet.join(timeout=30)
             self.stdout.write("Petri stopped.")

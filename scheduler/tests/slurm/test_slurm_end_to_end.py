@@ -199,3 +199,27 @@ def test_an_experiment_timeout_ends_the_attempt_as_deadline_exceeded(api, catalo
         timeout=60,
         what="the attempt to fail on its deadline",
     )
+
+
+def test_one_installation_runs_one_experiment_locally_and_another_on_slurm(
+    api, catalog, slurm_scheduler, local_scheduler, settings
+):
+    settings.PETRI_BACKEND = "local"
+    settings.PETRI_BACKENDS = ["local", "slurm"]
+    slurm_scheduler.scheduler.takes_default = False
+    on_slurm = api.post(
+        "/api/experiments/",
+        {"algorithm": "sleep-and-score", "parameters": {"x": 1, "y": -2}, "backend": "slurm"},
+        format="json",
+    ).json()["id"]
+    on_local = _submit(api, x=0, y=-2)
+
+    def both_finished():
+        slurm_scheduler.scheduler.tick()
+        bodies = [_experiment(api, pk) for pk in (on_slurm, on_local)]
+        return bodies if all(b["status"] in ("succeeded", "failed") for b in bodies) else None
+
+    bodies = local_scheduler.run_until(both_finished, timeout=90, what="both experiments")
+    assert [b["status"] for b in bodies] == ["succeeded", "succeeded"]
+    assert Job.objects.get(experiment_id=on_slurm).backend == "slurm"
+    assert Job.objects.get(experiment_id=on_local).backend == "local"
