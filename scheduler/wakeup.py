@@ -8,7 +8,8 @@ import select
 
 from django.db import connection
 
-from jobs.services.submit import NOTIFY_CHANNEL
+from jobs import wakeups
+from jobs.wakeups import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ class Waker:
         self.channel = channel
         self._read, self._write = os.pipe()
         self._listener = None
+        wakeups.register(self.wake)  # jobs queued or ended in this very process
 
     def _listen(self):
         """A dedicated autocommit connection that LISTENs; None on SQLite or when it fails."""
@@ -65,6 +67,7 @@ class Waker:
             self._listener = None
 
     def close(self) -> None:
+        wakeups.unregister(self.wake)
         self._close_listener()
         os.close(self._read)
         os.close(self._write)

@@ -25,6 +25,7 @@ from jobs.services.retry import backoff, should_retry
 from jobs.services.usage import record_usage
 from jobs.signals import announce, announce_jobs_changed, job_logged, job_measured
 from jobs.telemetry import RUNNER_EVENTS
+from jobs.wakeups import wake_schedulers
 
 
 def _locked(job_id: int) -> Job:
@@ -167,6 +168,7 @@ def finish_attempt(
             )
         job.save()
         announce_jobs_changed([job.pk], [job.experiment_id])
+        wake_schedulers()  # a slot is free (and a retry may be due): no need to wait for a poll
     return job
 
 

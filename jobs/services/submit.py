@@ -14,9 +14,9 @@ from jobs.models import Algorithm, Dataset, DatasetInput, Experiment, Job, JobSt
 from jobs.services.quotas import check_fits
 from jobs.signals import announce_jobs_changed
 from jobs.sweeps import expand_grid, grid_size, resolve_sweep, validate_resources
+from jobs.wakeups import NOTIFY_CHANNEL, wake_schedulers
 
 BULK_BATCH = 2000
-NOTIFY_CHANNEL = "petri_jobs"
 
 
 def _positive_int(errors: dict, field: str, value: Any, *, minimum: int, maximum: int) -> int:
@@ -167,6 +167,7 @@ def _insert_jobs(experiment: Experiment, axes: dict[str, list[Any]], repeats: in
 
 def notify_scheduler() -> None:
     """Wake idle schedulers; Postgres delivers the NOTIFY once, when the transaction commits."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    wake_schedulers()
+
+
+__all__ = ["NOTIFY_CHANNEL", "notify_scheduler", "submit_experiment"]

@@ -1,0 +1,81 @@
+"""A job's end wakes an idle scheduler, so a freed slot is filled without waiting for a poll."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from jobs import services
+from jobs.models import Job, JobStatus
+from jobs.tests.factories import make_experiment
+from scheduler.backends.noop import NoopBackend
+from scheduler.loop import Scheduler, run_forever
+from scheduler.wakeup import Waker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class OneSlot(NoopBackend):
+    """Runs one attempt at a time: a slot frees only when the job in it ends."""
+
+    def capacity(self):
+        busy = Job.objects.filter(
+            status__in=(JobStatus.DISPATCHING, JobStatus.PENDING, JobStatus.RUNNING)
+        ).count()
+        return max(0, 1 - busy)
+
+
+class WatchedWaker(Waker):
+    """Says when the loop has gone to sleep, so the test knows only a wake-up can rouse it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeping = threading.Event()
+
+    def wait(self, timeout: float) -> bool:
+        self.sleeping.set()
+        try:
+            return super().wait(timeout)
+        finally:
+            self.sleeping.clear()
+
+
+def _wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_a_finished_job_wakes_the_scheduler_to_dispatch_the_next_at_once(user, catalog):
+    experiment = make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2]})
+    first, second = experiment.jobs.order_by("index")
+    scheduler = Scheduler(OneSlot(), identity="one-slot", reconcile_interval=3600)
+    stop, waker = threading.Event(), WatchedWaker()
+    # The poll is an hour: only a wake-up can dispatch the second job within the test.
+    loop = threading.Thread(target=run_forever, args=(scheduler, stop, waker, 3600), daemon=True)
+    loop.start()
+    try:
+        _wait_for(
+            lambda: Job.objects.filter(pk=first.pk, status=JobStatus.PENDING).exists(),
+            10,
+            "the first job to be dispatched",
+        )
+        # The second job cannot start while the first holds the slot: the loop goes to sleep.
+        assert waker.sleeping.wait(10), "the loop never went idle"
+        assert Job.objects.get(pk=second.pk).status == JobStatus.WAITING
+        first.refresh_from_db()
+        services.finish_attempt(first.pk, first.attempt, succeeded=True, metrics={"score": 1})
+        _wait_for(
+            lambda: Job.objects.filter(pk=second.pk, status=JobStatus.PENDING).exists(),
+            10,
+            "the freed slot to go to the second job",
+        )
+    finally:
+        stop.set()
+        waker.wake()
+        loop.join(10)
