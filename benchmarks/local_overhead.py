@@ -1,0 +1,185 @@
+#!/usr/bin/env python
+"""Per-job overhead of the local backend: near-empty jobs through Petri against the floor.
+
+Usage: .venv/bin/python benchmarks/local_overhead.py [--jobs 60] [--slots 2]
+           [--algorithm sleep-and-score]
+
+Serves Petri embedded for real (`manage.py serve` on SQLite in a temporary folder, the
+scheduler in-process on the local backend with --slots slots), submits one experiment of
+--jobs jobs over the API (sleep-and-score with duration 0: nothing but the entrypoint's own
+start), and measures from the submit to the last job's end. Side by side, the floor: the same
+entrypoint run directly --jobs times, --slots at a time, with the same parameters file. Prints
+both and their ratio (the goal is at most 1.5x) and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL = 1.5
+PARAMS = {"x": 1.0, "y": -2.0, "steps": 1, "duration": 0.0, "fail": False, "mode": "fast"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def make_token(env: dict) -> str:
+    code = (
+        "from django.contrib.auth import get_user_model;"
+        "from webapp.accounts.tokens import issue_token;"
+        "u=get_user_model().objects.create_user('bench', password='bench-pass-123');"
+        "print(issue_token(u, 'bench')[1])"
+    )
+    return manage(env, "shell", "-c", code).strip().splitlines()[-1]
+
+
+def call(url: str, token: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+    request.add_header("Authorization", f"Token {token}")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"{url}: {exc.code} {exc.read().decode(errors='replace')}") from None
+
+
+def through_petri(algorithm: str, jobs: int, slots: int, workdir: Path) -> float:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PETRI_VAR_DIR": str(workdir / "var"),
+        "DATABASE_URL": f"sqlite:///{workdir / 'petri.sqlite3'}",
+        "PETRI_MAX_RUNNING": str(slots),
+        "PETRI_LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    manage(env, "migrate", "--noinput")
+    manage(env, "sync_algorithms")
+    token = make_token(env)
+    log = (workdir / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit((workdir / "serve.log").read_text()) from None
+                time.sleep(0.1)
+        params = {k: v for k, v in PARAMS.items() if algorithm == "sleep-and-score"}
+        started = time.monotonic()
+        experiment = call(
+            f"{url}/api/experiments/",
+            token,
+            {"algorithm": algorithm, "parameters": params, "repeats": jobs},
+        )
+        while True:
+            body = call(f"{url}/api/experiments/{experiment['id']}/", token)
+            if body["status"] in ("succeeded", "failed", "cancelled"):
+                break
+            time.sleep(0.02)
+        polled = time.monotonic() - started
+        if body["status"] != "succeeded":
+            raise SystemExit(f"the experiment ended {body['status']}: {body['counts']}")
+        listed = call(f"{url}/api/jobs/?experiment={experiment['id']}&page_size=1000", token)
+        last = max(datetime.fromisoformat(j["finished_at"]) for j in listed["results"])
+        first = datetime.fromisoformat(body["created_at"])
+        return min(polled, (last - first).total_seconds())
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+def directly(algorithm: str, jobs: int, slots: int, workdir: Path) -> float:
+    code_dir = ROOT / "algorithms" / algorithm
+    entrypoint = ["python", "main.py"]
+
+    def one(i: int) -> None:
+        run_dir = workdir / f"direct-{i}"
+        (run_dir / "out").mkdir(parents=True)
+        (run_dir / "params.json").write_text(json.dumps(PARAMS))
+        env = {
+            **os.environ,
+            "PETRI_PARAMS_FILE": str(run_dir / "params.json"),
+            "PETRI_OUTPUT_DIR": str(run_dir / "out"),
+        }
+        argv = [sys.executable if a == "python" else a for a in entrypoint]
+        subprocess.run(argv, cwd=code_dir, env=env, check=True, capture_output=True)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(slots) as pool:
+        list(pool.map(one, range(jobs)))
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=60)
+    parser.add_argument("--slots", type=int, default=2)
+    parser.add_argument("--algorithm", default="sleep-and-score")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="petri-overhead-") as tmp:
+        workdir = Path(tmp)
+        floor = directly(args.algorithm, args.jobs, args.slots, workdir)
+        petri = through_petri(args.algorithm, args.jobs, args.slots, workdir)
+    ratio = petri / floor
+    load = os.getloadavg()[0]
+    print(f"{'measure':<40}{'seconds':>10}  per job")
+    print(f"{'direct runs (the floor)':<40}{floor:>10.2f}  {floor / args.jobs * 1000:.0f} ms")
+    print(f"{'through Petri (local backend)':<40}{petri:>10.2f}  {petri / args.jobs * 1000:.0f} ms")
+    print(f"{'ratio (goal <= 1.5x)':<40}{ratio:>10.2f}x {'met' if ratio <= GOAL else 'not met'}")
+    print(f"{'load average (1 min)':<40}{load:>10.2f}")
+    print(
+        json.dumps(
+            {
+                "jobs": args.jobs,
+                "slots": args.slots,
+                "floor_s": round(floor, 3),
+                "petri_s": round(petri, 3),
+                "ratio": round(ratio, 3),
+                "load": round(load, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
