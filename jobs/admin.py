@@ -158,6 +158,7 @@ class QuotaAdmin(admin.ModelAdmin):
 
     list_display = [
         "__str__",
+        "backend",
         "max_running",
         "max_cpu",
         "max_gpu",
@@ -165,6 +166,7 @@ class QuotaAdmin(admin.ModelAdmin):
         "gpu_hours_per_month",
     ]
     search_fields = ["user__username", "group__name"]
+    list_filter = ["backend"]
     autocomplete_fields = ["user", "group"]
 
 

@@ -12,18 +12,22 @@ from jobs.models.queue import Experiment, Job
 class Quota(models.Model):
     """Limits for one user or one group, set by operators; empty fields mean no limit here.
 
-    A user is bound by their own quota and by every group quota they fall under.
+    A user is bound by their own quotas and by every group quota they fall under: one for all
+    backends together, and one per backend where the operators set one.
     """
 
-    user = models.OneToOneField(
+    user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        related_name="quota",
+        related_name="quotas",
     )
-    group = models.OneToOneField(
-        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="quota"
+    group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="quotas"
+    )
+    backend = models.CharField(
+        max_length=40, blank=True, help_text="empty: all backends together; else only this one"
     )
     max_running = models.PositiveIntegerField(
         null=True, blank=True, help_text="jobs at once; empty: PETRI_USER_MAX_RUNNING for users"
@@ -39,11 +43,23 @@ class Quota(models.Model):
                 condition=Q(user__isnull=False, group__isnull=True)
                 | Q(user__isnull=True, group__isnull=False),
                 name="quota_for_user_or_group",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["user", "backend"],
+                condition=Q(user__isnull=False),
+                name="one_quota_per_user_and_backend",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "backend"],
+                condition=Q(group__isnull=False),
+                name="one_quota_per_group_and_backend",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"quota of {self.user or self.group}"
+        return f"quota of {self.user or self.group}" + (
+            f" on {self.backend}" if self.backend else ""
+        )
 
 
 class UsageRecord(models.Model):

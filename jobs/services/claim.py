@@ -73,7 +73,9 @@ def claimable_by(backend: str, takes_default: bool) -> Q:
     return Q(backend=backend) | Q(backend="") if takes_default else Q(backend=backend)
 
 
-def _fair_candidates(limit: int, now: datetime, claimable: Q) -> list[tuple[int, int]]:
+def _fair_candidates(
+    limit: int, now: datetime, backend: str, claimable: Q
+) -> list[tuple[int, int]]:
     """Lock and rank due waiting jobs: priority, then fair share, then age; within quotas.
 
     A user's k-th job ranks at (jobs they already run + k), so a user with 50,000 waiting
@@ -89,7 +91,7 @@ def _fair_candidates(limit: int, now: datetime, claimable: Q) -> list[tuple[int,
     )
     if not owners:
         return []
-    book = quota_book(owners, now)
+    book = quota_book(owners, now, backend)
     ranked = []
     for owner in owners:
         blocked = book.blocked(owner)
@@ -212,7 +214,7 @@ def claim_waiting_jobs(
         return []
     now = now or timezone.now()
     with CLAIM_SECONDS.time(), transaction.atomic():
-        chosen = _fair_candidates(limit, now, claimable_by(backend, takes_default))
+        chosen = _fair_candidates(limit, now, backend, claimable_by(backend, takes_default))
         if not chosen:
             return []
         return _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)

@@ -1,7 +1,8 @@
 """Quotas: per-user and per-group limits on what runs at once and on monthly usage.
 
 A user is bound by their own quota (``max_running`` defaulting to PETRI_USER_MAX_RUNNING) and
-by the quota of every group they belong to, which bounds the sum over the group's members.
+by the quota of every group they belong to, which bounds the sum over the group's members. A
+quota counts what runs on every backend together, or, when it names a backend, only there.
 The claim builds one ``QuotaBook`` from a handful of aggregate queries and asks it about each
 candidate job; nothing here queries per job.
 """
@@ -36,6 +37,7 @@ class Bucket:
     """One quota's limits and what its users hold now; ``group`` is empty for a user's own."""
 
     group: str = ""
+    backend: str = ""
     max_jobs: int | None = None
     max_cpu: float | None = None
     max_gpu: int | None = None
@@ -46,7 +48,8 @@ class Bucket:
     gpu: int = 0
 
     def reason(self, kind: str) -> str:
-        return f"waiting: {kind}" + (f" of group {self.group}" if self.group else "")
+        whose = f" of group {self.group}" if self.group else ""
+        return f"waiting: {kind}{whose}" + (f" on {self.backend}" if self.backend else "")
 
     def refuses(self, asked: Requested) -> str:
         """Why one more job asking ``asked`` does not fit now; empty when it does."""
@@ -117,9 +120,13 @@ class QuotaBook:
         return reason
 
 
-def _held(user_ids: set[int] | None, with_resources: bool) -> dict[int, tuple[int, float, int]]:
-    """Jobs, CPU cores and GPUs each user holds on a backend now (dispatching to cancelling)."""
+def _held(
+    user_ids: set[int] | None, with_resources: bool, backend: str = ""
+) -> dict[int, tuple[int, float, int]]:
+    """Jobs, CPU cores and GPUs each user holds on a backend (``backend``, or any) now."""
     held = Job.objects.filter(status__in=BACKEND_STATUSES)
+    if backend:
+        held = held.filter(backend=backend)
     if user_ids is not None:
         held = held.filter(owner_id__in=user_ids)
     totals: dict[int, tuple[int, float, int]] = {}
@@ -135,11 +142,13 @@ def _held(user_ids: set[int] | None, with_resources: bool) -> dict[int, tuple[in
     return totals
 
 
-def _spent(user_ids: set[int], now: datetime) -> dict[int, tuple[float, float]]:
+def _spent(user_ids: set[int], now: datetime, backend: str = "") -> dict[int, tuple[float, float]]:
     """CPU-seconds and GPU-seconds each user used this month (finished attempts)."""
+    records = UsageRecord.objects.filter(month=month_of(now), user_id__in=user_ids)
+    if backend:
+        records = records.filter(backend=backend)
     rows = (
-        UsageRecord.objects.filter(month=month_of(now), user_id__in=user_ids)
-        .values_list("user_id")
+        records.values_list("user_id")
         .annotate(cpu=Sum("cpu_seconds"), gpu=Sum("gpu_seconds"))
         .order_by()
     )
@@ -192,59 +201,60 @@ def _serialize_default_limit(user_ids: list[int], quotas: list[Quota]) -> None:
         list(users.select_for_update(no_key=True).values("pk"))
 
 
-def quota_book(user_ids: list[int], now: datetime | None = None) -> QuotaBook:
-    """Limits and current holdings for ``user_ids`` and every group quota they fall under."""
+def quota_book(user_ids: list[int], now: datetime | None = None, backend: str = "") -> QuotaBook:
+    """Limits and holdings for ``user_ids``: their own and their groups' quotas that apply to
+    ``backend`` (those for all backends, and those for it alone)."""
     now = now or timezone.now()
     membership = get_user_model().groups.through.objects
+    scopes = ["", backend] if backend else [""]
     quotas = list(
         Quota.objects.filter(
             Q(user_id__in=user_ids)
-            | Q(group_id__in=membership.filter(user_id__in=user_ids).values("group_id"))
+            | Q(group_id__in=membership.filter(user_id__in=user_ids).values("group_id")),
+            backend__in=scopes,
         ).select_related("group")
     )
     _serialize(quotas)
     _serialize_default_limit(user_ids, quotas)
-    own = {q.user_id: q for q in quotas if q.user_id is not None}
-    by_group = {q.group_id: q for q in quotas if q.group_id is not None}
+    own: dict[int, list[Quota]] = defaultdict(list)
+    for quota in quotas:
+        if quota.user_id is not None:
+            own[quota.user_id].append(quota)
+    by_group = [q for q in quotas if q.group_id is not None]
     members: dict[int, set[int]] = defaultdict(set)
     if by_group:
-        for user, group in membership.filter(group_id__in=by_group).values_list(
-            "user_id", "group_id"
-        ):
+        for user, group in membership.filter(
+            group_id__in={q.group_id for q in by_group}
+        ).values_list("user_id", "group_id"):
             members[group].add(user)
     everyone = set(user_ids).union(*members.values())
-    held = _held(everyone, with_resources=any(_needs_resources(q) for q in quotas))
-    budgeted = {u for u, q in own.items() if _has_budget(q)}
-    for group, quota in by_group.items():
-        if _has_budget(quota):
-            budgeted |= members[group]
-    spent = _spent(budgeted, now) if budgeted else {}
+    with_resources = any(_needs_resources(q) for q in quotas)
+    # One aggregate per scope a quota looks at: every backend together, and this one.
+    held = {"": _held(everyone, with_resources)}
+    spent: dict[str, dict[int, tuple[float, float]]] = {}
+    for scope in {q.backend for q in quotas} - {""}:
+        held[scope] = _held(everyone, with_resources, scope)
+    for scope in {q.backend for q in quotas if _has_budget(q)}:
+        budgeted: set[int] = set()
+        for quota in quotas:
+            if quota.backend == scope and _has_budget(quota):
+                budgeted |= {quota.user_id} if quota.user_id else members[quota.group_id]
+        spent[scope] = _spent(budgeted, now, scope) if budgeted else {}
 
     book = QuotaBook(
-        held_jobs={u: held.get(u, (0, 0.0, 0))[0] for u in user_ids},
+        held_jobs={u: held[""].get(u, (0, 0.0, 0))[0] for u in user_ids},
         counts_resources=any(_needs_resources(q) or _has_budget(q) for q in quotas),
     )
     default_jobs = settings.PETRI_USER_MAX_RUNNING or None
     for user in user_ids:
-        quota = own.get(user)
-        jobs, cpu, gpu = held.get(user, (0, 0.0, 0))
-        max_jobs = quota.max_running if quota and quota.max_running is not None else default_jobs
-        cpu_spent, gpu_spent = _budget_spent(quota, *spent.get(user, (0.0, 0.0)))
-        book.buckets[user] = [
-            Bucket(
-                max_jobs=max_jobs,
-                max_cpu=quota.max_cpu if quota else None,
-                max_gpu=quota.max_gpu if quota else None,
-                cpu_budget_spent=cpu_spent,
-                gpu_budget_spent=gpu_spent,
-                jobs=jobs,
-                cpu=cpu,
-                gpu=gpu,
-            )
-        ]
-    for group, quota in by_group.items():
-        usage = [held.get(m, (0, 0.0, 0)) for m in members[group]]
-        used = [spent.get(m, (0.0, 0.0)) for m in members[group]]
+        mine = own.get(user, [])
+        if not any(q.backend == "" for q in mine):
+            mine = [None, *mine]  # the default limit, across all backends
+        book.buckets[user] = [_user_bucket(q, user, held, spent, default_jobs) for q in mine]
+    for quota in by_group:
+        scope = quota.backend
+        usage = [held[scope].get(m, (0, 0.0, 0)) for m in members[quota.group_id]]
+        used = [spent.get(scope, {}).get(m, (0.0, 0.0)) for m in members[quota.group_id]]
         cpu_spent, gpu_spent = _budget_spent(
             quota, sum(c for c, _ in used), sum(g for _, g in used)
         )
@@ -252,6 +262,7 @@ def quota_book(user_ids: list[int], now: datetime | None = None) -> QuotaBook:
         # counts against every other member's room in the same claim.
         bucket = Bucket(
             group=quota.group.name,
+            backend=scope,
             max_jobs=quota.max_running,
             max_cpu=quota.max_cpu,
             max_gpu=quota.max_gpu,
@@ -261,21 +272,53 @@ def quota_book(user_ids: list[int], now: datetime | None = None) -> QuotaBook:
             cpu=sum(c for _, c, _ in usage),
             gpu=sum(g for _, _, g in usage),
         )
-        for user in members[group]:
+        for user in members[quota.group_id]:
             if user in book.buckets:
                 book.buckets[user].append(bucket)
     return book
 
 
-def check_fits(user: Any, resources: dict[str, Any]) -> None:
+def _user_bucket(
+    quota: Quota | None,
+    user: int,
+    held: dict[str, dict[int, tuple[int, float, int]]],
+    spent: dict[str, dict[int, tuple[float, float]]],
+    default_jobs: int | None,
+) -> Bucket:
+    """A user's own quota (``None``: no quota row, so only the default job limit applies)."""
+    scope = quota.backend if quota else ""
+    jobs, cpu, gpu = held[scope].get(user, (0, 0.0, 0))
+    if quota is not None and quota.max_running is not None:
+        max_jobs = quota.max_running
+    else:
+        # PETRI_USER_MAX_RUNNING bounds all backends together, never one alone.
+        max_jobs = default_jobs if scope == "" else None
+    cpu_spent, gpu_spent = _budget_spent(quota, *spent.get(scope, {}).get(user, (0.0, 0.0)))
+    return Bucket(
+        backend=scope,
+        max_jobs=max_jobs,
+        max_cpu=quota.max_cpu if quota else None,
+        max_gpu=quota.max_gpu if quota else None,
+        cpu_budget_spent=cpu_spent,
+        gpu_budget_spent=gpu_spent,
+        jobs=jobs,
+        cpu=cpu,
+        gpu=gpu,
+    )
+
+
+def check_fits(user: Any, resources: dict[str, Any], backend: str = "") -> None:
     """Refuse (InvalidInput on ``resources``) a job that no quota of ``user`` could ever run."""
     asked = requested(resources)
-    quotas = Quota.objects.filter(Q(user=user) | Q(group__in=user.groups.all())).select_related(
-        "group"
-    )
+    quotas = Quota.objects.filter(
+        Q(user=user) | Q(group__in=user.groups.all()),
+        backend__in=["", backend] if backend else [""],
+    ).select_related("group")
     errors: dict[str, list[str]] = {}
     for quota in quotas:
         whose = f"the quota of group {quota.group.name}" if quota.group_id else "your quota"
+        if quota.backend:
+            whose += f" on {quota.backend}"
         if quota.max_cpu is not None and asked.cpu > quota.max_cpu:
             errors.setdefault("cpu", []).append(
                 f"asks for {asked.cpu:g} CPU cores per job; "

@@ -73,7 +73,7 @@ def submit_experiment(
         errors.update(exc.errors)
     try:
         resolved_resources = validate_resources(algorithm.resources, resources)
-        check_fits(owner, resolved_resources)
+        check_fits(owner, resolved_resources, backend or settings.PETRI_BACKEND)
     except InvalidInput as exc:
         errors.update(exc.errors)
     if errors:

@@ -12,7 +12,14 @@ from jobs.models import BACKEND_STATUSES, Job, JobStatus, Quota
 from webapp.accounts import services
 from webapp.accounts.models import ApiToken, Profile
 
-QUOTA_FIELDS = ["max_running", "max_cpu", "max_gpu", "cpu_hours_per_month", "gpu_hours_per_month"]
+QUOTA_FIELDS = [
+    "backend",
+    "max_running",
+    "max_cpu",
+    "max_gpu",
+    "cpu_hours_per_month",
+    "gpu_hours_per_month",
+]
 
 
 @admin.register(ApiToken)
@@ -38,13 +45,15 @@ class UserQuotaInline(admin.StackedInline):
     fk_name = "user"
     fields = QUOTA_FIELDS
     extra = 0
-    max_num = 1
-    verbose_name_plural = "quota (empty fields: no limit of the user's own)"
+    verbose_name_plural = (
+        "quotas: one for all backends together (empty backend) and one per backend at most "
+        "(empty fields: no limit of the user's own)"
+    )
 
 
 class GroupQuotaInline(UserQuotaInline):
     fk_name = "group"
-    verbose_name_plural = "quota (applies to each member)"
+    verbose_name_plural = "quotas (each bounds the members' jobs together)"
 
 
 def _jobs_in(statuses: tuple[str, ...]) -> Subquery:
