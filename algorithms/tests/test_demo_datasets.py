@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import petri_kit as kit
+
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 DEMO = DATASETS / "linear-gaussian-6"
 
@@ -22,8 +24,8 @@ def test_demo_dataset_is_small_and_numeric():
     assert all(len(cell.split(".")[1]) == 4 for row in rows for cell in row)
 
 
-def test_demo_graph_is_a_dag_over_the_dataset_columns(graphs):
-    graph = graphs.load_graph(DEMO / "graph.json")
+def test_demo_graph_is_a_dag_over_the_dataset_columns():
+    graph = kit.read_graph(DEMO / "graph.json")
     assert graph["nodes"] == [f"X{i}" for i in range(1, 7)]
     assert all(edge["type"] == "directed" for edge in graph["edges"])
     # Remove sinks until nothing is left; a cycle would leave nodes behind.

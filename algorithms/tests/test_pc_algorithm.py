@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import petri_kit as kit
 import pytest
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "linear-gaussian-6"
@@ -17,7 +18,7 @@ def edge_key(edge: dict) -> tuple[frozenset, str, str | None]:
 
 
 def hand_comparison(found: dict, truth: dict) -> dict:
-    """A second, deliberately plain computation of the metrics graphs.compare gives."""
+    """A second, deliberately plain computation of the metrics kit.compare gives."""
     found_edges = {edge_key(e)[0]: edge_key(e) for e in found["edges"]}
     true_edges = {edge_key(e)[0]: edge_key(e) for e in truth["edges"]}
     pairs = set(found_edges) | set(true_edges)
@@ -33,8 +34,8 @@ def hand_comparison(found: dict, truth: dict) -> dict:
     }
 
 
-def test_pc_writes_a_valid_graph_over_the_dataset_columns(pc_demo_run, graphs):
-    graph = graphs.load_graph(pc_demo_run.output_dir / "graph.json")
+def test_pc_writes_a_valid_graph_over_the_dataset_columns(pc_demo_run):
+    graph = kit.read_graph(pc_demo_run.output_dir / "graph.json")
     header = (DEMO / "data.csv").read_text().splitlines()[0].split(",")
     assert graph["nodes"] == header
     assert graph["edges"]

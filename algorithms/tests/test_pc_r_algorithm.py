@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import petri_kit as kit
 import pytest
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "linear-gaussian-6"
@@ -28,8 +29,8 @@ def pc_r_run(run_shared, generated_dataset):
     return run
 
 
-def test_pc_r_writes_a_valid_graph_over_the_dataset_columns(pc_r_run, generated_dataset, graphs):
-    graph = graphs.load_graph(pc_r_run.output_dir / "graph.json")
+def test_pc_r_writes_a_valid_graph_over_the_dataset_columns(pc_r_run, generated_dataset):
+    graph = kit.read_graph(pc_r_run.output_dir / "graph.json")
     assert graph["nodes"] == generated_dataset.graph["nodes"]
     assert all(set(edge) == {"source", "target", "type"} for edge in graph["edges"])
 
