@@ -136,6 +136,66 @@ def _call(name: str, job: kit.Job) -> Run:
     return Run(returncode, stdout.getvalue(), stderr.getvalue(), job.output_dir)
 
 
+def run_r_main_in_one_process(
+    folder: Path, name: str, cases: dict[str, tuple[dict, Path | None, Path | None]]
+) -> dict[str, Run]:
+    """main() of R algorithm `name` once per case (params, dataset, truth), in one R process.
+
+    A driver sources main.R (which runs main() only when Rscript runs it) and calls main()
+    with each case's environment and output folder; fail() raises there instead of quitting,
+    so each case's outcome is a Run with exit status 1 and the reason as stderr on failure.
+    """
+    work = folder / "work"
+    shutil.copytree(ALGORITHMS_DIR / name, work)
+    defaults = {key: p["default"] for key, p in load_spec(name)["parameters"].items()}
+    calls = []
+    for case, (params, dataset, truth) in cases.items():
+        base = folder / case
+        (base / "output").mkdir(parents=True)
+        (base / "params.json").write_text(json.dumps({**defaults, **params}))
+        env = {
+            "PETRI_PARAMS_FILE": base / "params.json",
+            "PETRI_OUTPUT_DIR": base / "output",
+            "PETRI_DATASET_FILE": dataset,
+            "PETRI_TRUTH_FILE": truth,
+        }
+        calls.append(
+            "".join(
+                f"Sys.setenv({key} = {json.dumps(str(value))})\n"
+                if value is not None
+                else f"Sys.unsetenv({json.dumps(key)})\n"
+                for key, value in env.items()
+            )
+            + "out <- capture.output(result <- tryCatch({main(); ''}, "
+            "error = function(e) conditionMessage(e)))\n"
+            f"writeLines(out, {json.dumps(str(base / 'stdout.txt'))})\n"
+            f"writeLines(result, {json.dumps(str(base / 'error.txt'))})\n"
+        )
+    # The driver sits in the copied folder: main.R sources its helpers from the script's folder.
+    driver = work / "driver.R"
+    driver.write_text(
+        f"source({json.dumps(str(work / 'main.R'))})\n"
+        "fail <- function(message) stop(message)\n" + "".join(calls)
+    )
+    done = subprocess.run(
+        ["Rscript", str(driver)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    runs = {}
+    for case in cases:
+        base = folder / case
+        error = (base / "error.txt").read_text().strip()
+        stdout = (base / "stdout.txt").read_text()
+        runs[case] = Run(1 if error else 0, stdout, error, base / "output")
+    return runs
+
+
+@pytest.fixture(scope="session")
+def r_main_runs():
+    """run_r_main_in_one_process(folder, name, cases): several runs of an R algorithm at once."""
+    return run_r_main_in_one_process
+
+
 @pytest.fixture
 def run_algorithm(tmp_path):
     """run_in(tmp_path, ...): run an algorithm as the Petri runner would."""
