@@ -35,6 +35,8 @@ COPY jobs/ jobs/
 COPY scheduler/ scheduler/
 COPY algorithms/ algorithms/
 COPY base-image/runner/ base-image/runner/
+# jobs/graphs.py imports the algorithm kit; beside jobs/ it is importable as they are.
+COPY base-image/runner/petri_kit/ petri_kit/
 COPY --from=frontend /src/webapp/frontend/dist webapp/frontend/dist
 # Static files are collected at build time into /app/var/static: the root filesystem is
 # read-only in the cluster, and /app/var must exist before settings are read.

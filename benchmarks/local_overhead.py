@@ -140,6 +140,8 @@ def directly(algorithm: str, jobs: int, slots: int, workdir: Path) -> float:
             **os.environ,
             "PETRI_PARAMS_FILE": str(run_dir / "params.json"),
             "PETRI_OUTPUT_DIR": str(run_dir / "out"),
+            # As the local backend runs it: the algorithm kit beside the runner on the path.
+            "PYTHONPATH": str(ROOT / "base-image" / "runner"),
         }
         argv = [sys.executable if a == "python" else a for a in entrypoint]
         subprocess.run(argv, cwd=code_dir, env=env, check=True, capture_output=True)

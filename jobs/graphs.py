@@ -1,21 +1,21 @@
-"""graph.json: validation, comparison (SHD, precision, recall, F1) and GraphML export.
+"""graph.json for the server: validation naming the field, comparison, and GraphML export.
 
-Pure functions over plain dicts, so they run the same on an uploaded truth, a job's output and
-two jobs' outputs. The comparison counts exactly as the catalog's own `graphs.compare` (which
-the algorithms report as metrics), and adds arrowhead (orientation) scores.
+Parsing, validation and the counting of SHD and scores are the algorithm kit's (petri_kit, in
+base-image/runner), so the server judges a graph exactly as the algorithms that report metrics.
+Here they raise InvalidInput naming the request's field, and the comparison adds arrowhead
+(orientation) scores.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Set
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from petri_kit import graphs as kit_graphs
+
 from jobs.errors import InvalidInput
 
-EDGE_TYPES = ("directed", "undirected", "bidirected")
-ENDPOINT_MARKS = ("arrow", "tail", "circle")
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 GRAPHML_HEAD = (
     f'<graphml xmlns="{GRAPHML_NS}">'
@@ -25,8 +25,6 @@ GRAPHML_HEAD = (
     '<key id="sepsets" for="graph" attr.name="sepsets" attr.type="string"/>'
 )
 
-Pair = tuple[str, str]
-
 
 def _bad(field: str, message: str) -> InvalidInput:
     return InvalidInput({field: [message]})
@@ -35,132 +33,34 @@ def _bad(field: str, message: str) -> InvalidInput:
 def parse_graph(raw: bytes | str, field: str = "graph") -> dict[str, Any]:
     """Decode and validate a graph.json document."""
     try:
-        graph = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _bad(field, "is not a JSON document") from None
-    return validate_graph(graph, field)
+        return kit_graphs.parse_graph(raw)
+    except kit_graphs.GraphFormatError as error:
+        raise _bad(field, str(error)) from None
 
 
 def validate_graph(graph: Any, field: str = "graph") -> dict[str, Any]:
     """Check nodes, edges (type, weight, endpoints) and optional sepsets; return the graph."""
-    if not isinstance(graph, dict):
-        raise _bad(field, "must be an object with 'nodes' and 'edges'")
-    nodes, edges = graph.get("nodes"), graph.get("edges", [])
-    if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
-        raise _bad(field, "'nodes' must be a list of strings")
-    known = set(nodes)
-    if len(known) != len(nodes):
-        raise _bad(field, "'nodes' must be unique")
-    if not isinstance(edges, list):
-        raise _bad(field, "'edges' must be a list")
-    numbers = (int, float)  # exact types: bool is an int but never a weight
-    for edge in edges:
-        # The common case costs a few look-ups: a 100,000-edge graph is checked on load.
-        if (
-            type(edge) is not dict
-            or (source := edge.get("source")) not in known
-            or (target := edge.get("target")) not in known
-            or source == target
-            or edge.get("type") not in EDGE_TYPES
-            or ((weight := edge.get("weight")) is not None and type(weight) not in numbers)
-            or ("endpoints" in edge and not _valid_endpoints(edge["endpoints"]))
-        ):
-            raise _bad(field, _edge_problem(edge, known))
-    sepsets = graph.get("sepsets")
-    if sepsets is not None and not isinstance(sepsets, list | dict):
-        raise _bad(field, "'sepsets' must be a list or an object")
-    marks(graph, field)  # rejects two contradicting edges on one pair
-    return graph
-
-
-def _valid_endpoints(ends: Any) -> bool:
-    return ends is None or (
-        isinstance(ends, list) and len(ends) == 2 and all(e in ENDPOINT_MARKS for e in ends)
-    )
-
-
-def _edge_problem(edge: Any, known: set[str]) -> str:
-    """What is wrong with an edge the fast check refused."""
-    if not isinstance(edge, dict):
-        return f"edge {edge!r} must be an object"
-    if edge.get("source") not in known or edge.get("target") not in known:
-        return f"edge {edge!r} does not join two listed nodes"
-    if edge["source"] == edge["target"]:
-        return f"edge {edge!r} is a self-loop"
-    if edge.get("type") not in EDGE_TYPES:
-        return f"edge {edge!r}: type must be one of {', '.join(EDGE_TYPES)}"
-    if not _valid_endpoints(edge.get("endpoints")):
-        return f"edge {edge!r}: endpoints must be two of {', '.join(ENDPOINT_MARKS)}"
-    return f"edge {edge!r}: weight must be a number or null"
-
-
-def marks(graph: dict[str, Any], field: str = "graph") -> dict[Pair, str]:
-    """Each adjacent pair (names sorted) -> its mark '->', '<-', '--' or '<->'.
-
-    Arrows read left to right over the sorted pair, so two graphs agree on a pair exactly
-    when their marks are equal.
-    """
-    result: dict[Pair, str] = {}
-    for edge in graph.get("edges", []):
-        source, target, kind = edge["source"], edge["target"], edge["type"]
-        if source < target:
-            pair, mark = (source, target), "->"
-        else:
-            pair, mark = (target, source), "<-"
-        if kind != "directed":
-            mark = "--" if kind == "undirected" else "<->"
-        if result.setdefault(pair, mark) != mark:
-            raise _bad(field, f"conflicting edges between {pair[0]!r} and {pair[1]!r}")
-    return result
-
-
-def arrowheads(pair_marks: dict[Pair, str]) -> set[tuple[str, str, int]]:
-    """(pair..., side) for every arrowhead, side 0 or 1: where a graph claims 'not an ancestor'."""
-    heads: set[tuple[str, str, int]] = set()
-    for (a, b), mark in pair_marks.items():
-        if mark == "->":
-            heads.add((a, b, 1))
-        elif mark == "<-":
-            heads.add((a, b, 0))
-        elif mark == "<->":
-            heads.add((a, b, 0))
-            heads.add((a, b, 1))
-    return heads
-
-
-def _scores(found: Set, reference: Set) -> dict[str, float]:
-    """Precision, recall, F1: no claim is no wrong claim (1.0); F1 is 0 when both are 0."""
-    hits = len(found & reference)
-    precision = hits / len(found) if found else 1.0
-    recall = hits / len(reference) if reference else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "true_positives": hits,
-        "false_positives": len(found) - hits,
-        "false_negatives": len(reference) - hits,
-    }
+    try:
+        return kit_graphs.validate_graph(graph)
+    except kit_graphs.GraphFormatError as error:
+        raise _bad(field, str(error)) from None
 
 
 def compare(found: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
-    """Score `found` against `reference` (the truth, or another job's graph).
+    """Score `found` against `reference` (the truth, or another job's graph); both valid.
 
     shd: node pairs whose edge differs (missing, extra, other type or orientation), one each.
-    edges: precision/recall/F1 over adjacencies (the skeleton).
+    edges: precision/recall/F1 over adjacencies (the skeleton), as the algorithms report them.
     orientations: precision/recall/F1 over arrowheads, so a reversed edge costs one false
     positive and one false negative, and an undirected edge claims no arrowhead at all.
     """
-    found_marks, reference_marks = marks(found), marks(reference)
-    # Pairs in both graphs with different marks, plus pairs in only one of them.
-    common = found_marks.keys() & reference_marks.keys()
-    differing = sum(1 for pair in common if found_marks[pair] != reference_marks[pair])
-    shd = differing + len(found_marks) + len(reference_marks) - 2 * len(common)
+    found_marks, reference_marks = kit_graphs.marks(found), kit_graphs.marks(reference)
     return {
-        "shd": shd,
-        "edges": _scores(found_marks.keys(), reference_marks.keys()),
-        "orientations": _scores(arrowheads(found_marks), arrowheads(reference_marks)),
+        "shd": kit_graphs.shd(found_marks, reference_marks),
+        "edges": kit_graphs.scores(found_marks.keys(), reference_marks.keys()),
+        "orientations": kit_graphs.scores(
+            kit_graphs.arrowheads(found_marks), kit_graphs.arrowheads(reference_marks)
+        ),
     }
 
 

@@ -6,19 +6,10 @@ PETRI_OUTPUT_DIR, and compares with PETRI_TRUTH_FILE when there is one.
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
-import json
-import os
-import sys
 import time
-import warnings
-from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
-from graphs import compare, load_graph, validate_graph
+import petri_kit as kit
 
 # PAG endpoint pairs (at source, at target) -> graph.json type. A circle is an
 # undetermined mark: an edge is directed when exactly its target end is an
@@ -33,43 +24,6 @@ EDGE_KINDS = {
     ("tail", "circle"): "undirected",
     ("circle", "tail"): "undirected",
 }
-
-
-def progress(fraction: float) -> None:
-    print(f"::progress {fraction:.2f}", flush=True)
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
-def read_csv(path: str) -> tuple[list[str], np.ndarray]:
-    """Numeric CSV with a header row -> (column names, rows x columns array)."""
-    # utf-8-sig: spreadsheets often save a byte-order mark before the header.
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [name.strip() for name in next(reader, [])]
-        rows = [row for row in reader if row]
-    if not header:
-        fail("the dataset is empty")
-    if len(set(header)) != len(header):
-        fail("the dataset has duplicate column names")
-    values = np.empty((len(rows), len(header)))
-    for i, row in enumerate(rows):
-        if len(row) != len(header):
-            fail(f"row {i + 2} has {len(row)} fields, the header has {len(header)}")
-        try:
-            values[i] = [float(cell) for cell in row]
-        except ValueError as error:
-            fail(f"row {i + 2} is not numeric ({error}); FCI needs numeric columns")
-    if not np.isfinite(values).all():
-        fail("the dataset has missing or infinite values")
-    return header, values
 
 
 def pag_edge(node1: str, node2: str, end1: str, end2: str) -> dict:
@@ -95,43 +49,34 @@ def to_graph_json(general_graph) -> dict:
         )
         for edge in general_graph.get_graph_edges()
     ]
-    graph = {"nodes": general_graph.get_node_names(), "edges": edges}
-    validate_graph(graph)
-    return graph
+    return kit.validate_graph({"nodes": general_graph.get_node_names(), "edges": edges})
 
 
-def main() -> None:
-    params = json.loads(Path(os.environ["PETRI_PARAMS_FILE"]).read_text())
-    output_dir = Path(os.environ["PETRI_OUTPUT_DIR"])
-    output_dir.mkdir(parents=True, exist_ok=True)
-    dataset = os.environ.get("PETRI_DATASET_FILE")
-    if not dataset:
-        fail("FCI needs a dataset (PETRI_DATASET_FILE is not set)")
-
-    alpha = float(params["alpha"])
-    indep_test = str(params["indep_test"])
-    depth = int(params["depth"])
-    max_path_length = int(params["max_path_length"])
-    progress(0.0)
-    names, data = read_csv(dataset)
-    log(f"loaded {data.shape[0]} rows x {data.shape[1]} columns from the dataset")
+def run(job: kit.Job) -> None:
+    """Learn the PAG of the job's dataset; write graph.json and metrics.json."""
+    dataset = job.require_dataset("FCI")
+    alpha = float(job.params["alpha"])
+    indep_test = str(job.params["indep_test"])
+    depth = int(job.params["depth"])
+    max_path_length = int(job.params["max_path_length"])
+    kit.progress(0.0)
+    names, rows = kit.read_csv(dataset)
+    data = np.array(rows, dtype=float).reshape(len(rows), len(names))
+    kit.log(f"loaded {data.shape[0]} rows x {data.shape[1]} columns from the dataset")
     if data.shape[0] < 4:
-        fail("FCI needs at least 4 rows")
-    progress(0.1)
+        kit.fail("FCI needs at least 4 rows")
+    kit.progress(0.1)
 
     # Imported late: causal-learn takes seconds to import, and bad input should fail fast.
     from causallearn.search.ConstraintBased.FCI import fci
 
-    log(
+    kit.log(
         f"running FCI: alpha={alpha} indep_test={indep_test} depth={depth} "
         f"max_path_length={max_path_length}"
     )
     started = time.perf_counter()
-    # causal-learn prints some edges it removes; keep that chatter, but as
-    # labelled log lines that can never be mistaken for ::directives.
-    chatter = io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(chatter):
-        warnings.simplefilter("always")
+    # causal-learn prints some edges it removes: kept as labelled log lines.
+    with kit.library_output("causal-learn"):
         pag, _ = fci(
             data,
             independence_test_method=indep_test,
@@ -142,36 +87,28 @@ def main() -> None:
             node_names=names,
         )
     runtime = time.perf_counter() - started
-    for line in chatter.getvalue().splitlines():
-        if line.strip():
-            log(f"causal-learn: {line}")
-    for warning in caught:
-        log(f"warning: {warning.message}")
-    progress(0.8)
+    kit.progress(0.8)
 
     graph = to_graph_json(pag)
-    (output_dir / "graph.json").write_text(json.dumps(graph, indent=2) + "\n")
-    log(f"FCI found {len(graph['edges'])} edges in {runtime:.3f}s")
+    kit.write_graph(job.output_dir / "graph.json", graph)
+    kit.log(f"FCI found {len(graph['edges'])} edges in {runtime:.3f}s")
 
     edges = graph["edges"]
-    metrics: dict[str, float] = {
-        "edges": len(edges),
-        "directed_edges": sum(1 for e in edges if e["type"] == "directed"),
-        "undirected_edges": sum(1 for e in edges if e["type"] == "undirected"),
-        "bidirected_edges": sum(1 for e in edges if e["type"] == "bidirected"),
-        "circle_endpoints": sum(e["endpoints"].count("circle") for e in edges),
-        "nodes": len(names),
-        "rows": int(data.shape[0]),
-        "runtime_s": round(runtime, 6),
-    }
-    truth_file = os.environ.get("PETRI_TRUTH_FILE")
-    if truth_file:
-        comparison = compare(graph, load_graph(truth_file))
-        metrics.update(comparison)
-        log("against the true graph: " + ", ".join(f"{k}={v:.4g}" for k, v in comparison.items()))
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    progress(1.0)
+    job.write_metrics(
+        {
+            "edges": len(edges),
+            "directed_edges": sum(1 for e in edges if e["type"] == "directed"),
+            "undirected_edges": sum(1 for e in edges if e["type"] == "undirected"),
+            "bidirected_edges": sum(1 for e in edges if e["type"] == "bidirected"),
+            "circle_endpoints": sum(e["endpoints"].count("circle") for e in edges),
+            "nodes": len(names),
+            "rows": int(data.shape[0]),
+            "runtime_s": round(runtime, 6),
+            **job.compare_with_truth(graph),
+        }
+    )
+    kit.progress(1.0)
 
 
 if __name__ == "__main__":
-    main()
+    run(kit.Job.from_env())

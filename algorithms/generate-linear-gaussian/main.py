@@ -8,27 +8,10 @@ seed and sizes give the same bytes as the demo datasets.
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
-from graphs import validate_graph
-
-
-def progress(fraction: float) -> None:
-    print(f"::progress {fraction:.2f}", flush=True)
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    sys.exit(1)
+import petri_kit as kit
 
 
 def edge_count(n_nodes: int, density: float) -> int:
@@ -105,14 +88,12 @@ def write_csv(path: Path, names: list[str], data: np.ndarray) -> None:
         for start in range(0, len(data), step):
             block = data[start : start + step]
             handle.write("".join(",".join(f"{v:.4f}" for v in row) + "\n" for row in block))
-            progress(0.5 + 0.45 * min(start + step, len(data)) / len(data))
+            kit.progress(0.5 + 0.45 * min(start + step, len(data)) / len(data))
 
 
-def main() -> None:
-    params = json.loads(Path(os.environ["PETRI_PARAMS_FILE"]).read_text())
-    output_dir = Path(os.environ["PETRI_OUTPUT_DIR"])
-    output_dir.mkdir(parents=True, exist_ok=True)
-
+def run(job: kit.Job) -> None:
+    """Sample a random DAG and data from it; write data.csv, graph.json and metrics.json."""
+    params = job.params
     n_nodes = int(params["nodes"])
     density = float(params["edge_density"])
     n_rows = int(params["samples"])
@@ -120,41 +101,38 @@ def main() -> None:
     weight_min, weight_max = float(params["weight_min"]), float(params["weight_max"])
     noise_std = float(params["noise_std"])
     if n_nodes < 2:
-        fail("nodes must be at least 2")
+        kit.fail("nodes must be at least 2")
     if not 0 <= density <= 1:
-        fail("edge_density must be between 0 and 1")
+        kit.fail("edge_density must be between 0 and 1")
     if n_rows < 1:
-        fail("samples must be at least 1")
+        kit.fail("samples must be at least 1")
     if not 0 <= weight_min <= weight_max:
-        fail(f"need 0 <= weight_min <= weight_max, got {weight_min} and {weight_max}")
+        kit.fail(f"need 0 <= weight_min <= weight_max, got {weight_min} and {weight_max}")
     if noise_std <= 0:
-        fail("noise_std must be positive")
+        kit.fail("noise_std must be positive")
 
-    progress(0.0)
+    kit.progress(0.0)
     n_edges = edge_count(n_nodes, density)
-    log(
+    kit.log(
         f"random DAG: {n_nodes} nodes, {n_edges} edges (density {density}), "
         f"|weights| in [{weight_min}, {weight_max}], seed {seed}"
     )
     rng = np.random.default_rng(seed)
     weights = random_dag(rng, n_nodes, n_edges, weight_min, weight_max)
-    progress(0.1)
+    kit.progress(0.1)
     data = sample_linear_gaussian(rng, weights, n_rows, noise_std)
     if not np.isfinite(data).all():
-        fail("the sampled values overflowed; lower weight_max or the density")
-    log(f"sampled {n_rows} rows")
-    progress(0.5)
+        kit.fail("the sampled values overflowed; lower weight_max or the density")
+    kit.log(f"sampled {n_rows} rows")
+    kit.progress(0.5)
 
     names = [f"X{k + 1}" for k in range(n_nodes)]
-    graph = graph_json(weights, names)
-    validate_graph(graph)
-    write_csv(output_dir / "data.csv", names, data)
-    (output_dir / "graph.json").write_text(json.dumps(graph, indent=2) + "\n")
-    metrics = {"nodes": n_nodes, "edges": n_edges, "rows": n_rows}
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    log(f"wrote data.csv ({n_rows} x {n_nodes}) and graph.json ({n_edges} edges)")
-    progress(1.0)
+    kit.write_graph(job.output_dir / "graph.json", graph_json(weights, names))
+    write_csv(job.output_dir / "data.csv", names, data)
+    job.write_metrics({"nodes": n_nodes, "edges": n_edges, "rows": n_rows})
+    kit.log(f"wrote data.csv ({n_rows} x {n_nodes}) and graph.json ({n_edges} edges)")
+    kit.progress(1.0)
 
 
 if __name__ == "__main__":
-    main()
+    run(kit.Job.from_env())

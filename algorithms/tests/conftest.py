@@ -1,9 +1,17 @@
-"""Shared fixtures: run an algorithm folder the way the Petri runner does."""
+"""Shared fixtures: run an algorithm folder as the Petri runner would.
+
+Python algorithms are called in this process (their main.py's ``run(job)``), so causal-learn
+and scikit-learn are imported once per session; others (pc-r, in R) run their entrypoint in a
+subprocess. Each algorithm's run through the real runner is in
+webapp/api/tests/test_every_algorithm_end_to_end.py.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -12,7 +20,9 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
+import petri_kit as kit
 import pytest
 import yaml
 
@@ -54,6 +64,17 @@ def load_spec(name: str) -> dict:
     return yaml.safe_load((ALGORITHMS_DIR / name / "algorithm.yaml").read_text())
 
 
+@functools.cache
+def algorithm_module(name: str) -> ModuleType:
+    """algorithms/<name>/main.py, loaded by path once: algorithm folders are not packages."""
+    path = ALGORITHMS_DIR / name / "main.py"
+    spec = importlib.util.spec_from_file_location(f"petri_algorithm_{name.replace('-', '_')}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_in(
     root: Path,
     name: str,
@@ -62,20 +83,27 @@ def run_in(
     truth: Path | None = None,
     timeout: float = 300,
 ) -> Run:
-    """Copy the folder under `root` and run its entrypoint there with the Petri env vars."""
+    """Run algorithm `name` with its defaults updated by `params`, in a fresh folder under `root`.
+
+    Python algorithms run in this process; their stdout, stderr and exit status are captured as
+    a subprocess's would be. Others run their entrypoint with the Petri env vars.
+    """
     spec = load_spec(name)
     values = {key: p["default"] for key, p in spec["parameters"].items()}
     values.update(params or {})
+    # What the algorithm reads is what JSON carries, as from PETRI_PARAMS_FILE.
+    values = json.loads(json.dumps(values))
     # A fresh directory per run, so one test may run several times.
     base = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
+    output_dir = base / "output"
+    output_dir.mkdir()
+    if spec["language"] == "python":
+        return _call(name, kit.Job(values, output_dir, dataset, truth))
     workdir = base / "work"
     shutil.copytree(ALGORITHMS_DIR / name, workdir, ignore=shutil.ignore_patterns("__pycache__"))
     params_file = base / "params.json"
     params_file.write_text(json.dumps(values))
-    output_dir = base / "output"
-    output_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PETRI_")}
-    # The entrypoint says "python": make that this interpreter, with its packages.
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["PETRI_PARAMS_FILE"] = str(params_file)
     env["PETRI_OUTPUT_DIR"] = str(output_dir)
@@ -93,6 +121,79 @@ def run_in(
         timeout=timeout,
     )
     return Run(done.returncode, done.stdout, done.stderr, output_dir)
+
+
+def _call(name: str, job: kit.Job) -> Run:
+    """main.py's run(job) in this process; SystemExit (kit.fail) becomes the exit status."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    returncode = 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            algorithm_module(name).run(job)
+        except SystemExit as exit_:
+            code = exit_.code
+            returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    return Run(returncode, stdout.getvalue(), stderr.getvalue(), job.output_dir)
+
+
+def run_r_main_in_one_process(
+    folder: Path, name: str, cases: dict[str, tuple[dict, Path | None, Path | None]]
+) -> dict[str, Run]:
+    """main() of R algorithm `name` once per case (params, dataset, truth), in one R process.
+
+    A driver sources main.R (which runs main() only when Rscript runs it) and calls main()
+    with each case's environment and output folder; fail() raises there instead of quitting,
+    so each case's outcome is a Run with exit status 1 and the reason as stderr on failure.
+    """
+    work = folder / "work"
+    shutil.copytree(ALGORITHMS_DIR / name, work)
+    defaults = {key: p["default"] for key, p in load_spec(name)["parameters"].items()}
+    calls = []
+    for case, (params, dataset, truth) in cases.items():
+        base = folder / case
+        (base / "output").mkdir(parents=True)
+        (base / "params.json").write_text(json.dumps({**defaults, **params}))
+        env = {
+            "PETRI_PARAMS_FILE": base / "params.json",
+            "PETRI_OUTPUT_DIR": base / "output",
+            "PETRI_DATASET_FILE": dataset,
+            "PETRI_TRUTH_FILE": truth,
+        }
+        calls.append(
+            "".join(
+                f"Sys.setenv({key} = {json.dumps(str(value))})\n"
+                if value is not None
+                else f"Sys.unsetenv({json.dumps(key)})\n"
+                for key, value in env.items()
+            )
+            + "out <- capture.output(result <- tryCatch({main(); ''}, "
+            "error = function(e) conditionMessage(e)))\n"
+            f"writeLines(out, {json.dumps(str(base / 'stdout.txt'))})\n"
+            f"writeLines(result, {json.dumps(str(base / 'error.txt'))})\n"
+        )
+    # The driver sits in the copied folder: main.R sources its helpers from the script's folder.
+    driver = work / "driver.R"
+    driver.write_text(
+        f"source({json.dumps(str(work / 'main.R'))})\n"
+        "fail <- function(message) stop(message)\n" + "".join(calls)
+    )
+    done = subprocess.run(
+        ["Rscript", str(driver)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    runs = {}
+    for case in cases:
+        base = folder / case
+        error = (base / "error.txt").read_text().strip()
+        stdout = (base / "stdout.txt").read_text()
+        runs[case] = Run(1 if error else 0, stdout, error, base / "output")
+    return runs
+
+
+@pytest.fixture(scope="session")
+def r_main_runs():
+    """run_r_main_in_one_process(folder, name, cases): several runs of an R algorithm at once."""
+    return run_r_main_in_one_process
 
 
 @pytest.fixture
@@ -118,16 +219,6 @@ def pc_demo_run(tmp_path_factory) -> Run:
     )
     assert run.returncode == 0, run.stderr
     return run
-
-
-@pytest.fixture(scope="session")
-def graphs():
-    """pc/graphs.py, loaded by path: algorithm folders are not packages."""
-    path = ALGORITHMS_DIR / "pc" / "graphs.py"
-    spec = importlib.util.spec_from_file_location("petri_pc_graphs", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # The small generated dataset every causal-discovery test runs on: 5 nodes, 5 edges,

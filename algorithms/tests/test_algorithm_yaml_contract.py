@@ -201,12 +201,23 @@ def test_only_the_generator_produces_a_dataset_and_it_takes_none():
     assert producers == {"generate-linear-gaussian": ("dataset", "none")}
 
 
-def test_graph_helpers_are_the_same_in_every_python_algorithm_folder():
-    # Each folder runs alone, so graphs.py is copied, not shared; the copies must not drift.
-    copies = sorted(ALGORITHMS_DIR.glob("*/graphs.py"))
-    assert {p.parent.name for p in copies} >= {"pc", "fci", "ges", "generate-linear-gaussian"}
-    original = (ALGORITHMS_DIR / "pc" / "graphs.py").read_bytes()
-    assert [p.parent.name for p in copies if p.read_bytes() != original] == []
+def python_algorithm_folders() -> list[Path]:
+    return [
+        folder
+        for folder in algorithm_folders()
+        if yaml.safe_load((folder / "algorithm.yaml").read_text())["language"] == "python"
+    ]
+
+
+@pytest.mark.parametrize("folder", python_algorithm_folders(), ids=lambda p: p.name)
+def test_python_algorithm_uses_the_kit_and_carries_no_copy_of_it(folder):
+    # One kit (base-image/runner/petri_kit) for every Python algorithm, and run(job) for
+    # the tests to call in-process; a folder's own helper module would be a copy to drift.
+    source = (folder / "main.py").read_text()
+    assert "import petri_kit as kit" in source
+    assert "def run(job: kit.Job) -> None:" in source
+    assert 'if __name__ == "__main__":\n    run(kit.Job.from_env())' in source
+    assert sorted(p.name for p in folder.glob("*.py")) == ["main.py"]
 
 
 def test_every_other_folder_is_a_known_non_algorithm():

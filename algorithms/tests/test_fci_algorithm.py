@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import petri_kit as kit
 import pytest
 
 # The marks each graph.json type allows at (source, target).
@@ -27,8 +28,8 @@ def graph_of(run) -> dict:
     return json.loads((run.output_dir / "graph.json").read_text())
 
 
-def test_fci_writes_a_valid_pag_over_the_dataset_columns(fci_run, generated_dataset, graphs):
-    graph = graphs.load_graph(fci_run.output_dir / "graph.json")
+def test_fci_writes_a_valid_pag_over_the_dataset_columns(fci_run, generated_dataset):
+    graph = kit.read_graph(fci_run.output_dir / "graph.json")
     assert graph["nodes"] == generated_dataset.graph["nodes"]
     assert graph["edges"]
     for edge in graph["edges"]:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import petri_kit as kit
 import pytest
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "linear-gaussian-6"
@@ -40,8 +41,8 @@ def test_the_generator_reproduces_the_demo_dataset_byte_for_byte(run_algorithm):
         assert (run.output_dir / name).read_bytes() == (DEMO / name).read_bytes(), name
 
 
-def test_the_generator_writes_a_valid_dag_over_the_data_columns(generated_dataset, graphs):
-    graph = graphs.load_graph(generated_dataset.truth)
+def test_the_generator_writes_a_valid_dag_over_the_data_columns(generated_dataset):
+    graph = kit.read_graph(generated_dataset.truth)
     header = generated_dataset.data.read_text().splitlines()[0].split(",")
     assert graph["nodes"] == header == ["X1", "X2", "X3", "X4", "X5"]
     assert all(edge["type"] == "directed" for edge in graph["edges"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import petri_kit as kit
 import pytest
 
 
@@ -33,8 +34,8 @@ def binary_chain(tmp_path):
     return dataset
 
 
-def test_ges_writes_a_valid_cpdag_over_the_dataset_columns(ges_run, generated_dataset, graphs):
-    graph = graphs.load_graph(ges_run.output_dir / "graph.json")
+def test_ges_writes_a_valid_cpdag_over_the_dataset_columns(ges_run, generated_dataset):
+    graph = kit.read_graph(ges_run.output_dir / "graph.json")
     assert graph["nodes"] == generated_dataset.graph["nodes"]
     assert {e["type"] for e in graph["edges"]} <= {"directed", "undirected"}
     assert all(set(edge) == {"source", "target", "type"} for edge in graph["edges"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import petri_kit as kit
 import pytest
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "linear-gaussian-6"
@@ -17,7 +18,7 @@ def edge_key(edge: dict) -> tuple[frozenset, str, str | None]:
 
 
 def hand_comparison(found: dict, truth: dict) -> dict:
-    """A second, deliberately plain computation of the metrics graphs.compare gives."""
+    """A second, deliberately plain computation of the metrics kit.compare gives."""
     found_edges = {edge_key(e)[0]: edge_key(e) for e in found["edges"]}
     true_edges = {edge_key(e)[0]: edge_key(e) for e in truth["edges"]}
     pairs = set(found_edges) | set(true_edges)
@@ -33,8 +34,8 @@ def hand_comparison(found: dict, truth: dict) -> dict:
     }
 
 
-def test_pc_writes_a_valid_graph_over_the_dataset_columns(pc_demo_run, graphs):
-    graph = graphs.load_graph(pc_demo_run.output_dir / "graph.json")
+def test_pc_writes_a_valid_graph_over_the_dataset_columns(pc_demo_run):
+    graph = kit.read_graph(pc_demo_run.output_dir / "graph.json")
     header = (DEMO / "data.csv").read_text().splitlines()[0].split(",")
     assert graph["nodes"] == header
     assert graph["edges"]
@@ -121,10 +122,12 @@ def test_pc_runs_discrete_tests_on_discrete_data(run_algorithm, tmp_path, test):
 
 def test_pc_runs_the_kernel_test_on_a_small_sample(run_algorithm, tmp_path):
     sample = tmp_path / "sample.csv"
-    sample.write_text("\n".join((DEMO / "data.csv").read_text().splitlines()[:151]) + "\n")
+    # KCI's cost grows with the cube of the rows: 100 rows take a third of the time of 150
+    # and find the same skeleton (5 of the 7 true adjacencies, no false one).
+    sample.write_text("\n".join((DEMO / "data.csv").read_text().splitlines()[:101]) + "\n")
     run = run_algorithm("pc", {"indep_test": "kci"}, dataset=sample, truth=DEMO / "graph.json")
     assert run.returncode == 0, run.stderr
-    assert run.metrics["rows"] == 150
+    assert run.metrics["rows"] == 100
     assert run.metrics["recall"] >= 0.5
 
 

@@ -1,35 +1,69 @@
-"""The pc-r algorithm (base R) run end to end (its R helpers: test_pc_r_library.py).
+"""The pc-r algorithm (base R) on whole datasets (its R helpers: test_pc_r_library.py).
 
-Runs wherever Rscript is installed; .ci/run installs r-base-core so CI always does.
+Needs R (Rscript): marked requires("r"). Most runs share one R process: a driver sources
+main.R (which then does not run by itself) and calls main() once per case, each with its own
+environment and output folder, where fail() raises instead of quitting. That fail() quits
+with status 1 and its message on stderr is checked by the runs through Rscript at the end.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
+import petri_kit as kit
 import pytest
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "linear-gaussian-6"
 
-pytestmark = pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs Rscript (R)")
+pytestmark = pytest.mark.requires("r")
+
+
+BAD_DATASETS = {
+    "text-cell": ("a,b\n1.0,x\n2.0,y\n3.0,z\n4.0,w\n", "row 2 is not numeric"),
+    "uneven-row": ("a,b\n1,2\n2,3,4\n3,1\n4,7\n", "row 3 has 3 fields"),
+    "nan": ("a,b\n1,2\n2,NaN\n3,1\n4,7\n", "missing or infinite"),
+    "duplicate-names": ("a,a\n1,2\n2,3\n3,1\n4,7\n", "duplicate column names"),
+    "too-few-rows": ("a,b\n1,2\n2,3\n", "at least 4 rows"),
+    "constant-column": ("a,b\n1,2\n1,3\n1,1\n1,7\n", "constant"),
+}
+
+
+@pytest.fixture(scope="module")
+def pc_r_runs(tmp_path_factory, generated_dataset, r_main_runs) -> dict:
+    folder = tmp_path_factory.mktemp("pc-r-runs")
+    unicode_dataset = folder / "names.csv"
+    lines = [f"{i},{(i * 7) % 5},{i * 2 + (i % 3)}" for i in range(40)]
+    unicode_dataset.write_bytes(
+        b"\xef\xbb\xbf" + 'température,"b, c",x\n'.encode() + "\n".join(lines).encode() + b"\n"
+    )
+    cases = {
+        "defaults": ({}, generated_dataset.data, generated_dataset.truth),
+        "demo": ({}, DEMO / "data.csv", DEMO / "graph.json"),
+        "no-orientation": ({"orient": False}, generated_dataset.data, None),
+        "depth-zero": ({"max_depth": 0}, generated_dataset.data, None),
+        "unicode-names": ({}, unicode_dataset, None),
+    }
+    for name, (text, _) in BAD_DATASETS.items():
+        (folder / f"{name}.csv").write_text(text)
+        cases[name] = ({}, folder / f"{name}.csv", None)
+    return r_main_runs(folder, "pc-r", cases)
+
+
+@pytest.fixture(scope="module")
+def pc_r_run(pc_r_runs):
+    """The pc-r run with defaults on the generated dataset and its true graph."""
+    run = pc_r_runs["defaults"]
+    assert run.returncode == 0, run.stderr
+    return run
 
 
 def graph_of(run) -> dict:
     return json.loads((run.output_dir / "graph.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def pc_r_run(run_shared, generated_dataset):
-    """One pc-r run with defaults on the generated dataset and its true graph."""
-    run = run_shared("pc-r", dataset=generated_dataset.data, truth=generated_dataset.truth)
-    assert run.returncode == 0, run.stderr
-    return run
-
-
-def test_pc_r_writes_a_valid_graph_over_the_dataset_columns(pc_r_run, generated_dataset, graphs):
-    graph = graphs.load_graph(pc_r_run.output_dir / "graph.json")
+def test_pc_r_writes_a_valid_graph_over_the_dataset_columns(pc_r_run, generated_dataset):
+    graph = kit.read_graph(pc_r_run.output_dir / "graph.json")
     assert graph["nodes"] == generated_dataset.graph["nodes"]
     assert all(set(edge) == {"source", "target", "type"} for edge in graph["edges"])
 
@@ -58,8 +92,10 @@ def test_pc_r_metrics_agree_with_a_hand_computed_comparison(
         assert metrics[key] == pytest.approx(value), key
 
 
-def test_pc_r_agrees_with_causal_learn_pc_on_the_demo_dataset(run_algorithm, edge_summary):
-    r = run_algorithm("pc-r", dataset=DEMO / "data.csv", truth=DEMO / "graph.json")
+def test_pc_r_agrees_with_causal_learn_pc_on_the_demo_dataset(
+    pc_r_runs, run_algorithm, edge_summary
+):
+    r = pc_r_runs["demo"]
     python = run_algorithm("pc", dataset=DEMO / "data.csv", truth=DEMO / "graph.json")
     assert r.returncode == 0, r.stderr
     assert python.returncode == 0, python.stderr
@@ -68,10 +104,8 @@ def test_pc_r_agrees_with_causal_learn_pc_on_the_demo_dataset(run_algorithm, edg
         assert r.metrics[key] == python.metrics[key], key
 
 
-def test_pc_r_without_orientation_gives_the_same_skeleton_undirected(
-    run_algorithm, pc_r_run, generated_dataset
-):
-    run = run_algorithm("pc-r", {"orient": False}, dataset=generated_dataset.data)
+def test_pc_r_without_orientation_gives_the_same_skeleton_undirected(pc_r_runs, pc_r_run):
+    run = pc_r_runs["no-orientation"]
     assert run.returncode == 0, run.stderr
     edges = graph_of(run)["edges"]
     assert {e["type"] for e in edges} == {"undirected"}
@@ -83,9 +117,9 @@ def test_pc_r_without_orientation_gives_the_same_skeleton_undirected(
 
 
 def test_pc_r_with_depth_zero_keeps_at_least_the_edges_with_one_test_per_ordered_pair(
-    run_algorithm, pc_r_run, generated_dataset
+    pc_r_runs, pc_r_run
 ):
-    run = run_algorithm("pc-r", {"max_depth": 0}, dataset=generated_dataset.data)
+    run = pc_r_runs["depth-zero"]
     assert run.returncode == 0, run.stderr
     # Only marginal tests, so it can only remove fewer edges than the full search.
     assert run.metrics["edges"] >= pc_r_run.metrics["edges"]
@@ -100,13 +134,8 @@ def test_pc_r_reports_rising_progress_that_ends_at_one(pc_r_run):
     assert pc_r_run.progress[-1] == 1.0
 
 
-def test_pc_r_keeps_unicode_column_names_and_drops_a_byte_order_mark(run_algorithm, tmp_path):
-    lines = [f"{i},{(i * 7) % 5},{i * 2 + (i % 3)}" for i in range(40)]
-    dataset = tmp_path / "names.csv"
-    dataset.write_bytes(
-        b"\xef\xbb\xbf" + 'température,"b, c",x\n'.encode() + "\n".join(lines).encode() + b"\n"
-    )
-    run = run_algorithm("pc-r", dataset=dataset)
+def test_pc_r_keeps_unicode_column_names_and_drops_a_byte_order_mark(pc_r_runs):
+    run = pc_r_runs["unicode-names"]
     assert run.returncode == 0, run.stderr
     graph = graph_of(run)
     assert graph["nodes"] == ["température", "b, c", "x"]
@@ -115,31 +144,21 @@ def test_pc_r_keeps_unicode_column_names_and_drops_a_byte_order_mark(run_algorit
     }
 
 
+@pytest.mark.parametrize("case", BAD_DATASETS)
+def test_pc_r_fails_clearly_on_a_bad_dataset(pc_r_runs, case):
+    run = pc_r_runs[case]
+    assert run.returncode == 1
+    assert BAD_DATASETS[case][1] in run.stderr
+    assert not (run.output_dir / "metrics.json").exists()
+
+
+# Through Rscript, as the runner starts it: fail() quits with status 1, its reason on stderr.
+
+
 def test_pc_r_fails_clearly_without_a_dataset(run_algorithm):
     run = run_algorithm("pc-r")
-    assert run.returncode != 0
-    assert "dataset" in run.stderr
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("a,b\n1.0,x\n2.0,y\n3.0,z\n4.0,w\n", "row 2 is not numeric"),
-        ("a,b\n1,2\n2,3,4\n3,1\n4,7\n", "row 3 has 3 fields"),
-        ("a,b\n1,2\n2,NaN\n3,1\n4,7\n", "missing or infinite"),
-        ("a,a\n1,2\n2,3\n3,1\n4,7\n", "duplicate column names"),
-        ("a,b\n1,2\n2,3\n", "at least 4 rows"),
-        ("a,b\n1,2\n1,3\n1,1\n1,7\n", "constant"),
-    ],
-    ids=["text-cell", "uneven-row", "nan", "duplicate-names", "too-few-rows", "constant-column"],
-)
-def test_pc_r_fails_clearly_on_a_bad_dataset(run_algorithm, tmp_path, text, message):
-    dataset = tmp_path / "bad.csv"
-    dataset.write_text(text)
-    run = run_algorithm("pc-r", dataset=dataset)
     assert run.returncode == 1
-    assert message in run.stderr
-    assert not (run.output_dir / "metrics.json").exists()
+    assert "error: PC needs a dataset" in run.stderr
 
 
 def test_pc_r_fails_clearly_on_a_malformed_true_graph(run_algorithm, generated_dataset, tmp_path):
@@ -148,3 +167,4 @@ def test_pc_r_fails_clearly_on_a_malformed_true_graph(run_algorithm, generated_d
     run = run_algorithm("pc-r", dataset=generated_dataset.data, truth=truth)
     assert run.returncode == 1
     assert "true graph" in run.stderr
+    assert not (run.output_dir / "metrics.json").exists()

@@ -1,20 +1,27 @@
 """pc-r's R code on its own: the JSON reader and writer, the graph comparison, the search.
 
-Runs wherever Rscript is installed; .ci/run installs r-base-core so CI always does.
+Needs R (Rscript): marked requires("r"). Starting R costs more than most checks, so each group
+of cases is evaluated in one R process by a module-scoped fixture, and each case is still its
+own test.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
+import petri_kit as kit
 import pytest
 
 ALGORITHM = Path(__file__).resolve().parents[1] / "pc-r"
 
-pytestmark = pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs Rscript (R)")
+pytestmark = pytest.mark.requires("r")
+
+
+def r_string(text: str) -> str:
+    """A Python string as an R string literal (paths in generated R code)."""
+    return json.dumps(text)
 
 
 def run_r(tmp_path: Path, code: str) -> str:
@@ -40,35 +47,68 @@ TRICKY = {
 }
 
 
-def test_r_json_reads_and_writes_back_a_tricky_document(tmp_path):
-    source = tmp_path / "in.json"
+COMPACT_AND_INDENTED = ['{"alpha":0.01,"orient":false,"max_depth":-1}', '{\n  "a" : [ 1 ,2 ]\n}']
+
+
+@pytest.fixture(scope="module")
+def r_json_round_trips(tmp_path_factory) -> Path:
+    """The tricky document and the parameter files, read and written back by one R process."""
+    folder = tmp_path_factory.mktemp("r-json")
     # ensure_ascii: the reader must decode \\u escapes, surrogate pairs included.
-    source.write_text(json.dumps(TRICKY, ensure_ascii=True))
-    run_r(tmp_path, f'json_write(json_read("{source}"), "{tmp_path / "out.json"}")')
-    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8")) == TRICKY
+    (folder / "tricky.json").write_text(json.dumps(TRICKY, ensure_ascii=True))
+    code = f'json_write(json_read("{folder / "tricky.json"}"), "{folder / "tricky-out.json"}")\n'
+    for i, text in enumerate(COMPACT_AND_INDENTED):
+        (folder / f"p{i}.json").write_text(text)
+        code += (
+            f'writeLines(to_json(json_read("{folder / f"p{i}.json"}")), "{folder / f"p{i}-out"}")\n'
+        )
+    run_r(folder, code)
+    return folder
 
 
-def test_r_json_reads_compact_and_indented_parameters(tmp_path):
-    for i, text in enumerate(
-        ['{"alpha":0.01,"orient":false,"max_depth":-1}', '{\n  "a" : [ 1 ,2 ]\n}']
-    ):
-        path = tmp_path / f"p{i}.json"
+def test_r_json_reads_and_writes_back_a_tricky_document(r_json_round_trips):
+    written = (r_json_round_trips / "tricky-out.json").read_text(encoding="utf-8")
+    assert json.loads(written) == TRICKY
+
+
+@pytest.mark.parametrize("index", range(len(COMPACT_AND_INDENTED)), ids=["compact", "indented"])
+def test_r_json_reads_compact_and_indented_parameters(r_json_round_trips, index):
+    out = (r_json_round_trips / f"p{index}-out").read_text()
+    assert json.loads(out) == json.loads(COMPACT_AND_INDENTED[index])
+
+
+def r_verdicts(folder: Path, documents: list[str], check: str) -> list[str]:
+    """`check` (R code reading the file `path`) on each document in one R process.
+
+    Each verdict is "rejected" when the check raised an error, otherwise "accepted".
+    """
+    paths = []
+    for i, text in enumerate(documents):
+        path = folder / f"doc-{i}.json"
         path.write_text(text)
-        out = run_r(tmp_path, f'cat(to_json(json_read("{path}")))')
-        assert json.loads(out) == json.loads(text)
-
-
-@pytest.mark.parametrize(
-    "text", ['{"a": 1,}', '{"a" 1}', "[1, 2", '"open', "01", '{"a": tru}', "[1] 2"]
-)
-def test_r_json_rejects_malformed_text(tmp_path, text):
-    path = tmp_path / "bad.json"
-    path.write_text(text)
+        paths.append(r_string(str(path)))
     out = run_r(
-        tmp_path,
-        f'r <- tryCatch({{json_read("{path}"); "parsed"}}, error = function(e) "rejected")\ncat(r)',
+        folder,
+        f"paths <- c({', '.join(paths)})\n"
+        "for (path in paths) cat(tryCatch({"
+        + check
+        + '; "accepted"}, error = function(e) "rejected"), "\\n")',
     )
-    assert out == "rejected"
+    return out.split()
+
+
+MALFORMED_JSON = ['{"a": 1,}', '{"a" 1}', "[1, 2", '"open', "01", '{"a": tru}', "[1] 2"]
+
+
+@pytest.fixture(scope="module")
+def r_malformed_json_verdicts(tmp_path_factory) -> list[str]:
+    return r_verdicts(tmp_path_factory.mktemp("r-bad-json"), MALFORMED_JSON, "json_read(path)")
+
+
+@pytest.mark.parametrize("index", range(len(MALFORMED_JSON)), ids=MALFORMED_JSON)
+def test_r_json_rejects_malformed_text(r_malformed_json_verdicts, index):
+    assert len(r_malformed_json_verdicts) == len(MALFORMED_JSON)
+    assert r_malformed_json_verdicts[index] == "rejected"
 
 
 # The R graph comparison, on the hand-computed cases of the Python one.
@@ -149,68 +189,77 @@ def r_comparisons(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", COMPARISONS)
-def test_r_comparison_matches_the_hand_computed_metrics(r_comparisons, graphs, case):
+def test_r_comparison_matches_the_hand_computed_metrics(r_comparisons, case):
     found, truth, expected = COMPARISONS[case]
     assert r_comparisons[case] == pytest.approx(expected)
     # The Python helpers the other algorithms use agree.
-    assert graphs.compare(found, truth) == pytest.approx(expected)
+    assert kit.compare(found, truth) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(
-    "bad",
-    [
-        {"nodes": ["A", "A"], "edges": []},
-        {"nodes": ["A", "B"]},
-        {"nodes": ["A", "B"], "edges": [{"source": "A", "target": "Z", "type": "directed"}]},
-        {"nodes": ["A", "B"], "edges": [{"source": "A", "target": "A", "type": "directed"}]},
-        {"nodes": ["A", "B"], "edges": [{"source": "A", "target": "B", "type": "arrow"}]},
-        {
-            "nodes": ["A", "B"],
-            "edges": [{"source": "A", "target": "B", "type": "directed", "weight": "high"}],
-        },
-        {
-            "nodes": ["A", "B"],
-            "edges": [{"source": "A", "target": "B", "type": "directed", "weight": True}],
-        },
-        graph("A->B", "B->A"),
-        graph("A->B", "A--B"),
-    ],
-    ids=[
-        "duplicate-nodes",
-        "no-edges-list",
-        "unknown-node",
-        "self-loop",
-        "unknown-type",
-        "text-weight",
-        "bool-weight",
-        "both-directions",
-        "two-types-on-one-pair",
-    ],
-)
-def test_r_validate_graph_rejects_malformed_graphs(tmp_path, bad):
-    path = tmp_path / "graph.json"
-    path.write_text(json.dumps(bad))
-    out = run_r(
-        tmp_path,
-        f'r <- tryCatch({{validate_graph(json_read("{path}")); "valid"}}, '
-        'error = function(e) "rejected")\ncat(r)',
-    )
-    assert out == "rejected"
-
-
-def test_r_validate_graph_accepts_weights_nulls_and_repeats(tmp_path):
-    path = tmp_path / "graph.json"
-    good = {
-        "nodes": ["A", "B", "C"],
-        "edges": [
-            {"source": "A", "target": "B", "type": "directed", "weight": 0.8},
-            {"source": "B", "target": "C", "type": "undirected", "weight": None},
-            {"source": "A", "target": "C", "type": "bidirected"},
-            {"source": "A", "target": "B", "type": "directed"},
+MALFORMED_GRAPHS = dict(
+    zip(
+        [
+            "duplicate-nodes",
+            "no-edges-list",
+            "unknown-node",
+            "self-loop",
+            "unknown-type",
+            "text-weight",
+            "bool-weight",
+            "both-directions",
+            "two-types-on-one-pair",
         ],
-    }
-    path.write_text(json.dumps(good))
-    assert run_r(tmp_path, f'validate_graph(json_read("{path}"))\ncat("valid")') == "valid"
+        [
+            {"nodes": ["A", "A"], "edges": []},
+            {"nodes": ["A", "B"]},
+            {"nodes": ["A", "B"], "edges": [{"source": "A", "target": "Z", "type": "directed"}]},
+            {"nodes": ["A", "B"], "edges": [{"source": "A", "target": "A", "type": "directed"}]},
+            {"nodes": ["A", "B"], "edges": [{"source": "A", "target": "B", "type": "arrow"}]},
+            {
+                "nodes": ["A", "B"],
+                "edges": [{"source": "A", "target": "B", "type": "directed", "weight": "high"}],
+            },
+            {
+                "nodes": ["A", "B"],
+                "edges": [{"source": "A", "target": "B", "type": "directed", "weight": True}],
+            },
+            graph("A->B", "B->A"),
+            graph("A->B", "A--B"),
+        ],
+        strict=True,
+    )
+)
+WELL_FORMED_GRAPH = {
+    "nodes": ["A", "B", "C"],
+    "edges": [
+        {"source": "A", "target": "B", "type": "directed", "weight": 0.8},
+        {"source": "B", "target": "C", "type": "undirected", "weight": None},
+        {"source": "A", "target": "C", "type": "bidirected"},
+        {"source": "A", "target": "B", "type": "directed"},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def r_graph_verdicts(tmp_path_factory) -> dict[str, str]:
+    """validate_graph on every malformed graph and the well-formed one, in one R process."""
+    graphs = {**MALFORMED_GRAPHS, "well-formed": WELL_FORMED_GRAPH}
+    verdicts = r_verdicts(
+        tmp_path_factory.mktemp("r-validate"),
+        [json.dumps(g) for g in graphs.values()],
+        "validate_graph(json_read(path))",
+    )
+    assert len(verdicts) == len(graphs)
+    return dict(zip(graphs, verdicts, strict=True))
+
+
+@pytest.mark.parametrize("case", MALFORMED_GRAPHS)
+def test_r_validate_graph_rejects_malformed_graphs(r_graph_verdicts, case):
+    assert r_graph_verdicts[case] == "rejected"
+
+
+def test_r_validate_graph_accepts_weights_nulls_and_repeats(r_graph_verdicts):
+    assert r_graph_verdicts["well-formed"] == "accepted"
 
 
 # The R search on hand-made inputs.
@@ -231,73 +280,97 @@ orient_edges <- function(p, edges, sepsets) {
 """
 
 
-@pytest.mark.parametrize(
-    ("edges", "sepsets", "expected"),
-    [
-        # 1 - 2 - 3, 1 and 3 separated without 2: a collider.
-        ("c(1, 2), c(2, 3)", '"1 3" = integer(0)', {"1->2", "3->2"}),
-        # Separated by 2: a chain or a fork, which the data cannot tell apart.
-        ("c(1, 2), c(2, 3)", '"1 3" = 2L', {"1--2", "2--3"}),
-        # Collider 1 -> 2 <- 3, then 2 - 4 with 1, 3 not adjacent to 4: Meek R1 gives 2 -> 4.
-        (
-            "c(1, 2), c(3, 2), c(2, 4)",
-            '"1 3" = integer(0), "1 4" = 2L, "3 4" = 2L',
-            {"1->2", "3->2", "2->4"},
-        ),
-        # Collider 1 -> 2 <- 3 and a triangle 1 - 2 - 4: R1 gives 2 -> 4 (3 and 4 are
-        # not adjacent), then R2 turns 1 - 4 into 1 -> 4 along 1 -> 2 -> 4.
-        (
-            "c(1, 2), c(3, 2), c(2, 4), c(1, 4)",
-            '"1 3" = integer(0), "3 4" = 2L',
-            {"1->2", "3->2", "2->4", "1->4"},
-        ),
-        # Two colliders that disagree on 2 - 3 (path 1 - 2 - 3 - 4, both pairs separated
-        # by nothing): the first found, 1 -> 2 <- 3, wins and 3 - 4 stays undirected.
-        (
-            "c(1, 2), c(2, 3), c(3, 4)",
-            '"1 3" = integer(0), "2 4" = integer(0), "1 4" = integer(0)',
-            {"1->2", "3->2", "3--4"},
-        ),
-    ],
-    ids=["collider", "non-collider", "meek-r1", "meek-r2", "conflicting-colliders"],
-)
-def test_r_orientation_of_colliders_and_meek_rules(tmp_path, edges, sepsets, expected):
-    code = ORIENT + f"orient_edges(4L, list({edges}), list({sepsets}))"
-    assert set(run_r(tmp_path, code).split()) == expected
-
-
-def test_r_meek_rule_three_orients_into_the_meeting_point(tmp_path):
-    # Collider 3 -> 2 <- 4 (3 and 4 separated by 1, so 3 - 1 - 4 is no collider), and
-    # 1 adjacent to 2, 3 and 4: R3 gives 1 -> 2; 1 - 3 and 1 - 4 stay undirected.
-    code = ORIENT + (
-        'orient_edges(4L, list(c(1, 2), c(1, 3), c(1, 4), c(3, 2), c(4, 2)), list("3 4" = 1L))'
+ORIENTATIONS = dict(
+    zip(
+        ["collider", "non-collider", "meek-r1", "meek-r2", "conflicting-colliders", "meek-r3"],
+        [
+            # 1 - 2 - 3, 1 and 3 separated without 2: a collider.
+            ("c(1, 2), c(2, 3)", '"1 3" = integer(0)', {"1->2", "3->2"}),
+            # Separated by 2: a chain or a fork, which the data cannot tell apart.
+            ("c(1, 2), c(2, 3)", '"1 3" = 2L', {"1--2", "2--3"}),
+            # Collider 1 -> 2 <- 3, then 2 - 4 with 1, 3 not adjacent to 4: Meek R1 gives 2 -> 4.
+            (
+                "c(1, 2), c(3, 2), c(2, 4)",
+                '"1 3" = integer(0), "1 4" = 2L, "3 4" = 2L',
+                {"1->2", "3->2", "2->4"},
+            ),
+            # Collider 1 -> 2 <- 3 and a triangle 1 - 2 - 4: R1 gives 2 -> 4 (3 and 4 are
+            # not adjacent), then R2 turns 1 - 4 into 1 -> 4 along 1 -> 2 -> 4.
+            (
+                "c(1, 2), c(3, 2), c(2, 4), c(1, 4)",
+                '"1 3" = integer(0), "3 4" = 2L',
+                {"1->2", "3->2", "2->4", "1->4"},
+            ),
+            # Two colliders that disagree on 2 - 3 (path 1 - 2 - 3 - 4, both pairs separated
+            # by nothing): the first found, 1 -> 2 <- 3, wins and 3 - 4 stays undirected.
+            (
+                "c(1, 2), c(2, 3), c(3, 4)",
+                '"1 3" = integer(0), "2 4" = integer(0), "1 4" = integer(0)',
+                {"1->2", "3->2", "3--4"},
+            ),
+            # Collider 3 -> 2 <- 4 (3 and 4 separated by 1, so 3 - 1 - 4 is no collider), and
+            # 1 adjacent to 2, 3 and 4: R3 gives 1 -> 2; 1 - 3 and 1 - 4 stay undirected.
+            (
+                "c(1, 2), c(1, 3), c(1, 4), c(3, 2), c(4, 2)",
+                '"3 4" = 1L',
+                {"1->2", "1--3", "1--4", "3->2", "4->2"},
+            ),
+        ],
+        strict=True,
     )
-    assert set(run_r(tmp_path, code).split()) == {"1->2", "1--3", "1--4", "3->2", "4->2"}
+)
 
 
-def test_r_fisher_z_matches_a_hand_computed_p_value(tmp_path):
-    # Correlation 0.3 over 103 rows, nothing conditioned on:
-    # z = atanh(0.3) = 0.309520, statistic = sqrt(100) * z = 3.09520, p = 2 (1 - Phi(3.0952)).
-    # With 2 conditioned on and partial correlation 0 the p-value is 1.
+@pytest.fixture(scope="module")
+def r_orientations(tmp_path_factory) -> dict[str, set[str]]:
+    """orient() on every case, in one R process: each case's edges on a line of its own."""
+    calls = "".join(
+        f"cat(capture.output(orient_edges(4L, list({edges}), list({sepsets}))), '\\n')\n"
+        for edges, sepsets, _ in ORIENTATIONS.values()
+    )
+    lines = run_r(tmp_path_factory.mktemp("r-orient"), ORIENT + calls).splitlines()
+    assert len(lines) == len(ORIENTATIONS)
+    return {case: set(line.split()) for case, line in zip(ORIENTATIONS, lines, strict=True)}
+
+
+@pytest.mark.parametrize("case", [c for c in ORIENTATIONS if c != "meek-r3"])
+def test_r_orientation_of_colliders_and_meek_rules(r_orientations, case):
+    assert r_orientations[case] == ORIENTATIONS[case][2]
+
+
+def test_r_meek_rule_three_orients_into_the_meeting_point(r_orientations):
+    assert r_orientations["meek-r3"] == ORIENTATIONS["meek-r3"][2]
+
+
+@pytest.fixture(scope="module")
+def r_search(tmp_path_factory) -> list[str]:
+    """Fisher-z p-values and a skeleton search on hand-made correlations, in one R process."""
     code = (
+        # Correlation 0.3 over 103 rows, nothing conditioned on:
+        # z = atanh(0.3) = 0.309520, statistic = sqrt(100) * z = 3.09520, p = 2 (1 - Phi(3.0952)).
+        # With 2 conditioned on and partial correlation 0 the p-value is 1.
         "corr <- matrix(c(1, 0.3, 0.6, 0.3, 1, 0.5, 0.6, 0.5, 1), 3)\n"
         "cat(fisher_z(corr, 103, 1, 2, integer(0)), '\\n')\n"
         "corr3 <- matrix(c(1, 0.25, 0.5, 0.25, 1, 0.5, 0.5, 0.5, 1), 3)\n"
-        "cat(fisher_z(corr3, 103, 1, 2, 3L), '\\n')"
+        "cat(fisher_z(corr3, 103, 1, 2, 3L), '\\n')\n"
+        # X -> Y -> Z with correlations 0.6, 0.6 and 0.36 = 0.6 * 0.6: X and Z are
+        # dependent, but independent given Y, so only X - Z goes, at depth 1.
+        "corr <- matrix(c(1, 0.6, 0.36, 0.6, 1, 0.6, 0.36, 0.6, 1), 3)\n"
+        "found <- skeleton(corr, 500, 0.05, -1L)\n"
+        "cat(found$adjacent[1, 2], found$adjacent[2, 3], found$adjacent[1, 3], "
+        'found$sepsets[["1 3"]], "\\n")'
     )
-    first, second = map(float, run_r(tmp_path, code).split())
+    lines = run_r(tmp_path_factory.mktemp("r-search"), code).splitlines()
+    assert len(lines) == 3
+    return lines
+
+
+def test_r_fisher_z_matches_a_hand_computed_p_value(r_search):
+    first, second = (float(line) for line in r_search[:2])
     assert first == pytest.approx(0.0019672, rel=1e-3)
     # 0.25 = 0.5 * 0.5: 1 and 2 are uncorrelated given 3.
     assert second == pytest.approx(1.0)
 
 
-def test_r_skeleton_separates_the_ends_of_a_chain(tmp_path):
-    # X -> Y -> Z with correlations 0.6, 0.6 and 0.36 = 0.6 * 0.6: X and Z are
-    # dependent, but independent given Y, so only X - Z goes, at depth 1.
-    code = (
-        "corr <- matrix(c(1, 0.6, 0.36, 0.6, 1, 0.6, 0.36, 0.6, 1), 3)\n"
-        "found <- skeleton(corr, 500, 0.05, -1L)\n"
-        "cat(found$adjacent[1, 2], found$adjacent[2, 3], found$adjacent[1, 3], "
-        'found$sepsets[["1 3"]])'
-    )
-    assert run_r(tmp_path, code).split() == ["TRUE", "TRUE", "FALSE", "2"]
+def test_r_skeleton_separates_the_ends_of_a_chain(r_search):
+    assert r_search[2].split() == ["TRUE", "TRUE", "FALSE", "2"]

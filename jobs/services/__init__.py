@@ -9,7 +9,7 @@ from jobs.services.claim import (
     mark_dispatched,
     reclaim_stale_dispatching,
 )
-from jobs.services.datasets import create_dataset, validate_graph
+from jobs.services.datasets import create_dataset
 from jobs.services.lifecycle import (
     cancel_experiment,
     cancel_job,
@@ -47,5 +47,4 @@ __all__ = [
     "store_output_file",
     "submit_experiment",
     "unshare_experiment",
-    "validate_graph",
 ]

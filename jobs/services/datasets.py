@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
+from jobs import graphs
 from jobs.errors import InvalidInput
 from jobs.models import Dataset
 
@@ -61,21 +62,6 @@ def _inspect_csv(stream: IO[bytes]) -> tuple[list[str], int]:
     return [name.strip() for name in header], rows
 
 
-def validate_graph(graph: Any, field: str = "truth") -> dict[str, Any]:
-    """Check a graph.json document: nodes and edges between them."""
-    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
-        raise InvalidInput({field: ["must be an object with a list of nodes and a list of edges"]})
-    nodes = {str(node) for node in graph["nodes"]}
-    for edge in graph.get("edges", []):
-        if (
-            not isinstance(edge, dict)
-            or edge.get("source") not in nodes
-            or edge.get("target") not in nodes
-        ):
-            raise InvalidInput({field: [f"edge {edge!r} does not join two listed nodes"]})
-    return graph
-
-
 def create_dataset(
     *,
     owner: Any,
@@ -94,7 +80,7 @@ def create_dataset(
         return existing, False
     columns, rows = _inspect_csv(upload)
     if truth is not None:
-        validate_graph(truth)
+        graphs.validate_graph(truth, "truth")
     filename = Path(getattr(upload, "name", "") or "dataset.csv").name
     try:
         with transaction.atomic():

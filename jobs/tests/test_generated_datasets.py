@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from django.core.files.base import ContentFile
@@ -48,6 +49,20 @@ def test_a_generator_whose_csv_is_broken_fails_and_stores_nothing(user) -> None:
 
 
 @pytest.mark.django_db
+def test_a_generator_whose_graph_breaks_the_graph_json_rules_fails_naming_the_truth(user) -> None:
+    job = _running_job(user, AlgorithmFactory(produces="dataset", dataset_input="none"))
+    _output(job, "data.csv", b"X1,X2\n0.1,0.2\n")
+    untyped = {"nodes": ["X1", "X2"], "edges": [{"source": "X1", "target": "X2"}]}
+    _output(job, "graph.json", json.dumps(untyped).encode())
+
+    job = services.finish_attempt(job.pk, job.attempt, succeeded=True, exit_code=0)
+
+    assert job.status == JobStatus.FAILED
+    assert "truth: edge" in job.error and "type must be one of" in job.error
+    assert not Dataset.objects.exists()
+
+
+@pytest.mark.django_db
 def test_an_ordinary_algorithm_writing_data_csv_registers_nothing(user) -> None:
     job = _running_job(user, AlgorithmFactory())
     _output(job, "data.csv", b"a,b\n1,2\n")
@@ -62,15 +77,15 @@ def test_an_ordinary_algorithm_writing_data_csv_registers_nothing(user) -> None:
 def test_a_generator_output_becomes_a_dataset_with_its_truth(user) -> None:
     job = _running_job(user, AlgorithmFactory(produces="dataset", dataset_input="none"))
     _output(job, "data.csv", b"X1,X2\n0.1,0.2\n0.3,0.4\n")
-    graph = b'{"nodes": ["X1", "X2"], "edges": [{"source": "X1", "target": "X2"}]}'
-    _output(job, "graph.json", graph)
+    edge = {"source": "X1", "target": "X2", "type": "directed"}
+    _output(job, "graph.json", json.dumps({"nodes": ["X1", "X2"], "edges": [edge]}).encode())
 
     job = services.finish_attempt(job.pk, job.attempt, succeeded=True, exit_code=0)
 
     assert job.status == JobStatus.SUCCEEDED
     dataset = Dataset.objects.get()
     assert (dataset.owner, dataset.generated_by, dataset.rows) == (user, job, 2)
-    assert dataset.truth["edges"] == [{"source": "X1", "target": "X2"}]
+    assert dataset.truth["edges"] == [edge]
     with dataset.file.open("rb") as handle:
         assert io.BytesIO(handle.read()).getvalue().startswith(b"X1,X2\n")
 

@@ -63,6 +63,23 @@ def test_a_graph_with_unknown_nodes_is_refused(api):
     assert "truth" in response.json()
 
 
+def test_a_truth_the_comparison_would_refuse_is_refused_at_upload(api):
+    # The upload checks the truth as the comparison with it does (petri_kit's graph.json rules).
+    for edges in (
+        [{"source": "x", "target": "y"}],
+        [
+            {"source": "x", "target": "y", "type": "directed"},
+            {"source": "y", "target": "x", "type": "directed"},
+        ],
+    ):
+        truth = io.BytesIO(json.dumps({"nodes": ["x", "y"], "edges": edges}).encode())
+        truth.name = "graph.json"
+        response = upload(api, b"x,y\n1,2\n", truth=truth)
+        assert response.status_code == 400, edges
+        assert "truth" in response.json()
+    assert Dataset.objects.count() == 0
+
+
 def test_a_dataset_downloads_as_the_uploaded_bytes(api):
     created = upload(api, b"x,y\n1,2\n").json()
     response = api.get(created["download_url"])

@@ -1,8 +1,9 @@
-"""SHD and skeleton precision/recall of pc/graphs.py against hand-computed cases."""
+"""petri_kit.graphs: SHD and skeleton scores against hand-computed cases, and validation."""
 
 from __future__ import annotations
 
 import pytest
+from petri_kit import graphs as kit_graphs
 
 
 def graph(*edges: str, nodes: str = "ABCD") -> dict:
@@ -21,9 +22,9 @@ def graph(*edges: str, nodes: str = "ABCD") -> dict:
     return {"nodes": list(nodes), "edges": parsed}
 
 
-def test_identical_graphs_have_zero_shd_and_perfect_scores(graphs):
+def test_identical_graphs_have_zero_shd_and_perfect_scores():
     truth = graph("A->B", "B->C", "C--D")
-    assert graphs.compare(truth, truth) == {
+    assert kit_graphs.compare(truth, truth) == {
         "shd": 0,
         "precision": 1.0,
         "recall": 1.0,
@@ -42,40 +43,38 @@ def test_identical_graphs_have_zero_shd_and_perfect_scores(graphs):
         ("A<->B", "bidirected for directed"),
     ],
 )
-def test_an_edge_of_another_type_or_orientation_costs_one_but_keeps_the_skeleton(
-    graphs, found, why
-):
-    result = graphs.compare(graph(found, "B->C"), graph("A->B", "B->C"))
+def test_an_edge_of_another_type_or_orientation_costs_one_but_keeps_the_skeleton(found, why):
+    result = kit_graphs.compare(graph(found, "B->C"), graph("A->B", "B->C"))
     assert result["shd"] == 1, why
     assert (result["precision"], result["recall"], result["f1"]) == (1.0, 1.0, 1.0)
 
 
-def test_a_missing_edge_costs_one_and_lowers_recall(graphs):
-    result = graphs.compare(graph("A->B"), graph("A->B", "B->C"))
+def test_a_missing_edge_costs_one_and_lowers_recall():
+    result = kit_graphs.compare(graph("A->B"), graph("A->B", "B->C"))
     assert result["shd"] == 1
     assert result["precision"] == 1.0
     assert result["recall"] == 0.5
     assert result["f1"] == pytest.approx(2 / 3)
 
 
-def test_an_extra_edge_costs_one_and_lowers_precision(graphs):
-    result = graphs.compare(graph("A->B", "C--D"), graph("A->B"))
+def test_an_extra_edge_costs_one_and_lowers_precision():
+    result = kit_graphs.compare(graph("A->B", "C--D"), graph("A->B"))
     assert result["shd"] == 1
     assert result["precision"] == 0.5
     assert result["recall"] == 1.0
     assert result["false_positives"] == 1
 
 
-def test_undirected_and_bidirected_edges_match_whichever_way_they_are_written(graphs):
-    result = graphs.compare(graph("B--A", "D<->C"), graph("A--B", "C<->D"))
+def test_undirected_and_bidirected_edges_match_whichever_way_they_are_written():
+    result = kit_graphs.compare(graph("B--A", "D<->C"), graph("A--B", "C<->D"))
     assert result["shd"] == 0
 
 
-def test_mixed_case_matches_hand_computation(graphs):
+def test_mixed_case_matches_hand_computation():
     # Truth A->B->C->D. Found: A->B right, C->B reversed, B--D extra, C-D missing.
     # SHD: B-C, B-D and C-D differ = 3. Skeleton: 2 of 3 found adjacencies are true,
     # 2 of 3 true adjacencies are found.
-    result = graphs.compare(graph("A->B", "C->B", "B--D"), graph("A->B", "B->C", "C->D"))
+    result = kit_graphs.compare(graph("A->B", "C->B", "B--D"), graph("A->B", "B->C", "C->D"))
     assert result["shd"] == 3
     assert result["precision"] == pytest.approx(2 / 3)
     assert result["recall"] == pytest.approx(2 / 3)
@@ -87,8 +86,8 @@ def test_mixed_case_matches_hand_computation(graphs):
     ) == (2, 1, 1)
 
 
-def test_an_empty_result_has_full_precision_no_recall_and_zero_f1(graphs):
-    result = graphs.compare(graph(), graph("A->B", "C->D"))
+def test_an_empty_result_has_full_precision_no_recall_and_zero_f1():
+    result = kit_graphs.compare(graph(), graph("A->B", "C->D"))
     assert (result["shd"], result["precision"], result["recall"], result["f1"]) == (
         2,
         1.0,
@@ -97,8 +96,8 @@ def test_an_empty_result_has_full_precision_no_recall_and_zero_f1(graphs):
     )
 
 
-def test_two_empty_graphs_agree(graphs):
-    result = graphs.compare(graph(), graph())
+def test_two_empty_graphs_agree():
+    result = kit_graphs.compare(graph(), graph())
     assert (result["shd"], result["precision"], result["recall"], result["f1"]) == (
         0,
         1.0,
@@ -107,8 +106,8 @@ def test_two_empty_graphs_agree(graphs):
     )
 
 
-def test_wholly_wrong_result_has_zero_f1(graphs):
-    result = graphs.compare(graph("A->C"), graph("A->B"))
+def test_wholly_wrong_result_has_zero_f1():
+    result = kit_graphs.compare(graph("A->C"), graph("A->B"))
     assert (result["shd"], result["precision"], result["recall"], result["f1"]) == (
         2,
         0.0,
@@ -117,8 +116,8 @@ def test_wholly_wrong_result_has_zero_f1(graphs):
     )
 
 
-def test_nodes_only_in_one_graph_are_compared_by_name(graphs):
-    result = graphs.compare(graph("A->B", nodes="AB"), graph("A->B", "B->E", nodes="ABE"))
+def test_nodes_only_in_one_graph_are_compared_by_name():
+    result = kit_graphs.compare(graph("A->B", nodes="AB"), graph("A->B", "B->E", nodes="ABE"))
     assert result["shd"] == 1
     assert result["recall"] == 0.5
 
@@ -165,13 +164,13 @@ def test_nodes_only_in_one_graph_are_compared_by_name(graphs):
         "two-types-on-one-pair",
     ],
 )
-def test_validate_graph_rejects_malformed_graphs(graphs, bad):
-    with pytest.raises(graphs.GraphFormatError):
-        graphs.validate_graph(bad)
+def test_validate_graph_rejects_malformed_graphs(bad):
+    with pytest.raises(kit_graphs.GraphFormatError):
+        kit_graphs.validate_graph(bad)
 
 
-def test_validate_graph_accepts_weights_and_nulls(graphs):
-    graphs.validate_graph(
+def test_validate_graph_accepts_weights_and_nulls():
+    kit_graphs.validate_graph(
         {
             "nodes": ["A", "B", "C"],
             "edges": [
@@ -182,4 +181,4 @@ def test_validate_graph_accepts_weights_and_nulls(graphs):
         }
     )
     # A repeated identical edge is harmless.
-    graphs.validate_graph(graph("A->B", "A->B"))
+    kit_graphs.validate_graph(graph("A->B", "A->B"))
