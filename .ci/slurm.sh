@@ -33,7 +33,9 @@ up() {
   chmod 700 "$state/munge"
   local host mem cpus
   host=$(hostname -s)
-  cpus=$(nproc)
+  # More CPUs than the machine has (config_overrides): test jobs mostly sleep, and several
+  # tests run at once must not queue behind each other.
+  cpus=$(( $(nproc) > 8 ? $(nproc) : 8 ))
   mem=$(awk '/MemTotal/ {print int($2/1024) - 1024}' /proc/meminfo)
   # The machine's own munge key when there is one; otherwise a key for this state dir alone.
   if [[ ! -s $state/munge/munge.key ]]; then
@@ -77,9 +79,12 @@ SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1
 KillWait=5
 InactiveLimit=0
+SlurmdParameters=config_overrides
 SlurmdTimeout=30
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+# Takes jobs but never starts them: jobs there pend with reason PartitionDown (tests).
+PartitionName=closed Nodes=ALL MaxTime=INFINITE State=DOWN
 CONF
   export SLURM_CONF=$state/slurm.conf
   slurmctld -f "$SLURM_CONF"

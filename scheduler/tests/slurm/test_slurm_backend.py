@@ -123,27 +123,42 @@ def test_a_job_cancelled_outside_petri_is_reported_as_such(slurm_options, fake_p
     assert "not by Petri" in state.message
 
 
-def test_a_job_pending_on_resources_past_the_grace_is_unschedulable_and_withdrawn(
+def test_a_job_no_node_will_take_past_the_grace_is_unschedulable_and_withdrawn(
     slurm_options, fake_python
 ):
-    options = replace(slurm_options, python=fake_python("sleep 60"), pending_grace=0)
-    backend = SlurmBackend(options)
-    whole_node = {"cpu": 2}
-    holder, waiter = (
-        make_spec(handle="petri-1-1", resources=whole_node),
-        make_spec(handle="petri-2-1", resources=whole_node),
+    # The test cluster's "closed" partition queues jobs and never starts them (PartitionDown).
+    options = replace(
+        slurm_options,
+        python=fake_python("sleep 60"),
+        pending_grace=0,
+        routes={"*": Route(partition="closed")},
     )
+    backend = SlurmBackend(options)
+    spec = make_spec()
+    backend.submit(spec)
+    state = wait_for(lambda: _ended(backend, spec.handle), 30, "the job to be judged")
+    assert state.reason == FailureReason.UNSCHEDULABLE
+    assert "PartitionDown" in state.message
+    job = scontrol_job(backend.job_name(spec.handle))
+    assert job["JobState"] == "CANCELLED"  # withdrawn, so it never starts late
+
+
+def test_a_job_waiting_within_the_grace_stays_pending(slurm_options, fake_python):
+    options = replace(
+        slurm_options, python=fake_python("sleep 60"), routes={"*": Route(partition="closed")}
+    )
+    backend = SlurmBackend(options)
+    spec = make_spec()
     try:
-        backend.submit(holder)
-        wait_for(lambda: _running(backend, holder.handle), 30, "the holder to run")
-        backend.submit(waiter)
-        state = wait_for(lambda: _ended(backend, waiter.handle), 30, "the waiter to be judged")
-        assert state.reason == FailureReason.UNSCHEDULABLE
-        assert "Resources" in state.message
-        job = scontrol_job(backend.job_name(waiter.handle))
-        assert job["JobState"] == "CANCELLED"  # withdrawn, so it never starts late
+        backend.submit(spec)
+        state = wait_for(
+            lambda: (s := backend.reconcile([spec.handle])[spec.handle]).message and s,
+            30,
+            "a pending reason",
+        )
+        assert state.phase == "pending"
     finally:
-        backend.cancel(holder.handle)
+        backend.cancel(spec.handle)
 
 
 def test_an_attempt_slurm_no_longer_knows_is_lost(slurm_backend):
