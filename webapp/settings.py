@@ -103,7 +103,6 @@ TEMPLATES = [
 ]
 
 
-
 def _private_sqlite_file(name: str) -> None:
     """Create the SQLite file 0600 before SQLite does (it would honour the umask, often 0644).
 
@@ -357,6 +356,8 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 PETRI_SIGNUP = env_choice("PETRI_SIGNUP", "closed", ("open", "closed"))
+# Tokens that POST /api/auth/token/ hands out expire after this many days (0: never).
+PETRI_TOKEN_EXPIRY_DAYS = env_int("PETRI_TOKEN_EXPIRY_DAYS", 90, minimum=0)
 ACCOUNT_ADAPTER = "webapp.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "webapp.accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username"}

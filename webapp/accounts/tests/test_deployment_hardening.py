@@ -73,7 +73,9 @@ def run_django(code: str, tmp_path: Path, **env: str) -> str:
 
 
 def test_behind_a_tls_proxy_cookies_are_secure_the_scheme_is_trusted_and_hsts_sent(tmp_path):
-    seen = json.loads(run_django(TLS_PROBE, tmp_path, PETRI_BEHIND_TLS_PROXY="true").splitlines()[-1])
+    seen = json.loads(
+        run_django(TLS_PROBE, tmp_path, PETRI_BEHIND_TLS_PROXY="true").splitlines()[-1]
+    )
     assert seen["session_secure"] is True
     assert seen["csrf_secure"] is True
     assert seen["hsts"].startswith("max-age=31536000")
@@ -116,9 +118,7 @@ def test_an_existing_world_readable_database_is_made_private(tmp_path):
 
 
 @pytest.mark.django_db
-def test_sharing_answers_alike_for_an_unknown_name_and_an_account_that_cannot_receive_it(
-    user, api
-):
+def test_sharing_answers_alike_for_an_unknown_name_and_an_account_that_cannot_receive_it(user, api):
     UserFactory(username="dormant", is_active=False)
     experiment = make_experiment(user)
     answers = {

@@ -64,6 +64,11 @@ def test_a_long_unrelated_password_is_accepted(db, settings):
     settings.PETRI_SIGNUP = "open"
     response = Client().post(
         "/accounts/signup/",
-        {"username": "carolina-lee", "email": "", "password1": "tidal-kiwi-93", "password2": "tidal-kiwi-93"},
+        {
+            "username": "carolina-lee",
+            "email": "",
+            "password1": "tidal-kiwi-93",
+            "password2": "tidal-kiwi-93",
+        },
     )
     assert response.status_code == 302
