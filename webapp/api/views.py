@@ -219,6 +219,15 @@ class ExperimentViewSet(
         affected = services.cancel_experiment(self.get_changeable_object())
         return Response({"cancelled": affected})
 
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("RetryExperiment", {"retried": serializers.IntegerField()}),
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Queue every failed job again, each as a new attempt (409 when none failed)."""
+        return Response({"retried": services.retry_failed_jobs(self.get_changeable_object())})
+
 
 class JobViewSet(ChangeableMixin, JobResultsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
