@@ -390,6 +390,9 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("PETRI_EMAIL_FROM", "Petri <petri@localhost>")
 
+# Open websockets re-check their access (share, token, session, account) this often.
+PETRI_WS_RECHECK_SECONDS = env_float("PETRI_WS_RECHECK_SECONDS", 3.0, minimum=0.05)
+
 # Prometheus: GET /metrics, behind a bearer token when one is set.
 PETRI_METRICS_TOKEN = env_str("PETRI_METRICS_TOKEN")
 PETRI_SCHEDULER_METRICS_PORT = env_int("PETRI_SCHEDULER_METRICS_PORT", 0, minimum=0)
