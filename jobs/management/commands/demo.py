@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from jobs import services
 from jobs.models import Algorithm, Experiment
 from jobs.services.datasets import create_dataset_from_files
-from webapp.accounts.tokens import replace_token
+from webapp.accounts.models import ApiToken
+from webapp.accounts.tokens import issue_token
 
 DEMO_DATASET = "linear-gaussian-6"
 
@@ -29,7 +30,8 @@ class Command(BaseCommand):
             user.is_staff = user.is_superuser = True
             user.save()
         # A key is only known when issued: replace the demo token on every run.
-        _, key = replace_token(user, "demo")
+        ApiToken.objects.filter(user=user, name="demo").delete()
+        _, key = issue_token(user, "demo")
 
         folder = settings.PETRI_ALGORITHMS_DIR / "datasets" / DEMO_DATASET
         dataset, _ = create_dataset_from_files(
