@@ -390,6 +390,9 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("PETRI_EMAIL_FROM", "Petri <petri@localhost>")
 
+# `manage.py serve`'s listen backlog: Twisted's default of 50 dropped connections in a burst.
+PETRI_LISTEN_BACKLOG = env_int("PETRI_LISTEN_BACKLOG", 1024, minimum=1)
+
 # Open websockets re-check their access (share, token, session, account) this often.
 PETRI_WS_RECHECK_SECONDS = env_float("PETRI_WS_RECHECK_SECONDS", 3.0, minimum=0.05)
 
