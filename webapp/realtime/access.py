@@ -67,12 +67,8 @@ def lapsed(grants: set[Grant]) -> set[Grant]:
         .exclude(expires_at__lte=timezone.now())
         .values_list("pk", flat=True)
     )
-    store = import_module(settings.SESSION_ENGINE).SessionStore
     # A session ended (signed out, expired, flushed) no longer names its user.
-    session_users = {
-        key: str(store(session_key=key).get("_auth_user_id", ""))
-        for key in {g.session_key for g in grants if g.session_key}
-    }
+    session_users = _session_users({g.session_key for g in grants if g.session_key})
     visible: set[tuple[int, int]] = set()
     wanted: dict[int, set[int]] = {}
     for grant in grants:
@@ -87,11 +83,25 @@ def lapsed(grants: set[Grant]) -> set[Grant]:
             return False
         if grant.token_id is not None and grant.token_id not in live_tokens:
             return False
-        if grant.session_key is not None and session_users[grant.session_key] != str(grant.user_id):
+        signed_in = session_users.get(grant.session_key or "")
+        if grant.session_key is not None and signed_in != str(grant.user_id):
             return False
         return grant.experiment_id is None or (grant.user_id, grant.experiment_id) in visible
 
     return {grant for grant in grants if not holds(grant)}
+
+
+def _session_users(keys: set[str]) -> dict[str, str]:
+    """Session key to the id of the user it signs in, for the sessions still alive."""
+    from django.utils import timezone
+
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        from django.contrib.sessions.models import Session
+
+        alive = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
+        return {row.session_key: str(row.get_decoded().get("_auth_user_id", "")) for row in alive}
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    return {key: str(store(session_key=key).get("_auth_user_id", "")) for key in keys}
 
 
 _lapsed = database_sync_to_async(lapsed, thread_sensitive=False)
