@@ -31,6 +31,7 @@ EXPERIMENT_KEYS = {
     "max_attempts",
     "timeout",
     "retry_algorithm_errors",
+    "backend",
     "objective",
     "objective_order",
 }
