@@ -3,7 +3,9 @@
 The handshake checks who may follow what; afterwards a share is revoked, a token deleted or
 expired, a session ended or an account switched off. Every PETRI_WS_RECHECK_SECONDS one batch
 of queries per process checks every open connection's grant again, and a connection whose
-grant has gone stops receiving and is closed with 4403.
+grant has gone stops receiving and is closed with 4403. A revocation made in this process
+(deleting a token, un-sharing, switching an account off, signing out) triggers that check at
+once, after its commit; the periodic one covers the other processes.
 """
 
 from __future__ import annotations
@@ -148,6 +150,28 @@ class AccessWatch:
 
 
 _watches: dict[asyncio.AbstractEventLoop, AccessWatch] = {}
+
+
+def recheck_soon(**_: Any) -> None:
+    """Signal receiver: once the revoking transaction commits, every loop's watch checks."""
+    from django.db import transaction
+
+    def poke() -> None:
+        for loop, watch in list(_watches.items()):
+            if watch.members and not loop.is_closed():
+                loop.call_soon_threadsafe(lambda w=watch: asyncio.ensure_future(w.recheck()))
+
+    transaction.on_commit(poke, robust=True)
+
+
+def on_shares_removed(action: str, **kwargs: Any) -> None:
+    if action in ("post_remove", "post_clear"):
+        recheck_soon()
+
+
+def on_user_saved(instance: Any, update_fields: Any = None, **_: Any) -> None:
+    if not instance.is_active and (update_fields is None or "is_active" in update_fields):
+        recheck_soon()
 
 
 def access_watch() -> AccessWatch:

@@ -119,3 +119,25 @@ def test_streams_whose_access_holds_stay_open(user, other_user, token_for):
             ApiToken.objects.filter(user=carol).delete(),
         ),
     )
+
+
+@pytest.mark.parametrize("revocation", ["unshare", "token", "account"])
+def test_a_revocation_in_this_process_closes_the_stream_without_waiting_for_the_period(
+    revocation, user, other_user, token_for, settings
+):
+    settings.PETRI_WS_RECHECK_SECONDS = 3600  # only the revocation's own trigger can close it
+    experiment = make_experiment(user)
+    services.share_experiment(experiment, [other_user.username])
+    client = communicator(f"/ws/experiments/{experiment.pk}/", token=token_for(other_user))
+
+    def revoke():
+        if revocation == "unshare":
+            services.unshare_experiment(experiment, [other_user.username])
+        elif revocation == "token":
+            ApiToken.objects.filter(user=other_user).delete()
+        else:
+            other_user.is_active = False
+            other_user.save()
+
+    output, _ = run(closed_after, client, revoke)
+    assert output["code"] == REVOKED
