@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import getpass
+import io
 import sys
 import time
 from collections import Counter
@@ -12,12 +14,16 @@ from typing import Any
 
 from petri_client.client import FINAL_STATUSES, Client, PetriError
 from petri_client.config import Config, load_config, save_config
-from petri_client.render import progress_bars, result_rows, table, write_csv
+from petri_client.render import progress_bars, result_rows, table
 
+# Every key POST /api/experiments/ takes (webapp/api/tests checks the two stay alike).
 EXPERIMENT_KEYS = {
     "name",
     "algorithm",
     "dataset",
+    "artifact",
+    "entrypoint",
+    "parameter_schema",
     "parameters",
     "repeats",
     "priority",
@@ -25,6 +31,9 @@ EXPERIMENT_KEYS = {
     "max_attempts",
     "timeout",
     "retry_algorithm_errors",
+    "backend",
+    "objective",
+    "objective_order",
 }
 FINISHED_EXPERIMENT = ("succeeded", "failed", "cancelled", "empty")
 POLL_SECONDS = 1.0
@@ -44,7 +53,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     else:
         password = getpass.getpass("Password: ")
     client = Client.login(url, username, password)
-    path = save_config(Config(url=client.url, token=client.token))
+    path = save_config(Config(url=client.url, key=client.key))
     out(f"Signed in to {client.url} as {username}; token saved in {path}")
     return 0
 
@@ -94,6 +103,14 @@ def read_experiment_file(path: Path, client: Client) -> dict[str, Any]:
         spec["dataset"] = uploaded["id"]
     elif isinstance(dataset, str):
         spec["dataset"] = int(dataset)
+    artifact = spec.get("artifact")
+    if isinstance(artifact, str) and not artifact.isdigit():
+        file = (path.parent / artifact).expanduser()
+        uploaded = client.upload_artifact(file, file.name)
+        out(f"uploaded {file} as artifact {uploaded['id']}")
+        spec["artifact"] = uploaded["id"]
+    elif isinstance(artifact, str):
+        spec["artifact"] = int(artifact)
     return spec
 
 
@@ -193,18 +210,74 @@ def cmd_cancel(args: argparse.Namespace, client: Client) -> int:
 
 
 def cmd_results(args: argparse.Namespace, client: Client) -> int:
+    if args.csv:
+        return write_export(client, args.id, args.csv)
     headers, rows = result_rows(client.jobs(args.id))
-    if not args.csv:
-        out(table(headers, rows))
-    elif args.csv == "-":
-        write_csv(sys.stdout, headers, rows)
+    out(table(headers, rows))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, client: Client) -> int:
+    return write_export(client, args.id, args.output)
+
+
+def write_export(client: Client, experiment_id: int, target: str) -> int:
+    """The API's export.csv, byte for byte: one CSV format wherever an experiment is exported."""
+    content = client.export_csv(experiment_id)
+    if target == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return 0
+    try:
+        Path(target).write_bytes(content)
+    except OSError as exc:
+        raise PetriError(f"cannot write {target}: {exc.strerror}") from None
+    rows = sum(1 for _ in csv.reader(io.StringIO(content.decode("utf-8")))) - 1
+    out(f"{max(rows, 0)} jobs written to {target}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, client: Client) -> int:
+    # An experiment's status is derived from its jobs' counts; the API does not filter by it.
+    experiments = [e for e in client.experiments() if not args.status or e["status"] == args.status]
+    rows = [
+        [
+            e["id"],
+            e["name"],
+            e["algorithm"],
+            e["status"],
+            e["job_count"],
+            f"{e['progress'] * 100:.0f}%",
+            e["created_at"][:19],
+        ]
+        for e in experiments
+    ]
+    out(table(["id", "name", "algorithm", "status", "jobs", "done", "created"], rows))
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace, client: Client) -> int:
+    if args.job:
+        job = client.retry_job(args.id)
+        out(f"job {job['id']} is {job['status']} (attempt {job['attempt']})")
     else:
-        try:
-            with open(args.csv, "w", newline="") as file:
-                write_csv(file, headers, rows)
-        except OSError as exc:
-            raise PetriError(f"cannot write {args.csv}: {exc.strerror}") from None
-        out(f"{len(rows)} jobs written to {args.csv}")
+        answer = client.retry_experiment(args.id)
+        out(f"experiment {args.id}: {answer['retried']} failed jobs queued again")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, client: Client) -> int:
+    """The first job's graph against the truth, or against each of the other jobs' graphs."""
+    others = [str(other) for other in args.others] or ["truth"]
+    answers = [client.compare(args.job, other) for other in others]
+    names: dict[str, None] = {}
+    for answer in answers:
+        names.update(dict.fromkeys(k for k, v in answer.items() if isinstance(v, int | float)))
+    rows = [
+        [args.job, other, *(answer.get(name) for name in names)]
+        for other, answer in zip(others, answers, strict=True)
+    ]
+    out(table(["job", "with", *names], rows))
     return 0
 
 
@@ -275,8 +348,33 @@ def parser() -> argparse.ArgumentParser:
 
     results = commands.add_parser("results", help="an experiment's jobs, parameters and metrics")
     results.add_argument("id", type=int, help="experiment id")
-    results.add_argument("--csv", metavar="FILE", help="write CSV to FILE (- for stdout)")
+    results.add_argument(
+        "--csv", metavar="FILE", help="write the API's export.csv to FILE (- for stdout)"
+    )
     results.set_defaults(handler=cmd_results)
+
+    export = commands.add_parser("export", help="download an experiment's export.csv")
+    export.add_argument("id", type=int, help="experiment id")
+    export.add_argument(
+        "-o", "--output", default="-", metavar="FILE", help="where to (default: stdout)"
+    )
+    export.set_defaults(handler=cmd_export)
+
+    listing = commands.add_parser("list", help="your experiments and those shared with you")
+    listing.add_argument("--status", help="only experiments in this status, e.g. running")
+    listing.set_defaults(handler=cmd_list)
+
+    retry = commands.add_parser("retry", help="queue an experiment's failed jobs again")
+    retry.add_argument("id", type=int, help="experiment id (job id with --job)")
+    retry.add_argument("--job", action="store_true", help="retry one failed or cancelled job")
+    retry.set_defaults(handler=cmd_retry)
+
+    compare = commands.add_parser(
+        "compare", help="a job's graph against the truth or other jobs' graphs"
+    )
+    compare.add_argument("job", type=int, help="job id")
+    compare.add_argument("others", type=int, nargs="*", help="job ids (default: the truth)")
+    compare.set_defaults(handler=cmd_compare)
 
     commands.add_parser("nodes", help="nodes jobs can run on").set_defaults(handler=cmd_nodes)
 

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import io
 import json
 import mimetypes
 import secrets
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from petri_client.config import Config, load_config
+
+
+def zip_folder(folder: Path) -> bytes:
+    """The folder's files as a zip, paths relative to it, in a stable order and with fixed
+    timestamps so the same code gives the same bytes (and so the same artifact)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(file.relative_to(folder).as_posix(), (1980, 1, 1, 0, 0, 0))
+            info.external_attr = (file.stat().st_mode & 0o777) << 16
+            archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def client_name() -> str:
+    """The token's name: signing in again from this host replaces this host's token only."""
+    return f"petri CLI on {socket.gethostname() or 'unknown host'}"[:100]
+
 
 Json = dict[str, Any]
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
@@ -58,19 +79,19 @@ def describe_error(status: int, body: Any) -> str:
 class Client:
     """A signed-in connection to one Petri server."""
 
-    def __init__(self, url: str, token: str = "", timeout: float = 30.0):
+    def __init__(self, url: str, key: str = "", timeout: float = 30.0):
         if not url:
             raise PetriError("no Petri server: run `petri login` or set PETRI_URL")
         self.url = url.rstrip("/")
-        self.token = token
+        self.key = key
         self.timeout = timeout
 
     @classmethod
     def from_config(cls, config: Config | None = None) -> Client:
         config = config or load_config()
-        if not config.token:
+        if not config.key:
             raise PetriError("not signed in: run `petri login` or set PETRI_TOKEN")
-        return cls(config.url, config.token)
+        return cls(config.url, config.key)
 
     # -- transport --------------------------------------------------------------------------
 
@@ -84,13 +105,14 @@ class Client:
         data: bytes | None = None,
         content_type: str = "",
         raw: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         url = path if path.startswith("http") else f"{self.url}{path}"
         if params:
             url += "?" + urllib.parse.urlencode(params, doseq=True)
-        headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Token {self.token}"
+        headers = {"Accept": "application/json", **(headers or {})}
+        if self.key:
+            headers["Authorization"] = f"Token {self.key}"
         if body is not None:
             data, content_type = json.dumps(body).encode(), "application/json"
         if content_type:
@@ -128,15 +150,15 @@ class Client:
     # -- the API ----------------------------------------------------------------------------
 
     @classmethod
-    def login(cls, url: str, username: str, password: str, name: str = "petri-cli") -> Client:
-        """Exchange a username and password for a new API token."""
+    def login(cls, url: str, username: str, password: str, name: str = "") -> Client:
+        """Exchange a username and password for this client's token (replacing its last one)."""
         anonymous = cls(url)
         answer = anonymous.request(
             "POST",
             "/api/auth/token/",
-            body={"username": username, "password": password, "name": name},
+            body={"username": username, "password": password, "name": name or client_name()},
         )
-        return cls(url, answer["token"])
+        return cls(url, answer["key"])
 
     def algorithms(self) -> list[Json]:
         return list(self._all("/api/algorithms/"))
@@ -146,13 +168,28 @@ class Client:
 
     def upload_dataset(self, path: str | Path, name: str = "") -> Json:
         """Upload a CSV; the server answers with the existing dataset for the same bytes."""
+        return self._upload("/api/datasets/", Path(path), name, "text/csv")
+
+    def upload_artifact(self, path: str | Path, name: str = "") -> Json:
+        """Upload code: a zip or tar.gz, or a folder (zipped here); same bytes, same artifact."""
         path = Path(path)
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise PetriError(f"cannot read {path}: {exc.strerror}") from None
+        if path.is_dir():
+            zipped = Path(f"{path.resolve().name or 'code'}.zip")
+            return self._upload(
+                "/api/artifacts/", zipped, name, "application/zip", zip_folder(path)
+            )
+        return self._upload("/api/artifacts/", path, name, "application/octet-stream")
+
+    def _upload(
+        self, endpoint: str, path: Path, name: str, default_type: str, content: bytes | None = None
+    ) -> Json:
+        if content is None:
+            try:
+                content = path.read_bytes()
+            except OSError as exc:
+                raise PetriError(f"cannot read {path}: {exc.strerror}") from None
         boundary = f"petri-{secrets.token_hex(12)}"
-        kind = mimetypes.guess_type(path.name)[0] or "text/csv"
+        kind = mimetypes.guess_type(path.name)[0] or default_type
         parts = [
             f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n'
             f"{name or path.name}\r\n".encode(),
@@ -163,7 +200,7 @@ class Client:
         ]
         return self.request(
             "POST",
-            "/api/datasets/",
+            endpoint,
             data=b"".join(parts),
             content_type=f"multipart/form-data; boundary={boundary}",
         )
@@ -186,6 +223,27 @@ class Client:
     def log(self, job_id: int, after: int = 0) -> Json:
         """One page of log lines after ``cursor``: ``{"lines", "cursor", "more"}``."""
         return self.request("GET", f"/api/jobs/{job_id}/log/", params={"after": after})
+
+    def experiments(self, **filters: Any) -> list[Json]:
+        return list(self._all("/api/experiments/", filters))
+
+    def retry_experiment(self, experiment_id: int) -> Json:
+        """Every failed job queued again: ``{"retried": n}``."""
+        return self.request("POST", f"/api/experiments/{experiment_id}/retry/")
+
+    def retry_job(self, job_id: int) -> Json:
+        return self.request("POST", f"/api/jobs/{job_id}/retry/")
+
+    def compare(self, job_id: int, other: str) -> Json:
+        """The job's graph against ``truth`` or another job's (SHD, precision, recall...)."""
+        return self.request("GET", f"/api/jobs/{job_id}/compare/", params={"with": other})
+
+    def export_csv(self, experiment_id: int) -> bytes:
+        """The API's export.csv as it was sent: the one CSV format of an experiment."""
+        headers = {"Accept": "*/*"}
+        return self.request(
+            "GET", f"/api/experiments/{experiment_id}/export.csv", raw=True, headers=headers
+        )
 
     def cancel_experiment(self, experiment_id: int) -> Json:
         return self.request("POST", f"/api/experiments/{experiment_id}/cancel/")

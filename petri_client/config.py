@@ -1,4 +1,4 @@
-"""Where the CLI keeps the server's URL and the API token: a 0600 JSON file, or the env."""
+"""Where the CLI keeps the server's URL and its API token's key: a 0600 JSON file, or the env."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Config:
     url: str = ""
-    token: str = ""
+    key: str = ""
 
 
 def config_path() -> Path:
@@ -20,7 +20,7 @@ def config_path() -> Path:
 
 
 def load_config() -> Config:
-    """The saved login, overridden field by field by PETRI_URL and PETRI_TOKEN."""
+    """The saved login, overridden field by field by PETRI_URL and PETRI_TOKEN (a key)."""
     saved: dict[str, str] = {}
     path = config_path()
     if path.exists():
@@ -30,7 +30,8 @@ def load_config() -> Config:
             saved = {}
     return Config(
         url=os.environ.get("PETRI_URL") or saved.get("url", ""),
-        token=os.environ.get("PETRI_TOKEN") or saved.get("token", ""),
+        # "token": what versions before the key was called "key" everywhere wrote.
+        key=os.environ.get("PETRI_TOKEN") or saved.get("key") or saved.get("token", ""),
     )
 
 
@@ -40,6 +41,6 @@ def save_config(config: Config) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        json.dump({"url": config.url, "token": config.token}, out, indent=2)
+        json.dump({"url": config.url, "key": config.key}, out, indent=2)
     os.chmod(path, 0o600)  # an older file may have been created with looser bits
     return path

@@ -1,10 +1,9 @@
-"""Plain-text tables, progress bars and result rows for the terminal and for CSV."""
+"""Plain-text tables, progress bars and result rows for the terminal."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any
 
 STATUS_ORDER = [
     "waiting",
@@ -87,10 +86,3 @@ def result_rows(jobs: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]
             ]
         )
     return headers, rows
-
-
-def write_csv(out: TextIO, headers: list[str], rows: list[list[Any]]) -> None:
-    writer = csv.writer(out)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow(["" if v is None else cell(v) if isinstance(v, bool) else v for v in row])

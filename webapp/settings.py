@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.google",
+    # Failed sign-ins, counted per account and per client address (docs/security.md).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into a 429 with Retry-After.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -97,9 +102,26 @@ TEMPLATES = [
     },
 ]
 
+
+def _private_sqlite_file(name: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would honour the umask, often 0644).
+
+    SQLite gives the -wal and -shm files it creates later the main file's mode.
+    """
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        if existing.exists() and existing.stat().st_mode & 0o077:
+            existing.chmod(0o600)
+
+
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'petri.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _private_sqlite_file(str(DATABASES["default"]["NAME"]))
     # WAL lets the runner API read while the scheduler writes; IMMEDIATE makes writers
     # queue on the busy timeout instead of failing with "database is locked".
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -115,8 +137,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -138,6 +162,30 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LOGIN_URL = "/admin/login/"
+
+# Behind a proxy that ends TLS (docs/security.md): cookies only over HTTPS, the proxy's
+# X-Forwarded-Proto believed (it must set it, overwriting the client's), HSTS sent.
+PETRI_BEHIND_TLS_PROXY = env_bool("PETRI_BEHIND_TLS_PROXY", False)
+PETRI_HSTS_SECONDS = env_int("PETRI_HSTS_SECONDS", 31_536_000, minimum=0)
+if PETRI_BEHIND_TLS_PROXY:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = PETRI_HSTS_SECONDS
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False  # other hosts of the domain may not speak HTTPS
+
+# Sign-in throttling with django-axes (docs/security.md): after PETRI_SIGNIN_FAILURE_LIMIT
+# failures for one username, or from one client address, sign-in answers 429 for the cool-off.
+AXES_FAILURE_LIMIT = env_int("PETRI_SIGNIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PETRI_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success does not wipe the count: axes would wipe the address's failures too, so an
+# attacker could sign in to an account of their own between guesses at someone else's.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "webapp.accounts.throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "webapp.accounts.throttling.client_address"
+# Attempts are kept in the database, so every web process sees the same counts.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -302,10 +350,14 @@ def _oauth_app(provider: str) -> list[dict[str, str]]:
 
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 PETRI_SIGNUP = env_choice("PETRI_SIGNUP", "closed", ("open", "closed"))
+# Tokens that POST /api/auth/token/ hands out expire after this many days (0: never).
+PETRI_TOKEN_EXPIRY_DAYS = env_int("PETRI_TOKEN_EXPIRY_DAYS", 90, minimum=0)
 ACCOUNT_ADAPTER = "webapp.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "webapp.accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username"}
@@ -337,6 +389,12 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("PETRI_EMAIL_FROM", "Petri <petri@localhost>")
+
+# `manage.py serve`'s listen backlog: Twisted's default of 50 dropped connections in a burst.
+PETRI_LISTEN_BACKLOG = env_int("PETRI_LISTEN_BACKLOG", 1024, minimum=1)
+
+# Open websockets re-check their access (share, token, session, account) this often.
+PETRI_WS_RECHECK_SECONDS = env_float("PETRI_WS_RECHECK_SECONDS", 3.0, minimum=0.05)
 
 # Prometheus: GET /metrics, behind a bearer token when one is set.
 PETRI_METRICS_TOKEN = env_str("PETRI_METRICS_TOKEN")

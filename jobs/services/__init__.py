@@ -21,6 +21,7 @@ from jobs.services.lifecycle import (
 )
 from jobs.services.outputs import store_output_file
 from jobs.services.priority import change_priority
+from jobs.services.retry import retry_failed_jobs
 from jobs.services.sharing import share_experiment, shared_usernames, unshare_experiment
 from jobs.services.submit import submit_experiment
 from jobs.services.tokens import job_for_runner_token, runner_token
@@ -40,6 +41,7 @@ __all__ = [
     "mark_dispatched",
     "reclaim_stale_dispatching",
     "record_events",
+    "retry_failed_jobs",
     "retry_job",
     "runner_token",
     "share_experiment",

@@ -21,7 +21,7 @@ from jobs.models import (
     Result,
 )
 from jobs.services.generated import register_generated_dataset
-from jobs.services.retry import backoff, should_retry
+from jobs.services.retry import backoff, requeued_fields, should_retry
 from jobs.services.usage import record_usage
 from jobs.signals import announce, announce_jobs_changed, job_logged, job_measured
 from jobs.telemetry import RUNNER_EVENTS
@@ -258,10 +258,8 @@ def retry_job(job: Job) -> Job:
             )
         job.attempt += 1
         job.max_attempts = job.attempt + job.experiment.max_attempts - 1
-        job.status, job.not_before = JobStatus.WAITING, now
-        job.failure_reason = job.error = job.handle = job.runner_token_hash = ""
-        job.exit_code = job.progress = job.started_at = job.finished_at = None
-        job.last_event_at = job.claimed_at = None
+        for field, value in requeued_fields(now).items():
+            setattr(job, field, value)
         job.save()
         Result.objects.filter(job=job).delete()
         _note(job, f"retry requested; attempt {job.attempt} queued", now)

@@ -136,14 +136,28 @@ def experiment_summary(
     }
 
 
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"), tab and CR included.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text that starts like a formula gets a leading ``'``, which spreadsheets show as text.
+
+    Only text: numbers are written as numbers, so a metric of -3.5 stays a number.
+    """
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float):
+        return value
     if isinstance(value, list | dict):
-        return json.dumps(value)
-    return value
+        return spreadsheet_safe(json.dumps(value))
+    return spreadsheet_safe(str(value))
 
 
 class _Echo:

@@ -16,10 +16,16 @@ def _users(usernames: Iterable[str]) -> list[Any]:
 
     wanted = sorted(set(usernames))
     found = list(get_user_model().objects.filter(username__in=wanted, is_active=True))
-    unknown = sorted(set(wanted) - {u.get_username() for u in found})
-    if unknown:
-        raise InvalidInput({"usernames": [f"no such user: {', '.join(unknown)}"]})
+    refused = sorted(set(wanted) - {u.get_username() for u in found})
+    if refused:
+        # One answer for a name nobody has and for an account that cannot receive it
+        # (switched off, awaiting approval), so the form cannot be used to probe names.
+        raise InvalidInput({"usernames": [cannot_share_message(refused)]})
     return found
+
+
+def cannot_share_message(usernames: list[str]) -> str:
+    return f"cannot share with {', '.join(usernames)}: no active account of that name"
 
 
 def share_experiment(experiment: Experiment, usernames: Iterable[str]) -> list[str]:

@@ -4,95 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import stat
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
 
 import pytest
 
 from jobs.models import Experiment, Job, JobStatus
 from jobs.status import derive_status, job_counts
+from petri_client.tests.helpers import Petri, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PASSWORD = "s3cret-pass"  # the UserFactory's
-VENV_PETRI = Path(sys.executable).with_name("petri")
 
 
-class Petri:
-    """Runs the installed ``petri`` with its own home (config) and no inherited login."""
-
-    def __init__(self, home: Path):
-        self.home = home
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PETRI_", "XDG_"))}
-        self.env["HOME"] = str(home)
-        self.argv = (
-            [str(VENV_PETRI)] if VENV_PETRI.exists() else [sys.executable, "-m", "petri_client"]
-        )
-
-    def __call__(self, *args: str, input: str | None = None, env: dict | None = None):
-        return subprocess.run(
-            [*self.argv, *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            cwd=self.home,
-            env={**self.env, **(env or {})},
-        )
-
-    def popen(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            [*self.argv, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=self.home,
-            env=self.env,
-        )
-
-    @property
-    def config(self) -> Path:
-        return self.home / ".config" / "petri" / "config.json"
-
-
-@pytest.fixture
-def petri(tmp_path):
-    return Petri(tmp_path)
-
-
-@pytest.fixture
-def signed_in(petri, petri_server, user, catalog):
-    done = petri(
-        "login",
-        "--url",
-        petri_server.url,
-        "--username",
-        user.username,
-        "--password-stdin",
-        input=f"{PASSWORD}\n",
-    )
-    assert done.returncode == 0, done.stderr
-    return petri
-
-
-def wait_for(condition, what: str, timeout: float = 90):
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        pause.wait(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def test_login_saves_the_url_and_a_token_only_its_owner_can_read(signed_in, petri_server):
+def test_login_saves_the_url_and_a_key_only_its_owner_can_read(signed_in, petri_server):
     saved = json.loads(signed_in.config.read_text())
-    assert saved["url"] == petri_server.url and len(saved["token"]) > 20
+    assert saved["url"] == petri_server.url and len(saved["key"]) > 20
     assert stat.S_IMODE(signed_in.config.stat().st_mode) == 0o600
     listed = signed_in("algorithms")
     assert listed.returncode == 0, listed.stderr
@@ -100,7 +25,7 @@ def test_login_saves_the_url_and_a_token_only_its_owner_can_read(signed_in, petr
 
 
 def test_the_environment_signs_in_without_a_config_file(signed_in, petri_server, tmp_path):
-    token = json.loads(signed_in.config.read_text())["token"]
+    token = json.loads(signed_in.config.read_text())["key"]
     elsewhere = Petri(tmp_path / "elsewhere")
     (tmp_path / "elsewhere").mkdir()
     listed = elsewhere("nodes", env={"PETRI_URL": petri_server.url, "PETRI_TOKEN": token})
@@ -133,10 +58,14 @@ def test_submit_watch_results_csv_status_and_logs(signed_in, tmp_path):
     assert exported.returncode == 0, exported.stderr
     with (tmp_path / "results.csv").open() as file:
         rows = list(csv.DictReader(file))
-    assert sorted(float(r["x"]) for r in rows) == [0.0, 1.0]
+    assert sorted(float(r["params.x"]) for r in rows) == [0.0, 1.0]
     assert {r["status"] for r in rows} == {"succeeded"}
-    best = max(rows, key=lambda r: float(r["score"]))
-    assert (float(best["x"]), float(best["score"]), float(best["rows"])) == (1.0, 0.0, 3.0)
+    best = max(rows, key=lambda r: float(r["metrics.score"]))
+    assert (float(best["params.x"]), float(best["metrics.score"]), float(best["metrics.rows"])) == (
+        1.0,
+        0.0,
+        3.0,
+    )
 
     status = signed_in("status", str(experiment.pk))
     assert (

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from jobs.errors import InvalidInput
 from webapp.accounts.models import ApiToken, Profile
-from webapp.accounts.tokens import issue_token
+from webapp.accounts.tokens import issue_token, replace_token
 
 
 def profile_of(user: Any) -> Profile:
@@ -55,9 +58,21 @@ def tokens_of(user: Any) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user)
 
 
-def create_token(user: Any, name: str) -> tuple[ApiToken, str]:
-    """A new personal token; the plain key is returned this once."""
-    return issue_token(user, name)
+def create_token(user: Any, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new personal token; the plain key is returned this once. Names are one per user."""
+    if ApiToken.objects.filter(user=user, name=name).exists():
+        raise InvalidInput({"name": [f"you already have a token named {name!r}"]})
+    return issue_token(user, name, expires_at)
+
+
+def sign_in_token(user: Any, name: str, expires_in_days: int | None) -> tuple[ApiToken, str]:
+    """The token a password sign-in hands out: the client's token of that name, replaced.
+
+    ``expires_in_days`` None means PETRI_TOKEN_EXPIRY_DAYS; 0 means it never expires.
+    """
+    days = settings.PETRI_TOKEN_EXPIRY_DAYS if expires_in_days is None else expires_in_days
+    expires_at = timezone.now() + timedelta(days=days) if days else None
+    return replace_token(user, name, expires_at)
 
 
 def revoke_token(user: Any, token_id: int) -> bool:

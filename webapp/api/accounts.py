@@ -15,8 +15,15 @@ from webapp.accounts.models import ApiToken
 class ApiTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
         read_only_fields = ["id", "prefix", "created_at", "last_used_at"]
+
+    def validate_expires_at(self, value):
+        from django.utils import timezone
+
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("must be in the future")
+        return value
 
 
 class NewApiTokenSerializer(ApiTokenSerializer):
@@ -46,7 +53,9 @@ class TokenViewSet(
     def create(self, request, *args, **kwargs):
         form = ApiTokenSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        token, key = services.create_token(request.user, form.validated_data["name"])
+        token, key = services.create_token(
+            request.user, form.validated_data["name"], form.validated_data.get("expires_at")
+        )
         token.key = key
         return Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 

@@ -256,4 +256,15 @@ class OutputFileSerializer(serializers.ModelSerializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-    name = serializers.CharField(required=False, default="api", max_length=100)
+    name = serializers.CharField(
+        required=False,
+        default="api",
+        max_length=100,
+        help_text="the client's name (e.g. its host); signing in again replaces its token",
+    )
+    expires_in_days = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=3650,
+        help_text="0: never; default PETRI_TOKEN_EXPIRY_DAYS",
+    )

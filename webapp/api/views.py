@@ -25,7 +25,8 @@ from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile
 from jobs.services.artifacts import submit_artifact_experiment
 from jobs.status import with_job_counts
-from webapp.accounts.tokens import issue_token
+from webapp.accounts import services as account_services
+from webapp.api.accounts import NewApiTokenSerializer
 from webapp.api.credentials import signed_in_user
 from webapp.api.filters import ExperimentFilter, JobFilter
 from webapp.api.results import (
@@ -77,18 +78,17 @@ class ObtainTokenView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
 
-    @extend_schema(
-        request=TokenRequestSerializer,
-        responses=inline_serializer("Token", {"token": serializers.CharField()}),
-    )
+    """A password sign-in for scripts: the client's token of that name, replaced (key once)."""
+
+    @extend_schema(request=TokenRequestSerializer, responses={201: NewApiTokenSerializer})
     def post(self, request):
         form = TokenRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        user = signed_in_user(
-            request, form.validated_data["username"], form.validated_data["password"]
-        )
-        _, key = issue_token(user, form.validated_data["name"])
-        return Response({"token": key}, status=status.HTTP_201_CREATED)
+        data = form.validated_data
+        user = signed_in_user(request, data["username"], data["password"])
+        token, key = account_services.sign_in_token(user, data["name"], data.get("expires_in_days"))
+        token.key = key
+        return Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 
 
 class AlgorithmViewSet(viewsets.ReadOnlyModelViewSet):
@@ -218,6 +218,15 @@ class ExperimentViewSet(
     def cancel(self, request, pk=None):
         affected = services.cancel_experiment(self.get_changeable_object())
         return Response({"cancelled": affected})
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("RetryExperiment", {"retried": serializers.IntegerField()}),
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Queue every failed job again, each as a new attempt (409 when none failed)."""
+        return Response({"retried": services.retry_failed_jobs(self.get_changeable_object())})
 
 
 class JobViewSet(ChangeableMixin, JobResultsMixin, viewsets.ReadOnlyModelViewSet):

@@ -20,9 +20,9 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def _user_for_key(key: str) -> Any:
+def _user_for_key(key: str) -> tuple[Any, int | None]:
     found = user_for_key(key)
-    return found[0] if found else AnonymousUser()
+    return (found[0], found[1].pk) if found else (AnonymousUser(), None)
 
 
 # Not pinned to Django's one sync thread: a burst of handshakes would queue there behind each
@@ -33,15 +33,18 @@ _user_for_token = database_sync_to_async(_user_for_key, thread_sensitive=False)
 class TokenAuthMiddleware(BaseMiddleware):
     """``Authorization: Token <key>`` replaces the session's user; a bad token means anonymous.
 
-    Other schemes are left to the session, as the REST API does.
+    Other schemes are left to the session, as the REST API does. The token's id goes in the
+    scope as ``petri_token_id`` so an open connection can be closed once it is revoked.
     """
 
     async def __call__(self, scope, receive, send):
         header = _header(scope, b"authorization")
         parts = header.split() if header else []
         if parts and parts[0].lower() == "token":
-            user = await _user_for_token(parts[1]) if len(parts) == 2 else AnonymousUser()
-            scope = {**scope, "user": user}
+            user, token_id = (
+                await _user_for_token(parts[1]) if len(parts) == 2 else (AnonymousUser(), None)
+            )
+            scope = {**scope, "user": user, "petri_token_id": token_id}
         return await super().__call__(scope, receive, send)
 
 

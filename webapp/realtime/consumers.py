@@ -10,6 +10,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from jobs.models import Experiment
 from webapp.metrics import WEBSOCKET_CLIENTS
+from webapp.realtime.access import REVOKED, access_watch, grant_for
 from webapp.realtime.broadcast import broadcaster, experiment_group, user_group
 from webapp.realtime.cohort import Cohort
 from webapp.realtime.hub import hub
@@ -36,6 +37,7 @@ class EventStream(AsyncWebsocketConsumer):
     flush_interval = FLUSH_INTERVAL
     quiet = QUIET
     group: str | None = None
+    experiment_id: int | None = None  # set by routes that follow one experiment
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -55,19 +57,34 @@ class EventStream(AsyncWebsocketConsumer):
             raise
         self._enter()
         self.group = group
-        WEBSOCKET_CLIENTS.inc()  # paired with the dec in disconnect, which checks self.group
+        WEBSOCKET_CLIENTS.inc()  # paired with the dec in _leave, which checks self.group
         await self.accept()
+        self.grant = grant_for(self.scope, self.experiment_id)
+        self._watch = access_watch()
+        self._watch.watch(self)
 
     async def group_for(self, user: Any) -> str | None:
         """The group this user may follow here, or None to refuse; each route names its own."""
         return None
 
     async def disconnect(self, code: int) -> None:
+        await self._leave()
+
+    async def revoke(self) -> None:
+        """The grant is gone (access.py): stop delivering at once, then close the socket."""
+        await self._leave()
+        await self.close(code=REVOKED)
+
+    async def _leave(self) -> None:
         if self.group is not None:
+            group, self.group = self.group, None
             if self.cohort is not None:
-                self._hub.cohorts.leave(self.group, self, self.cohort)
+                self._hub.cohorts.leave(group, self, self.cohort)
                 self.cohort = None
-            await self._hub.leave(self.group, self)
+            await self._hub.leave(group, self)
+            watch = getattr(self, "_watch", None)  # None when the handshake did not finish
+            if watch is not None:
+                await watch.forget(self)
             WEBSOCKET_CLIENTS.dec()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
@@ -95,7 +112,7 @@ class ExperimentConsumer(EventStream):
     """``/ws/experiments/<id>/``: one experiment the user may see (staff: any)."""
 
     async def group_for(self, user: Any) -> str | None:
-        experiment_id = int(self.scope["url_route"]["kwargs"]["experiment_id"])
+        experiment_id = self.experiment_id = int(self.scope["url_route"]["kwargs"]["experiment_id"])
         visible = await database_sync_to_async(
             Experiment.objects.visible_to(user).filter(pk=experiment_id).exists,
             thread_sensitive=False,  # see auth._user_for_token

@@ -61,7 +61,7 @@ def test_the_token_endpoint_exchanges_a_password_for_a_working_token(client, use
         content_type="application/json",
     )
     assert issued.status_code == 201
-    key = issued.json()["token"]
+    key = issued.json()["key"]
     ok = client.get("/api/experiments/", HTTP_AUTHORIZATION=f"Token {key}")
     assert ok.status_code == 200
     assert client.get("/api/experiments/", HTTP_AUTHORIZATION="Token wrong").status_code == 401

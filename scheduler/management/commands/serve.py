@@ -7,11 +7,26 @@ from channels.routing import get_default_application
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from scheduler.fleet import SchedulerFleet, build_schedulers
 
 log = logging.getLogger(__name__)
+
+
+def listen_endpoints(host: str, port: int, backlog: int | None = None) -> list[str]:
+    """daphne's endpoint strings with Twisted's ``backlog`` option.
+
+    Twisted listens with a backlog of 50: a burst of a few hundred connections overflows the
+    accept queue and the kernel drops the excess SYNs (benchmarks/serve_burst.py).
+    """
+    backlog = settings.PETRI_LISTEN_BACKLOG if backlog is None else backlog
+    if backlog < 1:
+        raise CommandError(f"--backlog must be at least 1; got {backlog}")
+    return [
+        f"{endpoint}:backlog={backlog}"
+        for endpoint in build_endpoint_description_strings(host=host, port=port)
+    ]
 
 
 class Command(BaseCommand):
@@ -20,6 +35,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--backlog",
+            type=int,
+            default=None,
+            help="listen backlog (default PETRI_LISTEN_BACKLOG); the kernel caps it at somaxconn",
+        )
         parser.add_argument(
             "--no-scheduler",
             action="store_true",
@@ -39,7 +60,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Petri is serving at http://{host}:{port}/ (Ctrl-C stops it)")
         server = Server(
             application=get_default_application(),
-            endpoints=build_endpoint_description_strings(host=host, port=port),
+            endpoints=listen_endpoints(host, port, options["backlog"]),
             signal_handlers=True,
         )
         try:

@@ -170,7 +170,8 @@ def test_local_sign_up_when_closed_makes_an_account_that_cannot_sign_in_yet(sett
     # Neither the web app's password sign-in nor a token works until approval.
     api = APIClient()
     refused = api.post("/api/auth/token/", {"username": "carol", "password": "a-long-pass-42"})
-    assert refused.status_code == 400
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "this account is waiting for an operator's approval"
     _, key = issue_token(carol, "early")
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/experiments/").status_code == 401

@@ -100,6 +100,13 @@ CELLS = [
         {**WRITE, "owner": 200, "staff": 200},
     ),
     (
+        "experiment-retry",
+        "post",
+        "/api/experiments/{e}/retry/",
+        None,
+        {**WRITE, "owner": 200, "staff": 200},
+    ),
+    (
         "experiment-share",
         "post",
         "/api/experiments/{e}/share/",

@@ -18,7 +18,7 @@ def test_a_3x2_sweep_with_two_repeats_runs_all_twelve_jobs_to_success(
         "/api/auth/token/", {"username": "alice", "password": "s3cret-pass"}, format="json"
     )
     assert token.status_code == 201
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['key']}")
 
     created = client.post(
         "/api/experiments/",

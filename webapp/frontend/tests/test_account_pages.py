@@ -90,7 +90,7 @@ def test_an_experiment_shared_with_another_user_is_read_only_for_them(page, cata
     expect(sharing).to_contain_text("Not shared with anyone.")
     sharing.locator("input[name=share-usernames]").fill("nobody-here")
     sharing.get_by_role("button", name="Share").click()
-    expect(sharing.locator(".field-errors")).to_contain_text("no such user: nobody-here")
+    expect(sharing.locator(".field-errors")).to_contain_text("cannot share with nobody-here")
     sharing.locator("input[name=share-usernames]").fill("bob, carol")
     sharing.get_by_role("button", name="Share").click()
     expect(sharing.locator("[data-shared-with]")).to_have_count(2)
