@@ -15,7 +15,7 @@ from django.db.models import F, QuerySet
 from jobs import graphs
 from jobs.errors import InvalidInput
 from jobs.metrics import rank_by_metric
-from jobs.models import Experiment, Job, OutputFile
+from jobs.models import Experiment, Job, OutputFile, Result
 from jobs.status import job_counts
 
 GRAPH_FILE = "graph.json"
@@ -152,8 +152,8 @@ def experiment_columns(experiment: Experiment) -> dict[str, Any]:
     ]
     fixed = {name: value for name, value in first.items() if name not in swept}
     metrics: set[str] = set()
-    recent = jobs.filter(result__isnull=False).order_by("-id")
-    for found in recent.values_list("result__metrics", flat=True)[:COLUMN_SAMPLE]:
+    recent = Result.objects.filter(experiment=experiment).order_by("-id")
+    for found in recent.values_list("metrics", flat=True)[:COLUMN_SAMPLE]:
         metrics.update(found or {})
     return {
         "experiment": experiment.pk,

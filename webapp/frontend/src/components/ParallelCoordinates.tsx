@@ -1,6 +1,7 @@
 // Parameters against one metric: one vertical axis per swept parameter and one for the metric;
 // each job is a line through its values, coloured from worst (red) to best (green).
 
+import { memo } from "preact/compat";
 import { formatValue } from "../format";
 import type { Job } from "../types";
 
@@ -60,7 +61,8 @@ export interface ParallelProps {
   onPick?: (job: Job) => void;
 }
 
-export function ParallelCoordinates({ jobs, params, metric, maximize, bestId, onPick }: ParallelProps) {
+/** Re-drawn only when its props change, not on every live update of the table beside it. */
+export const ParallelCoordinates = memo(function ParallelCoordinates({ jobs, params, metric, maximize, bestId, onPick }: ParallelProps) {
   const axes: Axis[] = params.map((name) => axisFor(name, jobs.map((job) => job.parameters[name])));
   const scored = metric ? jobs.filter((job) => typeof job.metrics?.[metric] === "number") : [];
   let metricAxis: Axis | null = null;
@@ -134,4 +136,4 @@ export function ParallelCoordinates({ jobs, params, metric, maximize, bestId, on
       ))}
     </svg>
   );
-}
+});
