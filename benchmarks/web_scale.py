@@ -273,6 +273,13 @@ class Publisher(threading.Thread):
             self.sent += per_tick
 
 
+def _busy(cdp) -> dict[str, float]:
+    """Seconds chromium's main thread spent so far in script, layout, style and tasks."""
+    names = {"ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration"}
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return {m["name"]: m["value"] for m in metrics if m["name"] in names}
+
+
 def _measure(
     browser,
     base: str,
@@ -311,10 +318,19 @@ def _measure(
     load = dict(traffic)
     result = {"first_rows_s": first_rows_ms / 1000, "load": load}
     if updates is not None:
+        # The same page without updates: what this machine's chromium manages at all.
+        result["idle_fps"] = page.evaluate(FPS_SCRIPT, 2000)["fps"]
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
         before = dict(traffic)
         updates.start()
         page.wait_for_timeout(1000)  # updates flowing before frames are counted
+        start = _busy(cdp)
         result.update(page.evaluate(FPS_SCRIPT, seconds * 1000))
+        end = _busy(cdp)
+        result["busy_ms_per_s"] = {
+            key: round((end[key] - start[key]) * 1000 / seconds, 1) for key in start
+        }
         updates.stopping.set()
         updates.join()
         result["updates_sent"] = updates.sent
@@ -340,6 +356,19 @@ def _report(args, running: dict, finished: dict) -> dict:
             f"  frames per second, {args.rate:.0f} updates/s",
             f"{running['fps']:.1f} fps (worst frame {running['worst_frame_ms']:.0f} ms)",
             f">= {TARGET_FPS:.0f} fps",
+        ),
+        (
+            "  frames per second, no updates",
+            f"{running['idle_fps']:.1f} fps",
+            "this machine's ceiling",
+        ),
+        (
+            "  main thread busy per second",
+            ", ".join(
+                f"{key.removesuffix('Duration').lower()} {value:.0f} ms"
+                for key, value in running["busy_ms_per_s"].items()
+            ),
+            "",
         ),
         (
             "  requests caused by updates",
