@@ -258,3 +258,21 @@ export interface ExperimentRanking {
   best: RankedJob | null;
   jobs: RankedJob[];
 }
+
+export interface Scores {
+  precision: number;
+  recall: number;
+  f1: number;
+  true_positives: number;
+  false_positives: number;
+  false_negatives: number;
+}
+
+/** GET /api/jobs/<id>/compare/?with=truth|<job id> */
+export interface GraphComparison {
+  job: number;
+  with: number | "truth";
+  shd: number;
+  edges: Scores;
+  orientations: Scores;
+}

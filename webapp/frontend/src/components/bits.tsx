@@ -59,11 +59,11 @@ export function LiveBadge({ connected }: { connected: boolean }) {
   );
 }
 
-export function FieldErrors({ errors }: { errors: unknown }) {
+export function FieldErrors({ errors, id }: { errors: unknown; id?: string }) {
   const messages = flattenErrors(errors);
   if (!messages.length) return null;
   return (
-    <ul class="field-errors" role="alert">
+    <ul class="field-errors" role="alert" id={id}>
       {messages.map((message) => (
         <li>{message}</li>
       ))}

@@ -321,14 +321,16 @@ export function ExperimentPage({ id }: { id: number }) {
             )
           }
         >
-          <ParallelCoordinates
-            jobs={scoredJobs as unknown as Job[]}
-            params={swept}
-            metric={metric}
-            maximize={maximize}
-            bestId={best?.id ?? null}
-            onPick={openJob}
-          />
+          <div class="chart-scroll" tabIndex={0} role="region" aria-label="parallel coordinates chart">
+            <ParallelCoordinates
+              jobs={scoredJobs as unknown as Job[]}
+              params={swept}
+              metric={metric}
+              maximize={maximize}
+              bestId={best?.id ?? null}
+              onPick={openJob}
+            />
+          </div>
           {ranked && ranked.with_metric > scoredJobs.length && (
             <p class="small">
               The best {scoredJobs.length} of {ranked.with_metric} jobs with {metric}.
