@@ -14,6 +14,7 @@ from webapp.frontend.tests.test_web_app import sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires("chromium")]
 
+
 def finished_sweep(owner, values: int = 101):
     """n = 0..values-1 by mode a, b; all finished (so the test server's scheduler stays idle):
     score = the job's index, except every tenth job failed with no score."""
