@@ -6,14 +6,35 @@ import { api } from "../api";
 import { Card, ErrorBox, Loading } from "../components/bits";
 import { ComparisonScores } from "../components/ComparisonScores";
 import { circlePositions, GraphView } from "../components/GraphView";
+import { StepOverlay } from "../components/StepOverlay";
 import { formatNumber, formatValue } from "../format";
 import { queryParam } from "../router";
-import type { Graph, GraphComparison, Job } from "../types";
+import type { Graph, GraphComparison, Job, MetricPoint } from "../types";
 
 interface Loaded {
   jobs: Job[];
   graphs: (Graph | null)[];
   comparisons: GraphComparison[];
+  /** Each step metric: one series per job that reported it (its current attempt). */
+  steps: Map<string, { label: string; points: { step: number; value: number }[] }[]>;
+}
+
+function stepSeries(jobs: Job[], points: MetricPoint[][]): Loaded["steps"] {
+  const steps: Loaded["steps"] = new Map();
+  jobs.forEach((job, i) => {
+    const byName = new Map<string, { step: number; value: number }[]>();
+    points[i]
+      .filter((point) => point.attempt === undefined || point.attempt === job.attempt)
+      .forEach((point, n) => {
+        if (!byName.has(point.name)) byName.set(point.name, []);
+        byName.get(point.name)!.push({ step: point.step ?? n + 1, value: point.value });
+      });
+    for (const [name, series] of byName) {
+      if (!steps.has(name)) steps.set(name, []);
+      steps.get(name)!.push({ label: `job ${job.id}`, points: series });
+    }
+  });
+  return steps;
 }
 
 export function ComparePage() {
@@ -42,7 +63,8 @@ export function ComparePage() {
         const truth = await api<GraphComparison>(`/api/jobs/${id}/compare/?with=truth`).catch(() => null);
         if (truth) comparisons.push(truth);
       }
-      setLoaded({ jobs, graphs, comparisons });
+      const points = await Promise.all(ids.map((id) => api<MetricPoint[]>(`/api/jobs/${id}/metrics/`).catch(() => [])));
+      setLoaded({ jobs, graphs, comparisons, steps: stepSeries(jobs, points) });
     };
     load().catch(setError);
   }, [key]);
@@ -56,7 +78,7 @@ export function ComparePage() {
   if (error) return <ErrorBox error={error} />;
   if (!loaded) return <Loading />;
 
-  const { jobs, graphs, comparisons } = loaded;
+  const { jobs, graphs, comparisons, steps } = loaded;
   const params = [...new Set(jobs.flatMap((job) => Object.keys(job.parameters)))];
   const metrics = [...new Set(jobs.flatMap((job) => Object.keys(job.metrics ?? {})))].sort();
   const differs = (values: unknown[]) => new Set(values.map((v) => JSON.stringify(v))).size > 1;
@@ -111,6 +133,15 @@ export function ComparePage() {
             comparisons={comparisons}
             label={(c) => (c.with === "truth" ? `job ${c.job} against the truth` : `job ${c.job} against job ${c.with}`)}
           />
+        </Card>
+      )}
+      {steps.size > 0 && (
+        <Card title="Metrics over steps">
+          <div class="charts">
+            {[...steps.entries()].map(([name, series]) => (
+              <StepOverlay name={name} series={series} />
+            ))}
+          </div>
         </Card>
       )}
       <Card title="Graphs">

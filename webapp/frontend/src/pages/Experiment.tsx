@@ -8,6 +8,7 @@ import { BestJob } from "../components/BestJob";
 import { Card, ErrorBox, LiveBadge, Loading, StatusBadge } from "../components/bits";
 import { ExperimentSummary } from "../components/ExperimentSummary";
 import { JobTable } from "../components/JobTable";
+import { MetricScatter } from "../components/MetricScatter";
 import { ParallelCoordinates } from "../components/ParallelCoordinates";
 import { SharePanel } from "../components/SharePanel";
 import { elapsed, experimentTitle } from "../format";
@@ -192,6 +193,19 @@ export function ExperimentPage({ id }: { id: number }) {
     [ranked, metric],
   );
   const openJob = useCallback((job: Job) => navigate(`/jobs/${job.id}`), []);
+  // A range dragged on an axis replaces that axis's bounds among the table's conditions.
+  const brush = useCallback((axis: { name: string; metric: boolean }, low: number, high: number) => {
+    const kind = axis.metric ? "metric" : "param";
+    const kept = viewRef.current.conditions.filter((c) => !(c.kind === kind && c.name === axis.name && (c.op === "gte" || c.op === "lte")));
+    const round = (value: number) => String(Number(value.toPrecision(6)));
+    setView({
+      conditions: [
+        ...kept,
+        { kind, name: axis.name, op: "gte", value: round(low) },
+        { kind, name: axis.name, op: "lte", value: round(high) },
+      ],
+    });
+  }, []);
   const best = ranked?.best ?? null;
 
   const act = async (path: string) => {
@@ -329,6 +343,7 @@ export function ExperimentPage({ id }: { id: number }) {
               maximize={maximize}
               bestId={best?.id ?? null}
               onPick={openJob}
+              onBrush={brush}
             />
           </div>
           {ranked && ranked.with_metric > scoredJobs.length && (
@@ -347,6 +362,8 @@ export function ExperimentPage({ id }: { id: number }) {
           metricNames={metricNames}
         />
       </div>
+
+      <MetricScatter experiment={id} params={swept} metric={metric} />
 
       {pickedIds.length > 0 && (
         <div class="compare-bar" role="region" aria-label="jobs picked to compare">
