@@ -114,6 +114,26 @@ def test_the_job_table_reads_one_page_from_the_server_and_keeps_its_view_in_the_
     expect(rows.first.locator("td[data-metric=score]")).to_have_text("18")
     assert not any("page_size=1000" in url for url in job_reads)
 
+    # A range dragged on the chart's score axis becomes two conditions on the server's list.
+    page.locator("[data-condition] button").click()
+    expect(page.locator("[data-condition]")).to_have_count(0)
+    area = page.locator("rect.pc-brush-area[data-axis=score]").bounding_box()
+    assert area is not None
+    centre = area["x"] + area["width"] / 2
+    page.mouse.move(centre, area["y"] + area["height"] * 0.1)
+    page.mouse.down()
+    page.mouse.move(centre, area["y"] + area["height"] * 0.6, steps=5)
+    page.mouse.up()
+    expect(page.locator("[data-condition]")).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"metric=score__gte%3A.*metric=score__lte%3A"))
+    page.locator("[data-condition] button").first.click()
+    page.locator("[data-condition] button").first.click()
+    page.locator("select[name=filter-field]").select_option("metric:score")
+    page.locator("select[name=filter-op]").select_option("lt")
+    page.locator("input[name=filter-value]").fill("20")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(18)
+
     # Two jobs picked open side by side.
     rows.nth(0).locator("input[type=checkbox]").check()
     rows.nth(1).locator("input[type=checkbox]").check()
