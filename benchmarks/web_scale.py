@@ -319,9 +319,14 @@ def _measure(
     result = {"first_rows_s": first_rows_ms / 1000, "load": load}
     if updates is not None:
         # The same page without updates: what this machine's chromium manages at all.
-        result["idle_fps"] = page.evaluate(FPS_SCRIPT, 2000)["fps"]
         cdp = context.new_cdp_session(page)
         cdp.send("Performance.enable")
+        start = _busy(cdp)
+        result["idle_fps"] = page.evaluate(FPS_SCRIPT, 2000)["fps"]
+        end = _busy(cdp)
+        result["idle_task_ms_per_s"] = round(
+            (end["TaskDuration"] - start["TaskDuration"]) * 1000 / 2, 1
+        )
         before = dict(traffic)
         updates.start()
         page.wait_for_timeout(1000)  # updates flowing before frames are counted
@@ -359,7 +364,8 @@ def _report(args, running: dict, finished: dict) -> dict:
         ),
         (
             "  frames per second, no updates",
-            f"{running['idle_fps']:.1f} fps",
+            f"{running['idle_fps']:.1f} fps (main thread busy "
+            f"{running['idle_task_ms_per_s']:.0f} ms/s)",
             "this machine's ceiling",
         ),
         (

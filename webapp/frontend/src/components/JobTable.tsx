@@ -1,6 +1,8 @@
 // The experiment page's job table: one page of jobs as the server ordered and filtered them,
 // sortable headers, chosen and pinned columns, per-job cancel/retry and pick-to-compare.
 
+import { memo } from "preact/compat";
+import { useMemo } from "preact/hooks";
 import { elapsed, formatDuration, formatNumber, formatPercent, formatValue } from "../format";
 import type { JobView } from "../jobview";
 import type { Experiment, Job } from "../types";
@@ -16,7 +18,7 @@ interface Column {
   /** The API ordering term, or null when the server cannot sort by it. */
   sort: string | null;
   numeric: boolean;
-  cell: (job: Job) => preact.ComponentChildren;
+  cell: (job: Job, now: number) => preact.ComponentChildren;
 }
 
 export function JobTable({
@@ -50,7 +52,8 @@ export function JobTable({
   onPick: (id: number) => void;
   act: (path: string) => void;
 }) {
-  const columns: Column[] = [
+  const repeated = (exp.repeats ?? 1) > 1;
+  const columns = useMemo<Column[]>(() => [
     ...swept.map((name) => ({
       key: `param:${name}`,
       label: name,
@@ -58,7 +61,7 @@ export function JobTable({
       numeric: true,
       cell: (job: Job) => formatValue(job.parameters[name]),
     })),
-    ...((exp.repeats ?? 1) > 1
+    ...(repeated
       ? [{ key: "repeat", label: "repeat", sort: null, numeric: true, cell: (job: Job) => job.repeat }]
       : []),
     {
@@ -91,7 +94,7 @@ export function JobTable({
       label: "Runtime",
       sort: "runtime",
       numeric: true,
-      cell: (job) => formatDuration(elapsed(job.started_at, job.finished_at, now)),
+      cell: (job, now) => formatDuration(elapsed(job.started_at, job.finished_at, now)),
     },
     ...metricNames.map((name) => ({
       key: `metric:${name}`,
@@ -100,9 +103,14 @@ export function JobTable({
       numeric: true,
       cell: (job: Job) => formatNumber(job.metrics?.[name]),
     })),
-  ];
-  const pinned = view.pinned.map((key) => columns.find((c) => c.key === key)).filter((c): c is Column => !!c);
-  const shown = [...pinned, ...columns.filter((c) => !view.pinned.includes(c.key) && !view.hidden.includes(c.key))];
+  ], [swept, metricNames, repeated]);
+  const pinKey = view.pinned.join(",");
+  const hideKey = view.hidden.join(",");
+  const { shown, pinned } = useMemo(() => {
+    const pinned = view.pinned.map((key) => columns.find((c) => c.key === key)).filter((c): c is Column => !!c);
+    const rest = columns.filter((c) => !view.pinned.includes(c.key) && !view.hidden.includes(c.key));
+    return { shown: [...pinned, ...rest], pinned };
+  }, [columns, pinKey, hideKey]);
   const pages = Math.max(1, Math.ceil(total / 100));
   const page = Math.min(view.page, pages - 1);
 
@@ -217,39 +225,17 @@ export function JobTable({
           </thead>
           <tbody>
             {rows.map((job) => (
-              <tr data-job={job.id} data-status={job.status} class={bestId === job.id ? "best-row" : ""}>
-                <th scope="row" class="pinned first">
-                  <input
-                    type="checkbox"
-                    name={`pick:${job.id}`}
-                    aria-label={`pick job ${job.id} to compare`}
-                    checked={picked.has(job.id)}
-                    onChange={() => onPick(job.id)}
-                  />{" "}
-                  <a href={`/jobs/${job.id}`}>#{job.id}</a>
-                </th>
-                {shown.map((column, index) => (
-                  <td
-                    class={`${column.numeric ? "num" : ""} ${index < pinned.length ? "pinned" : ""}`}
-                    style={index < pinned.length ? { left: `calc(5.5rem + ${index} * 8rem)` } : undefined}
-                    data-metric={column.key.startsWith("metric:") ? column.key.slice(7) : undefined}
-                  >
-                    {column.cell(job)}
-                  </td>
-                ))}
-                <td class="row-actions">
-                  {!readOnly && !FINAL_STATUSES.has(job.status) && job.status !== "cancelling" && (
-                    <button class="small" onClick={() => act(`/api/jobs/${job.id}/cancel/`)}>
-                      Cancel
-                    </button>
-                  )}
-                  {!readOnly && RETRYABLE.has(job.status) && (
-                    <button class="small" onClick={() => act(`/api/jobs/${job.id}/retry/`)}>
-                      Retry
-                    </button>
-                  )}
-                </td>
-              </tr>
+              <JobRow
+                job={job}
+                columns={shown}
+                pinnedCount={pinned.length}
+                best={bestId === job.id}
+                picked={picked.has(job.id)}
+                readOnly={readOnly}
+                now={job.finished_at ? 0 : now}
+                onPick={onPick}
+                act={act}
+              />
             ))}
           </tbody>
         </table>
@@ -271,3 +257,49 @@ export function JobTable({
     </Card>
   );
 }
+
+interface RowProps {
+  job: Job;
+  columns: Column[];
+  pinnedCount: number;
+  best: boolean;
+  picked: boolean;
+  readOnly: boolean;
+  /** 0 for a finished job: its row need not redraw as time passes. */
+  now: number;
+  onPick: (id: number) => void;
+  act: (path: string) => void;
+}
+
+/** One row, redrawn only when its job (or the clock, while it runs) changed. */
+const JobRow = memo(function JobRow({ job, columns, pinnedCount, best, picked, readOnly, now, onPick, act }: RowProps) {
+  return (
+    <tr data-job={job.id} data-status={job.status} class={best ? "best-row" : ""}>
+      <th scope="row" class="pinned first">
+        <input type="checkbox" name={`pick:${job.id}`} aria-label={`pick job ${job.id} to compare`} checked={picked} onChange={() => onPick(job.id)} />{" "}
+        <a href={`/jobs/${job.id}`}>#{job.id}</a>
+      </th>
+      {columns.map((column, index) => (
+        <td
+          class={`${column.numeric ? "num" : ""} ${index < pinnedCount ? "pinned" : ""}`}
+          style={index < pinnedCount ? { left: `calc(5.5rem + ${index} * 8rem)` } : undefined}
+          data-metric={column.key.startsWith("metric:") ? column.key.slice(7) : undefined}
+        >
+          {column.cell(job, now)}
+        </td>
+      ))}
+      <td class="row-actions">
+        {!readOnly && !FINAL_STATUSES.has(job.status) && job.status !== "cancelling" && (
+          <button class="small" onClick={() => act(`/api/jobs/${job.id}/cancel/`)}>
+            Cancel
+          </button>
+        )}
+        {!readOnly && RETRYABLE.has(job.status) && (
+          <button class="small" onClick={() => act(`/api/jobs/${job.id}/retry/`)}>
+            Retry
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+});

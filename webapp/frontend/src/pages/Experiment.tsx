@@ -24,6 +24,7 @@ import { FINAL_STATUSES, UNFINISHED_EXPERIMENT } from "../types";
 
 /** Jobs drawn in the chart: the best ones by the ranking metric. */
 const CHART_JOBS = 300;
+const LIVE_RENDER_MS = 200;
 
 export function ExperimentPage({ id }: { id: number }) {
   const where = useLocation();
@@ -44,6 +45,8 @@ export function ExperimentPage({ id }: { id: number }) {
   const [picked, setPicked] = useState<Set<number>>(new Set());
   const user = useUser();
   const render = useFrameRender();
+  // Live updates redraw at most five times a second: the rest of each second is the browser's.
+  const renderLive = useFrameRender(LIVE_RENDER_MS);
   const viewRef = useRef(view);
   viewRef.current = view;
 
@@ -111,10 +114,10 @@ export function ExperimentPage({ id }: { id: number }) {
     [id, render],
   );
 
+  // The ranking is read after the rows: on a busy server they would otherwise share its time.
   const refresh = useMemo(
     () => () => {
-      void readPage();
-      readRanking();
+      void readPage().then(readRanking);
     },
     [readPage, readRanking],
   );
@@ -155,7 +158,7 @@ export function ExperimentPage({ id }: { id: number }) {
   const onMessage = (message: LiveMessage) => {
     replay.current.note(message);
     apply(message);
-    render();
+    renderLive();
   };
 
   // A new view (sort, filter, page) is a new read of one page.
@@ -208,7 +211,7 @@ export function ExperimentPage({ id }: { id: number }) {
   }, []);
   const best = ranked?.best ?? null;
 
-  const act = async (path: string) => {
+  const act = useCallback(async (path: string) => {
     setActionError("");
     try {
       await api<unknown>(path, { method: "POST" });
@@ -216,7 +219,15 @@ export function ExperimentPage({ id }: { id: number }) {
     } catch (failure) {
       setActionError(failure instanceof ApiError ? failure.message : String(failure));
     }
-  };
+  }, [refresh]);
+  const pick = useCallback((jobId: number) => {
+    setPicked((before) => {
+      const next = new Set(before);
+      if (next.has(jobId)) next.delete(jobId);
+      else next.add(jobId);
+      return next;
+    });
+  }, []);
 
   const retryFailed = async () => {
     setActionError("");
@@ -388,12 +399,7 @@ export function ExperimentPage({ id }: { id: number }) {
         view={view}
         setView={setView}
         picked={picked}
-        onPick={(jobId) => {
-          const next = new Set(picked);
-          if (next.has(jobId)) next.delete(jobId);
-          else next.add(jobId);
-          setPicked(next);
-        }}
+        onPick={pick}
         act={act}
       />
     </>
