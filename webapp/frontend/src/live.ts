@@ -12,7 +12,7 @@ export { Replay, unwrap } from "./frames";
 
 const MAX_BACKOFF_MS = 30_000;
 /** How long the first read waits for the socket to open. */
-const FIRST_READ_WAIT_MS = 700;
+const FIRST_READ_WAIT_MS = 250;
 
 export function socketUrl(path: string): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
