@@ -356,8 +356,8 @@ export function NewExperimentPage() {
             <span>
               Name <span class="muted">(optional)</span>
             </span>
-            <input name="name" id="field-name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. alpha sweep on lg6" />
-            <FieldErrors errors={errors.name} />
+            <input name="name" id="field-name" aria-invalid={!!errors.name} aria-describedby={errors.name ? "field-name-errors" : undefined} value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. alpha sweep on lg6" />
+            <FieldErrors errors={errors.name} id="field-name-errors" />
           </label>
         </div>
         {algorithm && <p class="muted">{algorithm.description}</p>}
@@ -424,20 +424,20 @@ export function NewExperimentPage() {
           <div class="row">
             <label>
               Repeats
-              <input name="repeats" id="field-repeats" inputMode="numeric" value={repeats} onInput={(e) => setRepeats(e.currentTarget.value)} />
-              <FieldErrors errors={errors.repeats} />
+              <input name="repeats" id="field-repeats" aria-invalid={!!errors.repeats} aria-describedby={errors.repeats ? "field-repeats-errors" : undefined} inputMode="numeric" value={repeats} onInput={(e) => setRepeats(e.currentTarget.value)} />
+              <FieldErrors errors={errors.repeats} id="field-repeats-errors" />
             </label>
             <label>
               Priority
-              <input name="priority" id="field-priority" inputMode="numeric" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
-              <FieldErrors errors={errors.priority} />
+              <input name="priority" id="field-priority" aria-invalid={!!errors.priority} aria-describedby={errors.priority ? "field-priority-errors" : undefined} inputMode="numeric" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
+              <FieldErrors errors={errors.priority} id="field-priority-errors" />
             </label>
             <label>
               <span>
                 Objective metric <span class="muted">(optional)</span>
               </span>
-              <input name="objective" id="field-objective" placeholder="e.g. f1" value={objective} onInput={(e) => setObjective(e.currentTarget.value)} />
-              <FieldErrors errors={errors.objective} />
+              <input name="objective" id="field-objective" aria-invalid={!!errors.objective} aria-describedby={errors.objective ? "field-objective-errors" : undefined} placeholder="e.g. f1" value={objective} onInput={(e) => setObjective(e.currentTarget.value)} />
+              <FieldErrors errors={errors.objective} id="field-objective-errors" />
             </label>
             <label>
               Better is
@@ -450,8 +450,8 @@ export function NewExperimentPage() {
             </label>
             <label>
               Timeout per job (s)
-              <input name="timeout" id="field-timeout" inputMode="numeric" placeholder="none" value={timeout} onInput={(e) => setTimeoutText(e.currentTarget.value)} />
-              <FieldErrors errors={errors.timeout} />
+              <input name="timeout" id="field-timeout" aria-invalid={!!errors.timeout} aria-describedby={errors.timeout ? "field-timeout-errors" : undefined} inputMode="numeric" placeholder="none" value={timeout} onInput={(e) => setTimeoutText(e.currentTarget.value)} />
+              <FieldErrors errors={errors.timeout} id="field-timeout-errors" />
             </label>
           </div>
           <div class="row" data-field="resources">
@@ -461,12 +461,14 @@ export function NewExperimentPage() {
                 <input
                   name={`resources.${key}`}
                   id={`resources-${key}`}
+                  aria-invalid={!!resourceErrors[key]}
+                  aria-describedby={resourceErrors[key] ? `resources-${key}-errors` : undefined}
                   list={key === "node" && nodes.length ? "node-names" : undefined}
                   placeholder={key === "node" ? "any" : String(algorithm.resources?.[key] ?? "")}
                   value={resources[key]}
                   onInput={(e) => setResources({ ...resources, [key]: e.currentTarget.value })}
                 />
-                <FieldErrors errors={resourceErrors[key]} />
+                <FieldErrors errors={resourceErrors[key]} id={`resources-${key}-errors`} />
               </label>
             ))}
             <datalist id="node-names">
