@@ -35,7 +35,9 @@ up: install frontend
 	$(BIN)/python manage.py demo
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
+# The web app's pure logic (sweeps, live merge, CSV) under node's own test runner, then pytest.
 test: install frontend
+	cd $(FRONTEND) && npm test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from datetime import datetime
+
+from django.db.models import Count, Max, Min, Q, QuerySet
 
 from jobs.models import Experiment, Job, JobStatus
 
@@ -15,6 +17,14 @@ def job_counts(experiment: Experiment) -> dict[str, int]:
     for row in rows:
         counts[row["status"]] = row["n"]
     return counts
+
+
+def job_times(experiment: Experiment) -> tuple[datetime | None, datetime | None]:
+    """The first start and the last finish of its jobs: when it started and how long it ran."""
+    times = Job.objects.filter(experiment=experiment).aggregate(
+        started=Min("started_at"), finished=Max("finished_at")
+    )
+    return times["started"], times["finished"]
 
 
 def with_job_counts(queryset: QuerySet[Experiment]) -> QuerySet[Experiment]:

@@ -15,11 +15,12 @@ from django.db.models import F, QuerySet
 from jobs import graphs
 from jobs.errors import InvalidInput
 from jobs.metrics import rank_by_metric
-from jobs.models import Experiment, Job, OutputFile
+from jobs.models import Experiment, Job, OutputFile, Result
 from jobs.status import job_counts
 
 GRAPH_FILE = "graph.json"
 SUMMARY_MAX_JOBS = 1000
+COLUMN_SAMPLE = 500  # newest results read for metric names
 ZIP_CHUNK = 1 << 20
 VALID_GRAPH_CACHE_SECONDS = 24 * 3600
 
@@ -146,6 +147,34 @@ def spreadsheet_safe(text: str) -> str:
     Only text: numbers are written as numbers, so a metric of -3.5 stays a number.
     """
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def experiment_columns(experiment: Experiment) -> dict[str, Any]:
+    """Swept parameters (more than one value), fixed ones with their value, and metric names.
+
+    Read from the submitted sweep, one job's parameters and the newest results, so it costs
+    the same for 100 jobs as for 100,000.
+    """
+    jobs = Job.objects.filter(experiment=experiment)
+    first = jobs.order_by("id").values_list("parameters", flat=True).first() or {}
+    swept = [
+        name
+        for name, value in (experiment.parameters or {}).items()
+        if isinstance(value, dict) or (isinstance(value, list) and len(value) > 1)
+    ]
+    fixed = {name: value for name, value in first.items() if name not in swept}
+    metrics: set[str] = set()
+    recent = Result.objects.filter(experiment=experiment).order_by("-id")
+    for found in recent.values_list("metrics", flat=True)[:COLUMN_SAMPLE]:
+        metrics.update(found or {})
+    return {
+        "experiment": experiment.pk,
+        "parameters": swept,
+        "fixed": fixed,
+        "metrics": sorted(metrics),
+        "objective": experiment.objective or None,
+        "objective_order": experiment.objective_order or None,
+    }
 
 
 def _cell(value: Any) -> Any:

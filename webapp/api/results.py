@@ -18,37 +18,44 @@ from rest_framework.response import Response
 
 from jobs import graphs
 from jobs.errors import InvalidInput
-from jobs.metrics import filter_by_metrics, ordering_term
+from jobs.metrics import filter_by_metrics, filter_by_parameters, ordering_term, sortable
 from jobs.services import results
 
 
 class MetricFilterBackend(BaseFilterBackend):
-    """`?metric=shd__lt:5`; several are AND-ed."""
+    """`?metric=shd__lt:5` and `?param=alpha__lt:0.1`; all are AND-ed."""
 
     def filter_queryset(self, request, queryset, view):
-        conditions = request.query_params.getlist("metric")
-        return filter_by_metrics(queryset, conditions) if conditions else queryset
+        metrics = request.query_params.getlist("metric")
+        parameters = request.query_params.getlist("param")
+        queryset = filter_by_metrics(queryset, metrics) if metrics else queryset
+        return filter_by_parameters(queryset, parameters) if parameters else queryset
 
     def get_schema_operation_parameters(self, view):
+        described = {
+            "metric": "name__op:value, op one of lt, lte, gt, gte, eq; repeat to AND",
+            "param": "a parameter's name__op:value (eq also takes text); repeat to AND",
+        }
         return [
             {
-                "name": "metric",
+                "name": name,
                 "in": "query",
                 "required": False,
-                "description": "name__op:value, op one of lt, lte, gt, gte, eq; repeat to AND",
+                "description": description,
                 "schema": {"type": "array", "items": {"type": "string"}},
                 "explode": True,
             }
+            for name, description in described.items()
         ]
 
 
 class MetricOrderingFilter(OrderingFilter):
-    """OrderingFilter that also takes `metrics__<name>` (jobs without it last)."""
+    """Also takes `metrics__<name>`, `parameters__<name>` and `runtime` (missing values last)."""
 
     def filter_queryset(self, request, queryset, view):
         raw = request.query_params.get(self.ordering_param, "")
         terms = [term.strip() for term in raw.split(",") if term.strip()]
-        if not any(term.removeprefix("-").startswith("metrics__") for term in terms):
+        if not any(sortable(term) for term in terms):
             return super().filter_queryset(request, queryset, view)
         allowed = {name for name, _ in self.get_valid_fields(queryset, view, {"request": request})}
         order: list[Any] = []
@@ -128,7 +135,13 @@ def _int_param(request, name: str, default: int) -> int:
 
 
 class ExperimentResultsMixin:
-    """/api/experiments/<id>/summary/, export.csv and outputs.zip."""
+    """/api/experiments/<id>/summary/, columns/, export.csv and outputs.zip."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def columns(self, request, pk=None):
+        """The swept and fixed parameters and the metric names its jobs report."""
+        return Response(results.experiment_columns(self.get_object()))
 
     @extend_schema(
         parameters=[

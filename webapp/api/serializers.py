@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
 from django.urls import reverse
@@ -80,6 +81,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     started_at = serializers.SerializerMethodField()
     finished_at = serializers.SerializerMethodField()
+    code = serializers.SerializerMethodField()
 
     class Meta:
         model = Experiment
@@ -87,6 +89,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "algorithm",
+            "code",
             "dataset",
             "parameters",
             "repeats",
@@ -108,6 +111,32 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "owner",
             "shared_with",
         ]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "artifact": {"type": "integer"},
+                "entrypoint": {"type": "array", "items": {"type": "string"}},
+                "parameter_schema": {"type": "object"},
+            },
+        }
+    )
+    def get_code(self, obj: Experiment) -> dict[str, Any] | None:
+        """For uploaded code: what to submit again to re-run it (null for catalog algorithms)."""
+        algorithm = obj.algorithm
+        if algorithm.artifact_id is None:
+            return None
+        return {
+            "artifact": algorithm.artifact_id,
+            "entrypoint": algorithm.entrypoint,
+            # As submitted: a mapping of name to specification.
+            "parameter_schema": {
+                spec["name"]: {key: value for key, value in spec.items() if key != "name"}
+                for spec in algorithm.parameters
+            },
+        }
 
     def _counts(self, obj: Experiment) -> dict[str, int]:
         if not hasattr(obj, "_petri_counts"):

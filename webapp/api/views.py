@@ -24,7 +24,7 @@ from jobs import services
 from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile
 from jobs.services.artifacts import submit_artifact_experiment
-from jobs.status import with_job_counts
+from jobs.status import job_times, with_job_counts
 from webapp.accounts import services as account_services
 from webapp.api.accounts import NewApiTokenSerializer
 from webapp.api.credentials import signed_in_user
@@ -189,6 +189,10 @@ class ExperimentViewSet(
             .select_related("algorithm", "owner")
             .prefetch_related("shared_with")
         )
+        if self.action not in ("list", "create"):
+            # One experiment: the serializer counts its jobs on the (experiment, status) index,
+            # instead of a join over every job per status (a third of a second at 100,000).
+            return visible
         # Default ordering is dropped from GROUP BY queries, so it is spelled out.
         # First start and last finish of its jobs: when it started and how long it ran.
         timed = with_job_counts(visible).annotate(
@@ -198,6 +202,11 @@ class ExperimentViewSet(
 
     def get_serializer_class(self):
         return ExperimentCreateSerializer if self.action == "create" else ExperimentSerializer
+
+    def retrieve(self, request, *args, **kwargs):
+        experiment = self.get_object()
+        experiment.started_at, experiment.finished_at = job_times(experiment)
+        return Response(ExperimentSerializer(experiment).data)
 
     @extend_schema(request=ExperimentCreateSerializer, responses=ExperimentSerializer)
     def create(self, request, *args, **kwargs):

@@ -254,3 +254,20 @@ def test_a_sweep_over_uploaded_code_runs_through_the_real_runner(
     assert sorted(j["metrics"]["score"] for j in jobs) == [21, 31]
     log = api.get(f"/api/jobs/{jobs[0]['id']}/log/").json()["lines"]
     assert any("unpacked 1 entries of uploaded code" in line for line in log)
+
+
+def test_an_uploaded_code_experiment_says_how_to_submit_it_again(api, user) -> None:
+    artifact = upload(api, code_zip()).json()
+    first = submit(api, artifact["id"]).json()
+
+    code = api.get(f"/api/experiments/{first['id']}/").json()["code"]
+    assert code["artifact"] == artifact["id"]
+    again = api.post(
+        "/api/experiments/",
+        {**code, "parameters": first["parameters"]},
+        format="json",
+    )
+
+    assert again.status_code == 201, again.content
+    assert again.json()["algorithm"] == first["algorithm"]
+    assert again.json()["job_count"] == first["job_count"]

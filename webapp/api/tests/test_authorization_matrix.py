@@ -90,6 +90,7 @@ CELLS = [
     ),
     ("experiment-detail", "get", "/api/experiments/{e}/", None, READ),
     ("experiment-summary", "get", "/api/experiments/{e}/summary/?metric=score", None, READ),
+    ("experiment-columns", "get", "/api/experiments/{e}/columns/", None, READ),
     ("experiment-export-csv", "get", "/api/experiments/{e}/export.csv", None, READ),
     ("experiment-outputs-zip", "get", "/api/experiments/{e}/outputs.zip", None, READ),
     (

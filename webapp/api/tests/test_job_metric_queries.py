@@ -83,3 +83,51 @@ def test_a_malformed_metric_ordering_is_a_400_naming_ordering(api, jobs, orderin
 def test_metric_queries_never_reveal_another_users_jobs(other_api, jobs):
     assert other_api.get("/api/jobs/?ordering=metrics__shd").json()["count"] == 0
     assert other_api.get("/api/jobs/?metric=shd__gt:-1").json()["count"] == 0
+
+
+@pytest.fixture
+def swept(user):
+    experiment = make_experiment(
+        user, parameters={"n": [10, 2, 33]}, objective="f1", objective_order="max"
+    )
+    jobs = list(experiment.jobs.order_by("index"))
+    finish_job(jobs[0], {"f1": 0.5})
+    return experiment, jobs
+
+
+def test_jobs_sort_by_a_parameter_numerically_in_both_directions(api, swept):
+    experiment, jobs = swept
+    base = f"/api/jobs/?experiment={experiment.pk}&ordering="
+    assert ids(api.get(base + "parameters__n")) == [jobs[i].pk for i in (1, 0, 2)]
+    assert ids(api.get(base + "-parameters__n")) == [jobs[i].pk for i in (2, 0, 1)]
+
+
+def test_jobs_without_a_runtime_sort_last_in_both_directions(api, swept):
+    experiment, jobs = swept
+    base = f"/api/jobs/?experiment={experiment.pk}&ordering="
+    assert ids(api.get(base + "runtime"))[0] == jobs[0].pk
+    assert ids(api.get(base + "-runtime"))[0] == jobs[0].pk
+
+
+def test_a_parameter_condition_filters_jobs_as_numbers(api, swept):
+    experiment, jobs = swept
+    base = f"/api/jobs/?experiment={experiment.pk}&ordering=id&param="
+    assert ids(api.get(base + "n__gt:5")) == [jobs[0].pk, jobs[2].pk]
+    assert ids(api.get(base + "n__eq:2")) == [jobs[1].pk]
+
+
+def test_a_text_parameter_condition_other_than_eq_is_refused_naming_param(api, swept):
+    experiment, _ = swept
+    response = api.get(f"/api/jobs/?experiment={experiment.pk}&param=n__lt:abc")
+    assert response.status_code == 400
+    assert "param" in response.json()
+
+
+def test_an_experiments_columns_name_its_swept_parameters_and_reported_metrics(api, swept):
+    experiment, _ = swept
+    response = api.get(f"/api/experiments/{experiment.pk}/columns/")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["parameters"] == ["n"]
+    assert body["metrics"] == ["f1"]
+    assert (body["objective"], body["objective_order"]) == ("f1", "max")

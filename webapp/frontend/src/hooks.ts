@@ -11,19 +11,28 @@ export function useNow(active: boolean, ms = 1000): number {
   return active ? now : Date.now();
 }
 
-/** A re-render requested any number of times runs at most once per animation frame. */
-export function useFrameRender(): () => void {
+/**
+ * A re-render requested any number of times runs at most once per animation frame, and at
+ * most once per `minMs` (live updates can come faster than a table is worth redrawing).
+ */
+export function useFrameRender(minMs = 0): () => void {
   const [, setTick] = useState(0);
   const pending = useRef(false);
+  const last = useRef(0);
   useEffect(() => () => void (pending.current = false), []);
   return useCallback(() => {
     if (pending.current) return;
     pending.current = true;
-    requestAnimationFrame(() => {
-      pending.current = false;
-      setTick((tick) => tick + 1);
-    });
-  }, []);
+    const frame = () =>
+      requestAnimationFrame(() => {
+        pending.current = false;
+        last.current = performance.now();
+        setTick((tick) => tick + 1);
+      });
+    const wait = last.current + minMs - performance.now();
+    if (wait > 0) window.setTimeout(frame, wait);
+    else frame();
+  }, [minMs]);
 }
 
 /** Run `load` now and whenever `deps` change; exposes data, error and a reload. */

@@ -1,41 +1,22 @@
 // Live updates: a websocket per page that reconnects with backoff. On every (re)connect the page
 // re-reads its data over REST so nothing sent while it was away is missed; while the socket is
-// down the page polls REST instead, so it stays live even without a websocket server.
+// down the page polls REST instead, so it stays live even without a websocket server. The first
+// read waits for the socket (briefly): a read begun before the subscription could miss what
+// happened in between, and would have to be made twice.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { LiveMessage } from "./types";
+import { type LiveFrame, unwrap } from "./frames";
+
+export { Replay, unwrap } from "./frames";
 
 const MAX_BACKOFF_MS = 30_000;
+/** How long the first read waits for the socket to open. */
+const FIRST_READ_WAIT_MS = 250;
 
 export function socketUrl(path: string): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   return `${scheme}://${location.host}${path}`;
-}
-
-/** Consecutive messages of one type with the same fields: one message per row. */
-interface LiveTable {
-  type: LiveMessage["type"];
-  columns: string[];
-  rows: unknown[][];
-}
-
-/** A frame is one message, or a `batch` of the messages of one flush, in order. */
-type LiveFrame = LiveMessage | { type: "batch"; data: { messages: (LiveMessage | LiveTable)[] } };
-
-export function unwrap(frame: LiveFrame): LiveMessage[] {
-  if (frame.type !== "batch") return [frame];
-  const messages: LiveMessage[] = [];
-  for (const entry of frame.data.messages) {
-    if (!("rows" in entry)) {
-      messages.push(entry);
-      continue;
-    }
-    for (const row of entry.rows) {
-      const data = Object.fromEntries(entry.columns.map((column, i) => [column, row[i]]));
-      messages.push({ type: entry.type, data } as unknown as LiveMessage);
-    }
-  }
-  return messages;
 }
 
 export interface LiveOptions {
@@ -63,6 +44,13 @@ export function useLive({ path, onMessage, refresh, pollMs = 3000 }: LiveOptions
     let failures = 0;
     let retry: number | undefined;
     let poll: number | undefined;
+    let firstRead: number | undefined;
+
+    const read = () => {
+      window.clearTimeout(firstRead);
+      firstRead = undefined;
+      handlers.current.refresh();
+    };
 
     const startPolling = () => {
       if (poll === undefined) {
@@ -79,7 +67,7 @@ export function useLive({ path, onMessage, refresh, pollMs = 3000 }: LiveOptions
         failures = 0;
         setConnected(true);
         stopPolling();
-        handlers.current.refresh();
+        read();
       };
       socket.onmessage = (event) => {
         let frame: LiveFrame;
@@ -94,6 +82,7 @@ export function useLive({ path, onMessage, refresh, pollMs = 3000 }: LiveOptions
         socket = null;
         setConnected(false);
         if (stopped) return;
+        if (firstRead !== undefined) read();
         startPolling();
         const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures);
         failures += 1;
@@ -101,10 +90,11 @@ export function useLive({ path, onMessage, refresh, pollMs = 3000 }: LiveOptions
       };
     };
 
-    handlers.current.refresh();
+    firstRead = window.setTimeout(read, FIRST_READ_WAIT_MS);
     connect();
     return () => {
       stopped = true;
+      window.clearTimeout(firstRead);
       window.clearTimeout(retry);
       stopPolling();
       socket?.close();
@@ -112,35 +102,4 @@ export function useLive({ path, onMessage, refresh, pollMs = 3000 }: LiveOptions
   }, [path]);
 
   return connected;
-}
-
-/**
- * Messages that arrive while a REST read is under way are replayed over its result, so a
- * snapshot read before an update can never hide that update. Only the newest read applies.
- */
-export class Replay<M> {
-  private started = 0;
-  private seen = 0;
-  private reading = 0;
-  private held: { n: number; message: M }[] = [];
-
-  note(message: M): void {
-    this.seen += 1;
-    if (this.reading > 0) this.held.push({ n: this.seen, message });
-  }
-
-  async read<T>(load: () => Promise<T>, apply: (value: T) => void, replay: (message: M) => void): Promise<void> {
-    const mine = ++this.started;
-    const from = this.seen;
-    this.reading += 1;
-    try {
-      const value = await load();
-      if (mine !== this.started) return; // a newer read is on its way; it wins
-      apply(value);
-      for (const held of this.held) if (held.n > from) replay(held.message);
-    } finally {
-      this.reading -= 1;
-      if (this.reading === 0) this.held = [];
-    }
-  }
 }

@@ -5,6 +5,7 @@ import { interceptLinks, navigate, useLocation } from "./router";
 import type { SessionUser } from "./types";
 import { AccountPage } from "./pages/Account";
 import { AlgorithmsPage } from "./pages/Algorithms";
+import { ComparePage } from "./pages/Compare";
 import { DatasetsPage } from "./pages/Datasets";
 import { ExperimentPage } from "./pages/Experiment";
 import { ExperimentsPage } from "./pages/Experiments";
@@ -22,6 +23,7 @@ function Page({ path }: { path: string }) {
   if (path === "/experiments/new" || path === "/experiments/new/") return <NewExperimentPage />;
   if ((match = path.match(/^\/experiments\/(\d+)\/?$/))) return <ExperimentPage id={Number(match[1])} />;
   if ((match = path.match(/^\/jobs\/(\d+)\/?$/))) return <JobPage id={Number(match[1])} />;
+  if (/^\/compare\/?$/.test(path)) return <ComparePage />;
   if (/^\/datasets\/?$/.test(path)) return <DatasetsPage />;
   if (/^\/algorithms\/?$/.test(path)) return <AlgorithmsPage />;
   if (/^\/nodes\/?$/.test(path)) return <NodesPage />;
@@ -51,6 +53,8 @@ function App() {
   const where = useLocation();
   const path = where.split("?")[0];
   const [user, setUser] = useState<SessionUser | null>(null);
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [where]); // a phone's menu closes on navigation
 
   useEffect(() => {
     api<SessionUser>("/api/auth/me/").then(setUser, () => setUser({ authenticated: false }));
@@ -80,11 +84,26 @@ function App() {
     href === "/experiments" ? path === "/experiments" || /^\/experiments\/\d+/.test(path) || path.startsWith("/jobs/") : path.startsWith(href);
   return (
     <UserContext.Provider value={user}>
-      <header class="topbar">
+      <a class="skip-link" href="#main" onClick={(e) => {
+        e.preventDefault();
+        document.getElementById("main")?.focus();
+      }}>
+        Skip to content
+      </a>
+      <header class={`topbar ${menuOpen ? "open" : ""}`}>
         <a class="brand" href="/experiments">
           <span class="dot" /> Petri
         </a>
-        <nav>
+        <button
+          type="button"
+          class="nav-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="site-nav"
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
+          Menu
+        </button>
+        <nav id="site-nav" aria-label="main">
           {NAV.map(([href, text]) => (
             <a href={href} class={active(href) ? "active" : ""}>
               {text}
@@ -108,7 +127,7 @@ function App() {
           </button>
         </div>
       </header>
-      <main>
+      <main id="main" tabIndex={-1}>
         <Page path={path} key={path} />
       </main>
     </UserContext.Provider>

@@ -76,6 +76,26 @@ function parseOne(spec: ParamSpec, text: string): unknown {
   return spec.type === "str" ? text : trimmed;
 }
 
+/** Every value of a numeric parameter that the server would refuse, named: [] when all fit. */
+export function badValues(spec: ParamSpec, values: unknown[]): string[] {
+  if (!isNumeric(spec)) return [];
+  const problems: string[] = [];
+  const notNumbers = values.filter((v) => typeof v !== "number").map((v) => `"${String(v)}"`);
+  if (notNumbers.length) problems.push(`not a number: ${notNumbers.join(", ")}`);
+  const numbers = values.filter((v): v is number => typeof v === "number");
+  if (spec.type === "int") {
+    const fractions = numbers.filter((v) => !Number.isInteger(v));
+    if (fractions.length) problems.push(`not a whole number: ${fractions.join(", ")}`);
+  }
+  const low = spec.minimum ?? -Infinity;
+  const high = spec.maximum ?? Infinity;
+  const outside = numbers.filter((v) => v < low || v > high);
+  if (outside.length) {
+    problems.push(`outside ${spec.minimum ?? "−∞"} … ${spec.maximum ?? "∞"}: ${outside.join(", ")}`);
+  }
+  return problems;
+}
+
 export function rangeCount(start: number, stop: number, step: number): number | null {
   if (![start, stop, step].every(Number.isFinite) || step <= 0 || stop < start) return null;
   return Math.floor((stop - start) / step + 1e-9) + 1;
@@ -89,18 +109,31 @@ export function fieldValue(spec: ParamSpec, field: FieldState): FieldValue {
   }
   if (field.mode === "value") {
     if (field.value.trim() === "") return { kind: "omit", count: 1 };
-    return { kind: "send", value: parseOne(spec, field.value), count: 1 };
+    const value = parseOne(spec, field.value);
+    const problems = badValues(spec, [value]);
+    if (problems.length) return { kind: "invalid", message: problems.join("; ") };
+    return { kind: "send", value, count: 1 };
   }
   if (field.mode === "list") {
     const items = field.list.split(",").filter((item) => item.trim() !== "");
     if (items.length === 0) return { kind: "invalid", message: "give values separated by commas" };
-    return { kind: "send", value: items.map((item) => parseOne(spec, item)), count: items.length };
+    const values = items.map((item) => parseOne(spec, item));
+    const problems = badValues(spec, values);
+    if (problems.length) return { kind: "invalid", message: problems.join("; ") };
+    return { kind: "send", value: values, count: items.length };
   }
+  const empty = ["start", "stop", "step"].filter((key) => field[key as "start"].trim() === "");
+  if (empty.length) return { kind: "invalid", message: `give the range's ${empty.join(", ")}` };
   const [start, stop, step] = [field.start, field.stop, field.step].map((text) => parseOne(spec, text));
-  const count =
-    typeof start === "number" && typeof stop === "number" && typeof step === "number"
-      ? rangeCount(start, stop, step)
-      : null;
+  const problems = badValues(spec, [start, stop]).map((problem) => `start/stop ${problem}`);
+  if (typeof step !== "number") problems.push(`step is not a number: "${String(step)}"`);
+  else if (step === 0) problems.push("step is 0: a range needs a step above 0");
+  else if (step < 0) problems.push(`step ${step} is negative: a range needs a step above 0`);
+  if (typeof start === "number" && typeof stop === "number" && stop < start) {
+    problems.push(`stop ${stop} is below start ${start}`);
+  }
+  if (problems.length) return { kind: "invalid", message: problems.join("; ") };
+  const count = rangeCount(start as number, stop as number, step as number);
   return { kind: "send", value: { start, stop, step }, count };
 }
 

@@ -71,6 +71,8 @@ export interface Experiment {
   resources: Record<string, unknown>;
   max_attempts: number;
   timeout: number | null;
+  objective?: string;
+  objective_order?: string;
   job_count: number;
   created_at: string;
   counts: Record<string, number>;
@@ -228,3 +230,49 @@ export type LiveMessage =
   | { type: "experiment.updated"; data: ExperimentUpdated }
   | { type: "job.log"; data: JobLog }
   | { type: "job.metric"; data: JobMetric };
+
+/** GET /api/experiments/<id>/columns/ */
+export interface ExperimentColumns {
+  parameters: string[];
+  fixed: Record<string, unknown>;
+  metrics: string[];
+  objective: string | null;
+  objective_order: "min" | "max" | null;
+}
+
+/** A ranked job of GET /api/experiments/<id>/summary/ */
+export interface RankedJob {
+  id: number;
+  status: JobStatus;
+  attempt: number;
+  parameters: Record<string, unknown>;
+  metrics: Record<string, number>;
+  runtime: number | null;
+}
+
+export interface ExperimentRanking {
+  metric: string;
+  order: "min" | "max";
+  counts: Record<string, number>;
+  with_metric: number;
+  best: RankedJob | null;
+  jobs: RankedJob[];
+}
+
+export interface Scores {
+  precision: number;
+  recall: number;
+  f1: number;
+  true_positives: number;
+  false_positives: number;
+  false_negatives: number;
+}
+
+/** GET /api/jobs/<id>/compare/?with=truth|<job id> */
+export interface GraphComparison {
+  job: number;
+  with: number | "truth";
+  shd: number;
+  edges: Scores;
+  orientations: Scores;
+}

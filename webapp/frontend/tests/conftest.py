@@ -99,3 +99,17 @@ def screenshots(settings) -> Path:
     folder = Path(settings.VAR_DIR) / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's browser script, pinned in package.json (resolved as node resolves it)."""
+    found = subprocess.run(
+        ["node", "-p", "require.resolve('axe-core/axe.min.js')"],
+        cwd=FRONTEND,
+        capture_output=True,
+        text=True,
+    )
+    if found.returncode != 0:
+        pytest.fail(f"axe-core is not installed (npm ci in {FRONTEND}): {found.stderr.strip()}")
+    return Path(found.stdout.strip()).read_text()

@@ -9,6 +9,7 @@ export function BestJob({
   metric,
   maximize,
   scored,
+  tied,
   swept,
   metricNames,
 }: {
@@ -16,6 +17,8 @@ export function BestJob({
   metric: string | null;
   maximize: boolean;
   scored: number;
+  /** How many jobs share the best value (1: no tie). */
+  tied: number;
   swept: string[];
   metricNames: string[];
 }) {
@@ -27,8 +30,13 @@ export function BestJob({
             <span class="muted">{metric}</span> {formatNumber(best.metrics[metric])}
           </p>
           <p>
-            <a href={`/jobs/${best.id}`}>job {best.id}</a> <span class="muted">({maximize ? "highest" : "lowest"} of {scored} succeeded)</span>
+            <a href={`/jobs/${best.id}`}>job {best.id}</a> <span class="muted">({maximize ? "highest" : "lowest"} of {scored} with {metric})</span>
           </p>
+          {tied > 1 && (
+            <p class="tie" data-tied={tied}>
+              Tied: {tied} jobs share this value; the lowest id is shown.
+            </p>
+          )}
           <table class="kv">
             {swept.map((name) => (
               <tr>

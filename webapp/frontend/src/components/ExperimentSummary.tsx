@@ -1,7 +1,7 @@
 // The experiment page's summary card: facts, progress by status, and the parameters held fixed.
 
 import { formatDuration, formatTime, formatValue } from "../format";
-import type { Dataset, Experiment, Job } from "../types";
+import type { Dataset, Experiment } from "../types";
 import { CountChips, CountsBar } from "./bits";
 
 export function ExperimentSummary({
@@ -10,14 +10,13 @@ export function ExperimentSummary({
   username,
   duration,
   fixed,
-  sample,
 }: {
   exp: Experiment;
   dataset: Dataset | null;
   username: string | undefined;
   duration: number | null;
-  fixed: string[];
-  sample: Job | undefined;
+  /** Parameters every job shares, with their value. */
+  fixed: Record<string, unknown>;
 }) {
   return (
     <div class="summary card">
@@ -61,12 +60,12 @@ export function ExperimentSummary({
         <CountsBar counts={exp.counts} total={exp.job_count} />
         <CountChips counts={exp.counts} />
       </div>
-      {fixed.length > 0 && (
+      {Object.keys(fixed).length > 0 && (
         <p class="fixed-params">
           <span class="muted">Fixed:</span>{" "}
-          {fixed.map((name) => (
+          {Object.entries(fixed).map(([name, value]) => (
             <code>
-              {name}={formatValue(sample?.parameters[name])}
+              {name}={formatValue(value)}
             </code>
           ))}
         </p>

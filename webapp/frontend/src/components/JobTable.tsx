@@ -1,151 +1,305 @@
-// The experiment page's job table: status filter, sortable columns, per-job cancel/retry, pages.
+// The experiment page's job table: one page of jobs as the server ordered and filtered them,
+// sortable headers, chosen and pinned columns, per-job cancel/retry and pick-to-compare.
 
+import { memo } from "preact/compat";
+import { useMemo } from "preact/hooks";
 import { elapsed, formatDuration, formatNumber, formatPercent, formatValue } from "../format";
+import type { JobView } from "../jobview";
 import type { Experiment, Job } from "../types";
 import { FINAL_STATUSES, JOB_STATUSES } from "../types";
 import { Card, ProgressBar, StatusBadge } from "./bits";
+import { FilterBar } from "./FilterBar";
 
 const RETRYABLE = new Set(["failed", "cancelled"]);
 
-export type SortKey = string; // "id" | "status" | "attempt" | "progress" | "runtime" | "param:<name>" | "metric:<name>"
+interface Column {
+  key: string;
+  label: string;
+  /** The API ordering term, or null when the server cannot sort by it. */
+  sort: string | null;
+  numeric: boolean;
+  cell: (job: Job, now: number) => preact.ComponentChildren;
+}
 
 export function JobTable({
   exp,
-  visibleCount,
-  filter,
-  onFilter,
-  shown,
+  rows,
+  total,
+  loading,
   swept,
-  showRepeat,
   metricNames,
   bestId,
   readOnly,
   now,
-  sort,
-  setSort,
-  page,
-  pages,
-  setPage,
+  view,
+  setView,
+  picked,
+  onPick,
   act,
 }: {
   exp: Experiment;
-  visibleCount: number;
-  filter: string;
-  onFilter: (filter: string) => void;
-  shown: Job[];
+  rows: Job[];
+  total: number;
+  loading: boolean;
   swept: string[];
-  showRepeat: boolean;
   metricNames: string[];
   bestId: number | null;
   readOnly: boolean;
   now: number;
-  sort: { key: SortKey; desc: boolean };
-  setSort: (sort: { key: SortKey; desc: boolean }) => void;
-  page: number;
-  pages: number;
-  setPage: (page: number) => void;
+  view: JobView;
+  setView: (patch: Partial<JobView>, keepPage?: boolean) => void;
+  picked: Set<number>;
+  onPick: (id: number) => void;
   act: (path: string) => void;
 }) {
-  const header = (key: SortKey, text: string, title?: string) => (
-    <th
-      class={`sortable ${sort.key === key ? (sort.desc ? "sorted desc" : "sorted asc") : ""}`}
-      title={title ?? `sort by ${text}`}
-      data-sort={key}
-      onClick={() => setSort({ key, desc: sort.key === key ? !sort.desc : false })}
-    >
-      {text}
-      <span class="arrow">{sort.key === key ? (sort.desc ? "▼" : "▲") : ""}</span>
-    </th>
-  );
+  const repeated = (exp.repeats ?? 1) > 1;
+  const columns = useMemo<Column[]>(() => [
+    ...swept.map((name) => ({
+      key: `param:${name}`,
+      label: name,
+      sort: `parameters__${name}`,
+      numeric: true,
+      cell: (job: Job) => formatValue(job.parameters[name]),
+    })),
+    ...(repeated
+      ? [{ key: "repeat", label: "repeat", sort: null, numeric: true, cell: (job: Job) => job.repeat }]
+      : []),
+    {
+      key: "status",
+      label: "Status",
+      sort: "status",
+      numeric: false,
+      cell: (job) => (
+        <>
+          <StatusBadge status={job.status} />
+          {job.failure_reason && job.status !== "cancelled" && <span class="reason">{job.failure_reason}</span>}
+        </>
+      ),
+    },
+    { key: "attempt", label: "Attempt", sort: null, numeric: true, cell: (job) => `${job.attempt}/${job.max_attempts}` },
+    {
+      key: "progress",
+      label: "Progress",
+      sort: null,
+      numeric: false,
+      cell: (job) => (
+        <span class="progress-cell">
+          <ProgressBar value={job.progress} />
+          <span class="small">{formatPercent(job.progress)}</span>
+        </span>
+      ),
+    },
+    {
+      key: "runtime",
+      label: "Runtime",
+      sort: "runtime",
+      numeric: true,
+      cell: (job, now) => formatDuration(elapsed(job.started_at, job.finished_at, now)),
+    },
+    ...metricNames.map((name) => ({
+      key: `metric:${name}`,
+      label: name,
+      sort: `metrics__${name}`,
+      numeric: true,
+      cell: (job: Job) => formatNumber(job.metrics?.[name]),
+    })),
+  ], [swept, metricNames, repeated]);
+  const pinKey = view.pinned.join(",");
+  const hideKey = view.hidden.join(",");
+  const { shown, pinned } = useMemo(() => {
+    const pinned = view.pinned.map((key) => columns.find((c) => c.key === key)).filter((c): c is Column => !!c);
+    const rest = columns.filter((c) => !view.pinned.includes(c.key) && !view.hidden.includes(c.key));
+    return { shown: [...pinned, ...rest], pinned };
+  }, [columns, pinKey, hideKey]);
+  const pages = Math.max(1, Math.ceil(total / 100));
+  const page = Math.min(view.page, pages - 1);
+
+  const sortKey = view.sort.replace(/^-/, "");
+  const descending = view.sort.startsWith("-");
+  const header = (column: Column, index: number) => {
+    const isPinned = index < pinned.length;
+    const style = isPinned ? { left: `calc(5.5rem + ${index} * 8rem)` } : undefined;
+    const className = `${column.numeric ? "num" : ""} ${isPinned ? "pinned" : ""}`;
+    if (!column.sort) {
+      return (
+        <th scope="col" class={className} style={style}>
+          {column.label}
+        </th>
+      );
+    }
+    const active = sortKey === column.sort;
+    const next = active && !descending ? `-${column.sort}` : column.sort;
+    return (
+      <th
+        scope="col"
+        class={className}
+        style={style}
+        aria-sort={active ? (descending ? "descending" : "ascending") : "none"}
+        data-sort={column.sort}
+      >
+        <button type="button" class="sort" onClick={() => setView({ sort: next })}>
+          {column.label}
+          <span class="arrow" aria-hidden="true">
+            {active ? (descending ? "▼" : "▲") : ""}
+          </span>
+        </button>
+      </th>
+    );
+  };
+
+  const toggle = (list: string[], key: string) => (list.includes(key) ? list.filter((k) => k !== key) : [...list, key]);
+  const idSort = sortKey === "id";
 
   return (
     <Card
-      title={`Jobs (${visibleCount}${filter ? ` ${filter}` : ""})`}
+      title={`Jobs (${total}${view.status ? ` ${view.status}` : ""}${view.conditions.length ? ", filtered" : ""})`}
       actions={
-        <select aria-label="status filter" name="status-filter" value={filter} onChange={(e) => onFilter(e.currentTarget.value)}>
-          <option value="">all statuses</option>
-          {JOB_STATUSES.filter((s) => exp.counts[s]).map((s) => (
-            <option value={s}>
-              {s} ({exp.counts[s]})
-            </option>
-          ))}
-        </select>
+        <>
+          <select
+            aria-label="status filter"
+            name="status-filter"
+            value={view.status}
+            onChange={(e) => setView({ status: e.currentTarget.value })}
+          >
+            <option value="">all statuses</option>
+            {JOB_STATUSES.filter((s) => exp.counts[s] || s === view.status).map((s) => (
+              <option value={s}>
+                {s} ({exp.counts[s] ?? 0})
+              </option>
+            ))}
+          </select>
+          <details class="columns-menu">
+            <summary>Columns</summary>
+            <fieldset>
+              <legend>Show and pin columns</legend>
+              {columns.map((column) => (
+                <div class="column-choice">
+                  <label>
+                    <input
+                      type="checkbox"
+                      name={`show:${column.key}`}
+                      checked={!view.hidden.includes(column.key)}
+                      onChange={() => setView({ hidden: toggle(view.hidden, column.key) }, true)}
+                    />
+                    {column.label}
+                  </label>
+                  <label class="small">
+                    <input
+                      type="checkbox"
+                      name={`pin:${column.key}`}
+                      checked={view.pinned.includes(column.key)}
+                      onChange={() => setView({ pinned: toggle(view.pinned, column.key) }, true)}
+                    />
+                    pin
+                  </label>
+                </div>
+              ))}
+            </fieldset>
+          </details>
+        </>
       }
     >
-      <div class="table-scroll">
+      <FilterBar
+        conditions={view.conditions}
+        parameters={swept}
+        metrics={metricNames}
+        onChange={(conditions) => setView({ conditions })}
+      />
+      <div class="table-scroll" aria-busy={loading}>
         <table class="table jobs" id="jobs">
           <thead>
             <tr>
-              {header("id", "Job")}
-              {swept.map((name) => header(`param:${name}`, name))}
-              {showRepeat && header("repeat", "repeat")}
-              {header("status", "Status")}
-              {header("attempt", "Attempt")}
-              {header("progress", "Progress")}
-              {header("runtime", "Runtime")}
-              {metricNames.map((name) => header(`metric:${name}`, name, `metric ${name}`))}
-              <th />
+              <th scope="col" class="pinned first" aria-sort={idSort ? (descending ? "descending" : "ascending") : "none"} data-sort="id">
+                <button type="button" class="sort" onClick={() => setView({ sort: idSort && !descending ? "-id" : "id" })}>
+                  Job
+                  <span class="arrow" aria-hidden="true">
+                    {idSort ? (descending ? "▼" : "▲") : ""}
+                  </span>
+                </button>
+              </th>
+              {shown.map(header)}
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
-            {shown.map((job) => (
-              <tr data-job={job.id} data-status={job.status} class={bestId === job.id ? "best-row" : ""}>
-                <td>
-                  <a href={`/jobs/${job.id}`}>#{job.id}</a>
-                </td>
-                {swept.map((name) => (
-                  <td class="num">{formatValue(job.parameters[name])}</td>
-                ))}
-                {showRepeat && <td class="num">{job.repeat}</td>}
-                <td>
-                  <StatusBadge status={job.status} />
-                  {job.failure_reason && job.status !== "cancelled" && <span class="reason">{job.failure_reason}</span>}
-                </td>
-                <td class="num">
-                  {job.attempt}/{job.max_attempts}
-                </td>
-                <td>
-                  <span class="progress-cell">
-                    <ProgressBar value={job.progress} />
-                    <span class="muted small">{formatPercent(job.progress)}</span>
-                  </span>
-                </td>
-                <td class="num">{formatDuration(elapsed(job.started_at, job.finished_at, now))}</td>
-                {metricNames.map((name) => (
-                  <td class="num" data-metric={name}>
-                    {formatNumber(job.metrics?.[name])}
-                  </td>
-                ))}
-                <td class="row-actions">
-                  {!readOnly && !FINAL_STATUSES.has(job.status) && job.status !== "cancelling" && (
-                    <button class="small" onClick={() => act(`/api/jobs/${job.id}/cancel/`)}>
-                      Cancel
-                    </button>
-                  )}
-                  {!readOnly && RETRYABLE.has(job.status) && (
-                    <button class="small" onClick={() => act(`/api/jobs/${job.id}/retry/`)}>
-                      Retry
-                    </button>
-                  )}
-                </td>
-              </tr>
+            {rows.map((job) => (
+              <JobRow
+                job={job}
+                columns={shown}
+                pinnedCount={pinned.length}
+                best={bestId === job.id}
+                picked={picked.has(job.id)}
+                readOnly={readOnly}
+                now={job.finished_at ? 0 : now}
+                onPick={onPick}
+                act={act}
+              />
             ))}
           </tbody>
         </table>
+        {rows.length === 0 && !loading && <p class="muted">No job matches this view.</p>}
       </div>
       {pages > 1 && (
-        <div class="table-foot">
-          <button disabled={page === 0} onClick={() => setPage(page - 1)}>
+        <nav class="table-foot" aria-label="pages of jobs">
+          <button disabled={page === 0} onClick={() => setView({ page: page - 1 }, true)}>
             ← Previous
           </button>
-          <span class="muted">
-            page {Math.min(page, pages - 1) + 1} of {pages}
+          <span>
+            page {page + 1} of {pages}
           </span>
-          <button disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>
+          <button disabled={page >= pages - 1} onClick={() => setView({ page: page + 1 }, true)}>
             Next →
           </button>
-        </div>
+        </nav>
       )}
     </Card>
   );
 }
+
+interface RowProps {
+  job: Job;
+  columns: Column[];
+  pinnedCount: number;
+  best: boolean;
+  picked: boolean;
+  readOnly: boolean;
+  /** 0 for a finished job: its row need not redraw as time passes. */
+  now: number;
+  onPick: (id: number) => void;
+  act: (path: string) => void;
+}
+
+/** One row, redrawn only when its job (or the clock, while it runs) changed. */
+const JobRow = memo(function JobRow({ job, columns, pinnedCount, best, picked, readOnly, now, onPick, act }: RowProps) {
+  return (
+    <tr data-job={job.id} data-status={job.status} class={best ? "best-row" : ""}>
+      <th scope="row" class="pinned first">
+        <input type="checkbox" name={`pick:${job.id}`} aria-label={`pick job ${job.id} to compare`} checked={picked} onChange={() => onPick(job.id)} />{" "}
+        <a href={`/jobs/${job.id}`}>#{job.id}</a>
+      </th>
+      {columns.map((column, index) => (
+        <td
+          class={`${column.numeric ? "num" : ""} ${index < pinnedCount ? "pinned" : ""}`}
+          style={index < pinnedCount ? { left: `calc(5.5rem + ${index} * 8rem)` } : undefined}
+          data-metric={column.key.startsWith("metric:") ? column.key.slice(7) : undefined}
+        >
+          {column.cell(job, now)}
+        </td>
+      ))}
+      <td class="row-actions">
+        {!readOnly && !FINAL_STATUSES.has(job.status) && job.status !== "cancelling" && (
+          <button class="small" onClick={() => act(`/api/jobs/${job.id}/cancel/`)}>
+            Cancel
+          </button>
+        )}
+        {!readOnly && RETRYABLE.has(job.status) && (
+          <button class="small" onClick={() => act(`/api/jobs/${job.id}/retry/`)}>
+            Retry
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+});

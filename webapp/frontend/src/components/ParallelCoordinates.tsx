@@ -1,6 +1,10 @@
 // Parameters against one metric: one vertical axis per swept parameter and one for the metric;
-// each job is a line through its values, coloured from worst (red) to best (green).
+// each job is a line through its values, coloured from worst (red) to best (green). Dragging
+// along a numeric axis selects a range of it, which filters the job table (onBrush).
 
+import { memo } from "preact/compat";
+import { useState } from "preact/hooks";
+import { niceTicks } from "../chartmath";
 import { formatValue } from "../format";
 import type { Job } from "../types";
 
@@ -9,6 +13,8 @@ interface Axis {
   label: string;
   position: (value: unknown) => number | null; // 0 (bottom) .. 1 (top)
   ticks: { at: number; text: string }[];
+  /** The value at a position, for numeric axes (range selection). */
+  valueAt?: (at: number) => number;
 }
 
 const WIDTH = 900;
@@ -24,8 +30,8 @@ function numericAxis(name: string, label: string, values: number[]): Axis {
   const ticks =
     max === min
       ? [{ at: 0.5, text: formatValue(min) }]
-      : [0, 0.25, 0.5, 0.75, 1].map((at) => ({ at, text: formatValue(min + at * span) }));
-  return { name, label, position, ticks };
+      : niceTicks(min, max).map((value) => ({ at: (value - min) / span, text: formatValue(value) }));
+  return { name, label, position, ticks, valueAt: (at) => min + at * span };
 }
 
 function categoricalAxis(name: string, values: unknown[]): Axis {
@@ -58,9 +64,13 @@ export interface ParallelProps {
   maximize: boolean;
   bestId: number | null;
   onPick?: (job: Job) => void;
+  /** A range dragged on an axis: the parameter's or the metric's values from `low` to `high`. */
+  onBrush?: (axis: { name: string; metric: boolean }, low: number, high: number) => void;
 }
 
-export function ParallelCoordinates({ jobs, params, metric, maximize, bestId, onPick }: ParallelProps) {
+/** Re-drawn only when its props change, not on every live update of the table beside it. */
+export const ParallelCoordinates = memo(function ParallelCoordinates({ jobs, params, metric, maximize, bestId, onPick, onBrush }: ParallelProps) {
+  const [drag, setDrag] = useState<{ axis: number; from: number; to: number } | null>(null);
   const axes: Axis[] = params.map((name) => axisFor(name, jobs.map((job) => job.parameters[name])));
   const scored = metric ? jobs.filter((job) => typeof job.metrics?.[metric] === "number") : [];
   let metricAxis: Axis | null = null;
@@ -82,6 +92,14 @@ export function ParallelCoordinates({ jobs, params, metric, maximize, bestId, on
   const innerH = HEIGHT - PAD.top - PAD.bottom;
   const x = (i: number) => PAD.left + (axes.length === 1 ? innerW / 2 : (i * innerW) / (axes.length - 1));
   const y = (t: number) => PAD.top + (1 - t) * innerH;
+
+  /** A pointer's height on the axes, 0 (bottom) .. 1 (top). */
+  const toAt = (event: PointerEvent) => {
+    const svg = (event.currentTarget as SVGElement).ownerSVGElement!;
+    const box = svg.getBoundingClientRect();
+    const svgY = ((event.clientY - box.top) / box.height) * HEIGHT;
+    return Math.min(1, Math.max(0, 1 - (svgY - PAD.top) / innerH));
+  };
 
   const ordered = [...jobs].sort((a, b) => (a.id === bestId ? 1 : 0) - (b.id === bestId ? 1 : 0));
   return (
@@ -119,6 +137,38 @@ export function ParallelCoordinates({ jobs, params, metric, maximize, bestId, on
       {axes.map((axis, i) => (
         <g class="pc-axis">
           <line x1={x(i)} x2={x(i)} y1={y(0)} y2={y(1)} />
+          {onBrush && axis.valueAt && (
+            <rect
+              class="pc-brush-area"
+              data-axis={axis.name}
+              x={x(i) - 12}
+              width={24}
+              y={y(1)}
+              height={y(0) - y(1)}
+              onPointerDown={(event) => {
+                const at = toAt(event);
+                (event.currentTarget as Element).setPointerCapture(event.pointerId);
+                setDrag({ axis: i, from: at, to: at });
+              }}
+              onPointerMove={(event) => drag && drag.axis === i && setDrag({ ...drag, to: toAt(event) })}
+              onPointerUp={() => {
+                if (!drag || drag.axis !== i) return;
+                setDrag(null);
+                if (Math.abs(drag.to - drag.from) < 0.01) return;
+                const [low, high] = [drag.from, drag.to].sort((a, b) => a - b).map((at) => axis.valueAt!(at));
+                onBrush({ name: axis.name, metric: axis === metricAxis }, low, high);
+              }}
+            />
+          )}
+          {drag && drag.axis === i && (
+            <rect
+              class="pc-brush"
+              x={x(i) - 8}
+              width={16}
+              y={y(Math.max(drag.from, drag.to))}
+              height={Math.abs(y(drag.from) - y(drag.to))}
+            />
+          )}
           <text class="pc-label" x={x(i)} y={PAD.top - 12} text-anchor="middle">
             {axis.label}
           </text>
@@ -134,4 +184,4 @@ export function ParallelCoordinates({ jobs, params, metric, maximize, bestId, on
       ))}
     </svg>
   );
-}
+});

@@ -32,7 +32,7 @@ export function CountsBar({ counts, total }: { counts: Record<string, number>; t
 export function ProgressBar({ value }: { value: number | null }) {
   return (
     <div class="progress" title={formatPercent(value)}>
-      <span style={{ width: `${Math.round((value ?? 0) * 100)}%` }} />
+      <span style={{ transform: `scaleX(${Math.min(1, Math.max(0, value ?? 0)).toFixed(3)})` }} />
     </div>
   );
 }
@@ -59,11 +59,11 @@ export function LiveBadge({ connected }: { connected: boolean }) {
   );
 }
 
-export function FieldErrors({ errors }: { errors: unknown }) {
+export function FieldErrors({ errors, id }: { errors: unknown; id?: string }) {
   const messages = flattenErrors(errors);
   if (!messages.length) return null;
   return (
-    <ul class="field-errors" role="alert">
+    <ul class="field-errors" role="alert" id={id}>
       {messages.map((message) => (
         <li>{message}</li>
       ))}

@@ -3,13 +3,14 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { Card, ErrorBox, LiveBadge, Loading, ProgressBar, StatusBadge } from "../components/bits";
+import { ComparisonScores } from "../components/ComparisonScores";
 import { Graphs } from "../components/Graphs";
 import { LogTail } from "../components/LogTail";
 import { MetricChart } from "../components/MetricChart";
 import { elapsed, experimentTitle, formatBytes, formatDuration, formatNumber, formatPercent, formatTime, formatValue } from "../format";
 import { throttle, useFrameRender, useNow } from "../hooks";
 import { Replay, useLive } from "../live";
-import type { Dataset, Experiment, Graph, Job, LiveMessage, MetricPoint, OutputFile } from "../types";
+import type { Dataset, Experiment, Graph, GraphComparison, Job, LiveMessage, MetricPoint, OutputFile } from "../types";
 import { FINAL_STATUSES } from "../types";
 
 interface LogPage {
@@ -174,6 +175,12 @@ export function JobPage({ id }: { id: number }) {
     if (!dataset?.has_truth) return setTruth(null);
     api<Graph>(`/api/datasets/${dataset.id}/truth/`).then(setTruth, () => setTruth(null));
   }, [dataset?.id, dataset?.has_truth]);
+  // Scored by the server, the same numbers as the API and CLI give.
+  const [againstTruth, setAgainstTruth] = useState<GraphComparison | null>(null);
+  useEffect(() => {
+    if (!result || !truth) return setAgainstTruth(null);
+    api<GraphComparison>(`/api/jobs/${id}/compare/?with=truth`).then(setAgainstTruth, () => setAgainstTruth(null));
+  }, [result, truth, id]);
 
   const now = useNow(current !== null && !FINAL_STATUSES.has(current.status));
 
@@ -329,6 +336,11 @@ export function JobPage({ id }: { id: number }) {
         )}
       </Card>
 
+      {againstTruth && (
+        <Card title="Against the true graph">
+          <ComparisonScores comparisons={[againstTruth]} label={() => "true graph"} />
+        </Card>
+      )}
       <Graphs result={result} truth={truth} />
     </>
   );

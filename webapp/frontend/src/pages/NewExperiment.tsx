@@ -1,7 +1,7 @@
 // The new-experiment form: generated from the algorithm's parameter schema.
 
-import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, ApiError, getAll, results } from "../api";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { api, ApiError, flattenErrors, getAll, results } from "../api";
 import { Card, ErrorBox, FieldErrors, Loading } from "../components/bits";
 import { formatBytes } from "../format";
 import { navigate, queryParam } from "../router";
@@ -21,6 +21,44 @@ interface Resources {
 function sub(errors: Errors, key: string): Errors {
   const value = errors[key];
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Errors) : {};
+}
+
+/** Uploaded code an experiment ran, as GET /api/experiments/<id>/ gives it: submitted again as is. */
+interface UploadedCode {
+  artifact: number;
+  entrypoint: string[];
+  parameter_schema: Record<string, Omit<ParamSpec, "name">>;
+}
+
+function codeAlgorithm(name: string, code: UploadedCode): Algorithm {
+  return {
+    name,
+    title: `Uploaded code (artifact ${code.artifact})`,
+    description: `Runs ${code.entrypoint.join(" ")} from the uploaded archive.`,
+    language: "",
+    image: "",
+    dataset_input: "optional",
+    resources: {},
+    parameters: Object.entries(code.parameter_schema).map(([param, spec]) => ({ ...spec, name: param }) as ParamSpec),
+    enabled: true,
+  };
+}
+
+/** Each error of a 400 answer with the id of the input it is about, for the summary's links. */
+function errorLinks(errors: Errors): { href: string; text: string }[] {
+  const links: { href: string; text: string }[] = [];
+  for (const [key, value] of Object.entries(errors)) {
+    if (value === undefined) continue;
+    if ((key === "parameters" || key === "resources") && value && typeof value === "object" && !Array.isArray(value)) {
+      for (const [name, inner] of Object.entries(value as Errors)) {
+        const href = key === "parameters" ? `#param-${name}` : `#resources-${name}`;
+        for (const message of flattenErrors(inner)) links.push({ href, text: `${name}: ${message}` });
+      }
+      continue;
+    }
+    for (const message of flattenErrors(value)) links.push({ href: `#field-${key}`, text: key === "detail" ? message : `${key}: ${message}` });
+  }
+  return links;
 }
 
 function numberOr(text: string): unknown {
@@ -45,12 +83,20 @@ function ParamField({
   const id = `param-${spec.name}`;
   const count = value.kind === "send" ? value.count : value.kind === "omit" ? 1 : null;
   const modes: FieldMode[] = isNumeric(spec) ? ["value", "list", "range"] : ["value", "list"];
+  const bad = value.kind === "invalid" || !!flattenErrors(errors).length;
+  const described = bad ? `${id}-errors` : undefined;
   return (
     <div class={`param ${errors ? "has-error" : ""}`} data-param={spec.name}>
       <div class="param-head">
-        <label for={id} class="param-name">
-          {spec.name}
-        </label>
+        {isPickable(spec) ? (
+          <span class="param-name" id={`${id}-label`}>
+            {spec.name}
+          </span>
+        ) : (
+          <label for={id} class="param-name">
+            {spec.name}
+          </label>
+        )}
         <span class="param-spec">{describeSpec(spec)}</span>
         <span class="spacer" />
         <span class="param-count" title="values in the grid">
@@ -59,7 +105,7 @@ function ParamField({
       </div>
       {spec.description && <p class="param-doc">{spec.description}</p>}
       {isPickable(spec) ? (
-        <div class="picks" id={id}>
+        <div class="picks" id={id} role="group" aria-labelledby={`${id}-label`} aria-describedby={described}>
           {pickableValues(spec).map((option) => {
             const checked = field.picked.some((p) => p === option);
             return (
@@ -90,22 +136,24 @@ function ParamField({
             ))}
           </select>
           {field.mode === "value" && (
-            <input id={id} name={spec.name} placeholder={spec.default !== undefined ? `default ${String(spec.default)}` : ""} value={field.value} onInput={(e) => set({ value: e.currentTarget.value })} />
+            <input id={id} name={spec.name} aria-invalid={bad} aria-describedby={described} placeholder={spec.default !== undefined ? `default ${String(spec.default)}` : ""} value={field.value} onInput={(e) => set({ value: e.currentTarget.value })} />
           )}
           {field.mode === "list" && (
-            <input id={id} name={`${spec.name}:list`} placeholder="comma-separated, e.g. 1, 2, 5" value={field.list} onInput={(e) => set({ list: e.currentTarget.value })} />
+            <input id={id} name={`${spec.name}:list`} aria-invalid={bad} aria-describedby={described} placeholder="comma-separated, e.g. 1, 2, 5" value={field.list} onInput={(e) => set({ list: e.currentTarget.value })} />
           )}
           {field.mode === "range" && (
             <span class="range">
-              <input name={`${spec.name}:start`} aria-label={`${spec.name} start`} placeholder="start" value={field.start} onInput={(e) => set({ start: e.currentTarget.value })} />
-              <input name={`${spec.name}:stop`} aria-label={`${spec.name} stop`} placeholder="stop (included)" value={field.stop} onInput={(e) => set({ stop: e.currentTarget.value })} />
-              <input name={`${spec.name}:step`} aria-label={`${spec.name} step`} placeholder="step" value={field.step} onInput={(e) => set({ step: e.currentTarget.value })} />
+              <input name={`${spec.name}:start`} id={id} aria-invalid={bad} aria-describedby={described} aria-label={`${spec.name} start`} placeholder="start" value={field.start} onInput={(e) => set({ start: e.currentTarget.value })} />
+              <input name={`${spec.name}:stop`} id={`${id}-stop`} aria-invalid={bad} aria-describedby={described} aria-label={`${spec.name} stop`} placeholder="stop (included)" value={field.stop} onInput={(e) => set({ stop: e.currentTarget.value })} />
+              <input name={`${spec.name}:step`} id={`${id}-step`} aria-invalid={bad} aria-describedby={described} aria-label={`${spec.name} step`} placeholder="step" value={field.step} onInput={(e) => set({ step: e.currentTarget.value })} />
             </span>
           )}
         </div>
       )}
-      {value.kind === "invalid" && <FieldErrors errors={value.message} />}
-      <FieldErrors errors={errors} />
+      <div id={`${id}-errors`}>
+        {value.kind === "invalid" && <FieldErrors errors={value.message} />}
+        <FieldErrors errors={errors} />
+      </div>
     </div>
   );
 }
@@ -126,6 +174,21 @@ export function NewExperimentPage() {
   const [errors, setErrors] = useState<Errors>({});
   const [submitting, setSubmitting] = useState(false);
   const [uploading, setUploading] = useState(false);
+  const [objective, setObjective] = useState("");
+  const [objectiveOrder, setObjectiveOrder] = useState("");
+  /** The uploaded code of the experiment run again, under its algorithm's name. */
+  const [code, setCode] = useState<{ name: string; code: UploadedCode } | null>(null);
+  const [focusFirstError, setFocusFirstError] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  // After a refused submit: focus the first field with an error (the summary lists them all).
+  useEffect(() => {
+    if (!focusFirstError) return;
+    setFocusFirstError(false);
+    const first = formRef.current?.querySelector(".param .field-errors, label .field-errors, [data-field] .field-errors");
+    const input = first?.closest(".param, label, [data-field]")?.querySelector<HTMLElement>("input, select, textarea");
+    (input ?? formRef.current?.querySelector<HTMLElement>(".error-summary"))?.focus();
+  }, [focusFirstError]);
 
   const algorithm = algorithms?.find((a) => a.name === algorithmName) ?? null;
 
@@ -145,8 +208,17 @@ export function NewExperimentPage() {
       setDatasets(owned);
       const from = queryParam("from");
       if (from) {
-        const previous = await api<Experiment>(`/api/experiments/${from}/`);
-        choose(catalog.find((a) => a.name === previous.algorithm), previous.parameters);
+        const previous = await api<Experiment & { code?: UploadedCode | null }>(`/api/experiments/${from}/`);
+        let chosen = catalog.find((a) => a.name === previous.algorithm);
+        if (!chosen && previous.code) {
+          // Uploaded code is no catalog entry: offer it, with the schema it was run with.
+          chosen = codeAlgorithm(previous.algorithm, previous.code);
+          setAlgorithms([chosen, ...catalog]);
+          setCode({ name: previous.algorithm, code: previous.code });
+        }
+        choose(chosen, previous.parameters);
+        setObjective(previous.objective ?? "");
+        setObjectiveOrder(previous.objective_order ?? "");
         setName(previous.name ? `${previous.name} (again)` : "");
         setDatasetId(previous.dataset ? String(previous.dataset) : "");
         setRepeats(String(previous.repeats));
@@ -207,7 +279,9 @@ export function NewExperimentPage() {
     if (resources.node.trim()) requested.node = resources.node.trim();
     const body: Record<string, unknown> = {
       name,
-      algorithm: algorithm.name,
+      ...(code && algorithm.name === code.name
+        ? { artifact: code.code.artifact, entrypoint: code.code.entrypoint, parameter_schema: code.code.parameter_schema }
+        : { algorithm: algorithm.name }),
       dataset: datasetId ? Number(datasetId) : null,
       parameters,
       repeats: numberOr(repeats),
@@ -215,6 +289,10 @@ export function NewExperimentPage() {
       resources: requested,
     };
     if (timeout.trim()) body.timeout = numberOr(timeout);
+    if (objective.trim()) {
+      body.objective = objective.trim();
+      if (objectiveOrder) body.objective_order = objectiveOrder;
+    }
     setSubmitting(true);
     setErrors({});
     try {
@@ -223,6 +301,7 @@ export function NewExperimentPage() {
     } catch (failure) {
       if (failure instanceof ApiError && failure.status === 400) setErrors(failure.fields);
       else setErrors({ detail: failure instanceof Error ? failure.message : String(failure) });
+      setFocusFirstError(true);
     } finally {
       setSubmitting(false);
     }
@@ -234,12 +313,32 @@ export function NewExperimentPage() {
   const paramErrors = errors.parameters;
   const resourceErrors = sub(errors, "resources");
   const generalErrors = [errors.detail, errors.non_field_errors, errors.algorithm].filter(Boolean);
+  const summary = errorLinks(errors);
 
   return (
-    <form class="new-experiment" onSubmit={submit} noValidate>
+    <form class="new-experiment" onSubmit={submit} noValidate ref={formRef}>
       <div class="page-head">
         <h1>New experiment</h1>
       </div>
+      {summary.length > 0 && (
+        <div class="error-summary" tabIndex={-1} aria-labelledby="error-summary-title">
+          <h2 id="error-summary-title">
+            The experiment was not started: {summary.length} problem{summary.length === 1 ? "" : "s"}
+          </h2>
+          <ul>
+            {summary.map((link) => (
+              <li>
+                <a href={link.href} onClick={(e) => {
+                  e.preventDefault();
+                  document.querySelector<HTMLElement>(link.href)?.focus();
+                }}>
+                  {link.text}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <FieldErrors errors={generalErrors} />
       <Card title="Algorithm">
         <div class="row">
@@ -257,8 +356,8 @@ export function NewExperimentPage() {
             <span>
               Name <span class="muted">(optional)</span>
             </span>
-            <input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. alpha sweep on lg6" />
-            <FieldErrors errors={errors.name} />
+            <input name="name" id="field-name" aria-invalid={!!errors.name} aria-describedby={errors.name ? "field-name-errors" : undefined} value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. alpha sweep on lg6" />
+            <FieldErrors errors={errors.name} id="field-name-errors" />
           </label>
         </div>
         {algorithm && <p class="muted">{algorithm.description}</p>}
@@ -301,7 +400,7 @@ export function NewExperimentPage() {
           <div class="row" data-field="dataset">
             <label class="grow">
               Dataset
-              <select name="dataset" value={datasetId} onChange={(e) => setDatasetId(e.currentTarget.value)}>
+              <select name="dataset" id="field-dataset" value={datasetId} onChange={(e) => setDatasetId(e.currentTarget.value)}>
                 <option value="">{algorithm.dataset_input === "required" ? "— choose a dataset —" : "no dataset"}</option>
                 {datasets.map((d) => (
                   <option value={String(d.id)}>
@@ -325,18 +424,34 @@ export function NewExperimentPage() {
           <div class="row">
             <label>
               Repeats
-              <input name="repeats" inputMode="numeric" value={repeats} onInput={(e) => setRepeats(e.currentTarget.value)} />
-              <FieldErrors errors={errors.repeats} />
+              <input name="repeats" id="field-repeats" aria-invalid={!!errors.repeats} aria-describedby={errors.repeats ? "field-repeats-errors" : undefined} inputMode="numeric" value={repeats} onInput={(e) => setRepeats(e.currentTarget.value)} />
+              <FieldErrors errors={errors.repeats} id="field-repeats-errors" />
             </label>
             <label>
               Priority
-              <input name="priority" inputMode="numeric" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
-              <FieldErrors errors={errors.priority} />
+              <input name="priority" id="field-priority" aria-invalid={!!errors.priority} aria-describedby={errors.priority ? "field-priority-errors" : undefined} inputMode="numeric" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
+              <FieldErrors errors={errors.priority} id="field-priority-errors" />
+            </label>
+            <label>
+              <span>
+                Objective metric <span class="muted">(optional)</span>
+              </span>
+              <input name="objective" id="field-objective" aria-invalid={!!errors.objective} aria-describedby={errors.objective ? "field-objective-errors" : undefined} placeholder="e.g. f1" value={objective} onInput={(e) => setObjective(e.currentTarget.value)} />
+              <FieldErrors errors={errors.objective} id="field-objective-errors" />
+            </label>
+            <label>
+              Better is
+              <select name="objective_order" id="field-objective_order" value={objectiveOrder} onChange={(e) => setObjectiveOrder(e.currentTarget.value)}>
+                <option value="">(server default)</option>
+                <option value="max">higher</option>
+                <option value="min">lower</option>
+              </select>
+              <FieldErrors errors={errors.objective_order} />
             </label>
             <label>
               Timeout per job (s)
-              <input name="timeout" inputMode="numeric" placeholder="none" value={timeout} onInput={(e) => setTimeoutText(e.currentTarget.value)} />
-              <FieldErrors errors={errors.timeout} />
+              <input name="timeout" id="field-timeout" aria-invalid={!!errors.timeout} aria-describedby={errors.timeout ? "field-timeout-errors" : undefined} inputMode="numeric" placeholder="none" value={timeout} onInput={(e) => setTimeoutText(e.currentTarget.value)} />
+              <FieldErrors errors={errors.timeout} id="field-timeout-errors" />
             </label>
           </div>
           <div class="row" data-field="resources">
@@ -345,12 +460,15 @@ export function NewExperimentPage() {
                 {key === "cpu" ? "CPU cores" : key === "memory" ? "Memory" : key === "gpu" ? "GPUs" : "Node"}
                 <input
                   name={`resources.${key}`}
+                  id={`resources-${key}`}
+                  aria-invalid={!!resourceErrors[key]}
+                  aria-describedby={resourceErrors[key] ? `resources-${key}-errors` : undefined}
                   list={key === "node" && nodes.length ? "node-names" : undefined}
                   placeholder={key === "node" ? "any" : String(algorithm.resources?.[key] ?? "")}
                   value={resources[key]}
                   onInput={(e) => setResources({ ...resources, [key]: e.currentTarget.value })}
                 />
-                <FieldErrors errors={resourceErrors[key]} />
+                <FieldErrors errors={resourceErrors[key]} id={`resources-${key}-errors`} />
               </label>
             ))}
             <datalist id="node-names">
