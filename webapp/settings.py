@@ -273,9 +273,7 @@ PETRI_RUNNER_DIR = BASE_DIR / "base-image" / "runner"
 # Slurm backend (PETRI_BACKEND=slurm; docs/slurm.md). Paths must be the same on the compute nodes.
 PETRI_SLURM_PYTHON = env_str("PETRI_SLURM_PYTHON", sys.executable)
 PETRI_SLURM_RUNNER_DIR = Path(env_str("PETRI_SLURM_RUNNER_DIR", str(PETRI_RUNNER_DIR)))
-PETRI_SLURM_ALGORITHMS_DIR = Path(
-    env_str("PETRI_SLURM_ALGORITHMS_DIR", str(PETRI_ALGORITHMS_DIR))
-)
+PETRI_SLURM_ALGORITHMS_DIR = Path(env_str("PETRI_SLURM_ALGORITHMS_DIR", str(PETRI_ALGORITHMS_DIR)))
 PETRI_SLURM_LOG_DIR = Path(env_str("PETRI_SLURM_LOG_DIR", str(VAR_DIR / "slurm-logs")))
 PETRI_SLURM_ROUTES = env_json_object("PETRI_SLURM_ROUTES")
 PETRI_SLURM_EXTRA_ARGS = env_str("PETRI_SLURM_EXTRA_ARGS")
