@@ -296,7 +296,9 @@ def explain(returncode: int, tail: Sequence[str], limits: Limits) -> Explanation
     text = "\n".join(tail)
     if returncode == -signal.SIGXCPU and limits.cpu_seconds is not None:
         return Explanation(f"exceeded its CPU time limit of {limits.cpu_seconds} s")
-    if returncode == -signal.SIGXFSZ and limits.file_bytes is not None:
+    # Python ignores SIGXFSZ, so its writes fail with EFBIG ("File too large") instead.
+    too_large = returncode == -signal.SIGXFSZ or "File too large" in text
+    if too_large and limits.file_bytes is not None:
         return Explanation(f"wrote a file past its size limit of {_mb(limits.file_bytes)}")
     if limits.memory_bytes is not None and _OUT_OF_MEMORY.search(text):
         return Explanation(f"ran out of its memory limit of {_mb(limits.memory_bytes)}", OOM_KILLED)
