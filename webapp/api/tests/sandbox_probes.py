@@ -41,7 +41,9 @@ PROBE = textwrap.dedent(
     report["visible"] = {path: os.path.exists(path) for path in targets["hidden"]}
     writes = {}
     mine = ["./mine.txt", os.path.join(out, "mine.txt"), "/tmp/mine.txt"]
-    for path in targets["unwritable"] + mine:
+    params = os.environ["PETRI_PARAMS_FILE"]
+    inputs = [params, os.path.join(os.path.dirname(params), "input", "mine.txt")]
+    for path in targets["unwritable"] + inputs + mine:
         try:
             with open(path, "a") as handle:
                 handle.write("x")

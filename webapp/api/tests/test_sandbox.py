@@ -6,6 +6,8 @@ import json
 import os
 import re
 import socket
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -54,13 +56,25 @@ ALLOWED_ENV = {
 
 
 @pytest.fixture
+def process_holding_a_token():
+    """A process of the server's user with a token in its environment, as the runner has."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)"],
+        env={"PETRI_JOB_TOKEN": f"1.1.{CANARY}"},
+    )
+    yield process
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture
 def secrets_in_server_env(monkeypatch):
     """The server's environment holds every kind of secret, as a production one does."""
     for name in SECRETS:
         monkeypatch.setenv(name, f"{name.lower()}-{CANARY}")
 
 
-def targets(live_server_url: str) -> dict:
+def targets(live_server_url: str, token_holder: subprocess.Popen) -> dict:
     """What the probe must not see, write or reach: the server's files, processes and ports."""
     db_name = connection.settings_dict["NAME"]
     hidden = [
@@ -85,7 +99,7 @@ def targets(live_server_url: str) -> dict:
             str(runner / "petri-probe"),
         ],
         # This test process serves the API, with the database and secret key in its memory.
-        "pids": [os.getpid(), os.getppid()],
+        "pids": [os.getpid(), os.getppid(), token_holder.pid],
         "ports": [5432, 6379, int(live_server_url.rsplit(":", 1)[1])],
     }
 
@@ -154,9 +168,10 @@ def assert_confined(report: dict, job: dict, api) -> None:
 
 @pytest.mark.requires("bwrap")
 def test_uploaded_code_sees_no_secret_no_server_file_no_process_and_no_network(
-    api, user, local_scheduler, live_server, secrets_in_server_env
+    api, user, local_scheduler, live_server, secrets_in_server_env, process_holding_a_token
 ):
-    experiment = submit_upload(api, probe_source(targets(live_server.url)))
+    probe = probe_source(targets(live_server.url, process_holding_a_token))
+    experiment = submit_upload(api, probe)
     [job] = run_to_end(local_scheduler, api, experiment)
     assert_confined(probe_report(api, job), job, api)
     # Outside the sandbox the API's port answers: the refusal inside is the namespace's doing.
@@ -166,11 +181,17 @@ def test_uploaded_code_sees_no_secret_no_server_file_no_process_and_no_network(
 
 @pytest.mark.requires("bwrap")
 def test_a_catalog_algorithm_runs_in_the_same_sandbox(
-    api, user, local_scheduler, live_server, secrets_in_server_env, tmp_path
+    api,
+    user,
+    local_scheduler,
+    live_server,
+    secrets_in_server_env,
+    process_holding_a_token,
+    tmp_path,
 ):
     folder = tmp_path / "catalog" / "probe"
     folder.mkdir(parents=True)
-    (folder / "main.py").write_text(probe_source(targets(live_server.url)))
+    (folder / "main.py").write_text(probe_source(targets(live_server.url, process_holding_a_token)))
     manifest = {"name": "probe", "title": "Probe", "entrypoint": ["python", "main.py"]}
     (folder / "algorithm.yaml").write_text(yaml.safe_dump(manifest))
     [algorithm] = sync_algorithms(tmp_path / "catalog")
