@@ -198,7 +198,10 @@ def bwrap_options(layout: Layout, sandbox: Sandbox) -> list[str]:
     options += ["--perms", "0755", "--dir", "/etc"]
     for entry in ETC_ENTRIES:
         options += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
-    options += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    options += ["--proc", "/proc", "--dev", "/dev"]
+    # Private and open to the entrypoint's uid: POSIX semaphores (multiprocessing) live in shm.
+    for scratch in ("/tmp", "/dev/shm"):
+        options += ["--perms", "1777", "--tmpfs", scratch]
     # Binds below /tmp must come after the tmpfs that would hide them.
     binds = [bind for path in [*_python_dirs(), runner_dir()] for bind in _ro_bind_as_seen(path)]
     binds += [

@@ -162,7 +162,9 @@ def assert_confined(report: dict, job: dict, api) -> None:
     }
     # No network at all: not the database, not Redis, not the API that holds the token's job.
     assert "connected" not in report["connections"].values(), report["connections"]
+    # What real algorithms need still works: the shared venv's packages, multiprocessing.
     assert report["numpy"]
+    assert report["multiprocessing"] == [1, 2]
     assert any("sandbox: bwrap" in line for line in log_lines(api, job))
 
 
