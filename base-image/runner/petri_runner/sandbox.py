@@ -218,7 +218,8 @@ def bwrap_options(layout: Layout, sandbox: Sandbox) -> list[str]:
             options += ["--perms", "0755", "--dir", str(parent)]
     for kind, source, dest in binds:
         options += [kind, str(source), str(dest)]
-    options += ["--chdir", str(layout.work)]
+    # The sandbox's own root (where /etc, /work... were made) must not take writes either.
+    options += ["--remount-ro", "/", "--chdir", str(layout.work)]
     return options
 
 

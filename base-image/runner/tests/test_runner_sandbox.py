@@ -101,6 +101,7 @@ def test_bwrap_isolates_everything_and_makes_only_work_and_output_writable() -> 
     assert {str(paths.inputs), str(paths.params_file), str(sandbox.runner_dir())} <= read_only
     assert "/etc" not in read_only and "/" not in read_only and "/home" not in read_only
     assert options[options.index("--chdir") + 1] == str(paths.work)
+    assert options[options.index("--remount-ro") + 1] == "/"
     # Inside: limits first, then no new privileges (and, as root, a plain uid), then the argv.
     inner = argv[argv.index("--") + 1 :]
     assert inner[0].endswith("prlimit")

@@ -94,8 +94,10 @@ def targets(live_server_url: str, token_holder: subprocess.Popen) -> dict:
     return {
         "hidden": hidden,
         "unwritable": [
+            "/petri-probe",
             "/usr/petri-probe",
             "/etc/petri-probe",
+            str(settings.BASE_DIR / "petri-probe"),
             str(runner / "petri-probe"),
         ],
         # This test process serves the API, with the database and secret key in its memory.
