@@ -200,8 +200,11 @@ def bwrap_options(layout: Layout, sandbox: Sandbox) -> list[str]:
         options += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
     options += ["--proc", "/proc", "--dev", "/dev"]
     # Private and open to the entrypoint's uid: POSIX semaphores (multiprocessing) live in shm.
+    # Both hold their files in RAM, which RLIMIT_AS does not count: each gets the memory limit.
+    memory = sandbox.limits.memory_bytes
+    size = ["--size", str(memory)] if memory is not None else []
     for scratch in ("/tmp", "/dev/shm"):
-        options += ["--perms", "1777", "--tmpfs", scratch]
+        options += ["--perms", "1777", *size, "--tmpfs", scratch]
     # Binds below /tmp must come after the tmpfs that would hide them.
     binds = [bind for path in [*_python_dirs(), runner_dir()] for bind in _ro_bind_as_seen(path)]
     binds += [
@@ -304,6 +307,9 @@ def explain(returncode: int, tail: Sequence[str], limits: Limits) -> Explanation
     too_large = returncode == -signal.SIGXFSZ or "File too large" in text
     if too_large and limits.file_bytes is not None:
         return Explanation(f"wrote a file past its size limit of {_mb(limits.file_bytes)}")
+    if limits.memory_bytes is not None and "No space left on device" in text:
+        size = _mb(limits.memory_bytes)
+        return Explanation(f"filled its disk or its /tmp or /dev/shm (each holds {size})")
     if limits.memory_bytes is not None and _OUT_OF_MEMORY.search(text):
         return Explanation(f"ran out of its memory limit of {_mb(limits.memory_bytes)}", OOM_KILLED)
     if limits.processes is not None and _FORK_REFUSED.search(text):

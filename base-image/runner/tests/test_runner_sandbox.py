@@ -102,6 +102,10 @@ def test_bwrap_isolates_everything_and_makes_only_work_and_output_writable() -> 
     assert "/etc" not in read_only and "/" not in read_only and "/home" not in read_only
     assert options[options.index("--chdir") + 1] == str(paths.work)
     assert options[options.index("--remount-ro") + 1] == "/"
+    # The RAM-backed scratch dirs are capped by the memory limit (RLIMIT_AS does not see them).
+    for scratch in ("/tmp", "/dev/shm"):
+        at = options.index(scratch)
+        assert options[at - 3 : at] == ["--size", str(2**30), "--tmpfs"]
     # Inside: limits first, then no new privileges (and, as root, a plain uid), then the argv.
     inner = argv[argv.index("--") + 1 :]
     assert inner[0].endswith("prlimit")
@@ -123,6 +127,7 @@ def test_as_root_the_entrypoint_drops_to_a_plain_uid_without_capabilities() -> N
         (-signal.SIGXCPU, [], "CPU time limit of 60 s", None),
         (1, ["OSError: [Errno 27] File too large"], "size limit of 1 MB", None),
         (1, ["MemoryError"], "memory limit of 1024 MB", "oom_killed"),
+        (1, ["OSError: [Errno 28] No space left on device"], "each holds 1024 MB", None),
         (1, ["BlockingIOError: [Errno 11] Resource temporarily unavailable"], "64 processes", None),
     ],
 )

@@ -89,6 +89,10 @@ HOGS = textwrap.dedent(
     elif mode == "cpu":
         while True:
             pass
+    elif mode == "tmp":
+        for n in range(100_000):
+            with open(f"/tmp/{n}.bin", "wb") as handle:
+                handle.write(b"x" * 1024 * 1024)
     elif mode == "file":
         with open("huge.bin", "wb") as handle:
             while True:
@@ -96,7 +100,7 @@ HOGS = textwrap.dedent(
                 handle.flush()
     """
 )
-HOG_SCHEMA = {"mode": {"type": "choice", "values": ["fork", "memory", "cpu", "file"]}}
+HOG_SCHEMA = {"mode": {"type": "choice", "values": ["fork", "memory", "cpu", "file", "tmp"]}}
 
 
 def probe_source(targets: dict) -> str:

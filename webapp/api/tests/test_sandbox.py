@@ -206,7 +206,7 @@ def test_a_catalog_algorithm_runs_in_the_same_sandbox(
 
 
 @pytest.mark.requires("bwrap")
-def test_a_fork_bomb_a_memory_hog_a_cpu_hog_and_a_huge_file_are_stopped_by_their_limits(
+def test_a_fork_bomb_memory_cpu_and_file_hogs_and_a_full_tmp_are_stopped_by_their_limits(
     api, user, local_scheduler
 ):
     local_scheduler.backend.sandbox = SandboxSettings(max_processes=32, max_file_mb=2)
@@ -214,21 +214,22 @@ def test_a_fork_bomb_a_memory_hog_a_cpu_hog_and_a_huge_file_are_stopped_by_their
         api,
         HOGS,
         parameter_schema=HOG_SCHEMA,
-        parameters={"mode": ["fork", "memory", "cpu", "file"]},
+        parameters={"mode": ["fork", "memory", "cpu", "file", "tmp"]},
         # 0.025 cores for 40 s: 1 CPU-second per process.
         resources={"memory": "256Mi", "cpu": 0.025},
         timeout=40,
     )
     jobs = {job["parameters"]["mode"]: job for job in run_to_end(local_scheduler, api, experiment)}
     assert {mode: job["status"] for mode, job in jobs.items()} == dict.fromkeys(
-        ("fork", "memory", "cpu", "file"), "failed"
+        ("fork", "memory", "cpu", "file", "tmp"), "failed"
     )
     assert "reached its limit of 32 processes" in jobs["fork"]["error"]
     assert "ran out of its memory limit of 256 MB" in jobs["memory"]["error"]
     assert jobs["memory"]["failure_reason"] == FailureReason.OOM_KILLED
     assert re.search(r"SIGXCPU.*exceeded its CPU time limit of 1 s", jobs["cpu"]["error"])
     assert "wrote a file past its size limit of 2 MB" in jobs["file"]["error"]
-    for mode in ("fork", "cpu", "file"):
+    assert "filled its disk or its /tmp or /dev/shm (each holds 256 MB)" in jobs["tmp"]["error"]
+    for mode in ("fork", "cpu", "file", "tmp"):
         assert jobs[mode]["failure_reason"] == FailureReason.ALGORITHM_ERROR, mode
 
 
