@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -201,3 +204,60 @@ def _host_processes_with(marker: str) -> list[str]:
         except OSError:
             continue
     return found
+
+
+NOBODY_PROBE = """
+    import os, time
+    try:
+        open("/etc/petri-probe", "w")
+    except OSError as exc:
+        print("etc:", exc.strerror, flush=True)
+    print("uid:", os.getuid(), "processes:", len([p for p in os.listdir("/proc") if p.isdigit()]))
+    while True:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+"""
+
+
+@pytest.mark.requires("bwrap")
+@pytest.mark.skipif(os.geteuid() != 0, reason="run by a normal user, every test here is this one")
+def test_a_runner_run_by_a_normal_user_confines_in_a_user_namespace() -> None:
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if python is None:
+        pytest.skip("no system python3 that a normal user may run")
+    # Root's test directories are private: this runner (nobody) needs world-readable ones.
+    algorithms = Path(tempfile.mkdtemp(prefix="petri-nobody-"))
+    try:
+        algorithms.chmod(0o755)
+        write_algorithm(algorithms, "bomb", NOBODY_PROBE).chmod(0o755)
+        spec = make_spec("bomb", timeout=30)
+        spec["algorithm"]["entrypoint"] = [python, "main.py"]
+        with FakeApi(spec) as api:
+            env = runner_env(
+                api.url,
+                algorithms,
+                PETRI_SANDBOX="bwrap",
+                PETRI_SANDBOX_MAX_PROCESSES="20",
+                PATH="/usr/bin:/bin",
+                HOME="/",
+            )
+            runner = subprocess.run(
+                [python, "-m", "petri_runner"],
+                env=env,
+                user=sandbox.NOBODY,
+                group=sandbox.NOBODY,
+                extra_groups=[],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert runner.returncode == 0, runner.stderr
+    finally:
+        shutil.rmtree(algorithms, ignore_errors=True)
+
+    [result] = api.results()
+    assert "reached its limit of 20 processes" in result["error"]
+    lines = api.log_lines()
+    assert "etc: Read-only file system" in lines
+    assert f"uid: {sandbox.NOBODY} processes: 2" in lines
