@@ -39,6 +39,7 @@ PROBE = textwrap.dedent(
             pass
     report["readable_environs"] = readable_environs
     report["visible"] = {path: os.path.exists(path) for path in targets["hidden"]}
+    report["tmp"] = sorted(os.listdir("/tmp"))  # before the probe writes there itself
     writes = {}
     mine = ["./mine.txt", os.path.join(out, "mine.txt"), "/tmp/mine.txt"]
     params = os.environ["PETRI_PARAMS_FILE"]

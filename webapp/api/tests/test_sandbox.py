@@ -156,6 +156,8 @@ def assert_confined(report: dict, job: dict, api) -> None:
     assert not [text for text in report["readable_environs"].values() if "PETRI_JOB_TOKEN" in text]
     assert not [text for text in report["readable_environs"].values() if CANARY in text]
     assert [path for path, seen in report["visible"].items() if seen] == []
+    # The host's /tmp holds other jobs' directories; this one holds the job's own alone.
+    assert report["tmp"] == [os.path.basename(os.path.dirname(report["cwd"]))]
     writes = report["writes"]
     assert {p: r for p, r in writes.items() if r == "written"} == {
         "./mine.txt": "written",
