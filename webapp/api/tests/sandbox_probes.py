@@ -46,9 +46,12 @@ PROBE = textwrap.dedent(
     inputs = [params, os.path.join(os.path.dirname(params), "input", "mine.txt")]
     for path in targets["unwritable"] + inputs + mine:
         try:
+            existed = os.path.exists(path)
             with open(path, "a") as handle:
                 handle.write("x")
             writes[path] = "written"
+            if not existed:  # a broken sandbox must not leave files in the server's dirs
+                os.remove(path)
         except OSError as exc:
             writes[path] = exc.strerror
     report["writes"] = writes
