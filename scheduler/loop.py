@@ -115,6 +115,7 @@ class Scheduler:
                 experiment_id=experiment.pk,
                 owner=experiment.owner.get_username(),
                 owner_groups=self._groups_of(experiment.owner),
+                uploaded=experiment.algorithm.artifact_id is not None,
             )
             try:
                 with DISPATCH_SECONDS.time():

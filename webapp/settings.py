@@ -269,6 +269,12 @@ PETRI_NOOP_RECORD_FILE = env_str("PETRI_NOOP_RECORD_FILE")
 PETRI_NOOP_SUBMIT_DELAY = env_float("PETRI_NOOP_SUBMIT_DELAY", 0.0, minimum=0)
 PETRI_ALGORITHMS_DIR = Path(env_str("PETRI_ALGORITHMS_DIR", str(BASE_DIR / "algorithms"))).resolve()
 PETRI_RUNNER_DIR = BASE_DIR / "base-image" / "runner"
+# The local backend's sandbox around algorithms (docs/sandbox.md).
+PETRI_LOCAL_SANDBOX = env_choice("PETRI_LOCAL_SANDBOX", "bwrap", ("bwrap", "none"))
+PETRI_LOCAL_SANDBOX_BWRAP = env_str("PETRI_LOCAL_SANDBOX_BWRAP", "/usr/bin/bwrap")
+PETRI_LOCAL_SANDBOX_MAX_PROCESSES = env_int("PETRI_LOCAL_SANDBOX_MAX_PROCESSES", 256, minimum=16)
+PETRI_LOCAL_SANDBOX_MAX_FILE_MB = env_int("PETRI_LOCAL_SANDBOX_MAX_FILE_MB", 1024, minimum=1)
+PETRI_LOCAL_SANDBOX_UID_BASE = env_int("PETRI_LOCAL_SANDBOX_UID_BASE", 1_700_000, minimum=1000)
 
 # Slurm backend (PETRI_BACKEND=slurm; docs/slurm.md). Paths must be the same on the compute nodes.
 PETRI_SLURM_PYTHON = env_str("PETRI_SLURM_PYTHON", sys.executable)

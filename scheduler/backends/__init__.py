@@ -10,13 +10,20 @@ from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec
 def create_backend(name: str | None = None) -> Backend:
     name = name or settings.PETRI_BACKEND
     if name == "local":
-        from scheduler.backends.local import LocalBackend
+        from scheduler.backends.local import LocalBackend, SandboxSettings
 
         return LocalBackend(
             max_running=settings.PETRI_MAX_RUNNING,
             runner_dir=settings.PETRI_RUNNER_DIR,
             algorithms_dir=settings.PETRI_ALGORITHMS_DIR,
             log_dir=settings.VAR_DIR / "runner-logs",
+            sandbox=SandboxSettings(
+                kind=settings.PETRI_LOCAL_SANDBOX,
+                bwrap=settings.PETRI_LOCAL_SANDBOX_BWRAP,
+                max_processes=settings.PETRI_LOCAL_SANDBOX_MAX_PROCESSES,
+                max_file_mb=settings.PETRI_LOCAL_SANDBOX_MAX_FILE_MB,
+                uid_base=settings.PETRI_LOCAL_SANDBOX_UID_BASE,
+            ),
         )
     if name == "noop":
         from scheduler.backends.noop import NoopBackend

@@ -29,6 +29,8 @@ class JobSpec:
     experiment_id: int | None = None
     owner: str = ""
     owner_groups: tuple[str, ...] = ()
+    # Code a user uploaded (not the operator's catalog): only ever run confined.
+    uploaded: bool = False
 
 
 @dataclass(frozen=True)

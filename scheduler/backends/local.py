@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import platform
 import signal
@@ -10,8 +11,10 @@ import socket
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.services.usage import requested
 from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
 
 log = logging.getLogger(__name__)
@@ -19,20 +22,64 @@ log = logging.getLogger(__name__)
 # Runner exit statuses that mean "no result, and not the algorithm's fault" (see petri_runner).
 RUNNER_LOST_CODES = {0, 3, 4, 143}
 TERMINATE_GRACE_SECONDS = 5.0
+SELF_CHECK_SECONDS = 60.0
+# What the runner may see of the server's environment: nothing secret, nothing of Django's.
+RUNNER_PASSED_NAMES = frozenset(
+    {
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "PETRI_KEEP_WORKDIR",
+        "PETRI_RUNNER_RETRY_SECONDS",
+        "PETRI_RUNNER_MAX_UNPACKED_MB",
+        "PETRI_RUNNER_MAX_FILES",
+    }
+)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Without a timeout, each process of a job may use this much CPU time per core it asked for.
+CPU_SECONDS_WITHOUT_TIMEOUT = 24 * 3600
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How the local backend confines algorithms (the PETRI_LOCAL_SANDBOX* settings)."""
+
+    kind: str = "bwrap"  # or "none"
+    bwrap: str = "/usr/bin/bwrap"
+    max_processes: int = 256
+    max_file_mb: int = 1024
+    # A server running as root runs each job as its own uid from here on (uid_base + slot).
+    uid_base: int = 1_700_000
 
 
 class LocalBackend(Backend):
     name = "local"
 
     def __init__(
-        self, *, max_running: int, runner_dir: Path, algorithms_dir: Path, log_dir: Path
+        self,
+        *,
+        max_running: int,
+        runner_dir: Path,
+        algorithms_dir: Path,
+        log_dir: Path,
+        sandbox: SandboxSettings | None = None,
     ) -> None:
         self.max_running = max_running
         self.runner_dir = runner_dir
         self.algorithms_dir = algorithms_dir
         self.log_dir = log_dir
+        self.sandbox = sandbox or SandboxSettings()
         self._procs: dict[str, subprocess.Popen] = {}
+        self._uids: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._sandbox_checked = False
+        self._sandbox_problem: str | None = None
 
     def _alive(self) -> int:
         return sum(proc.poll() is None for proc in self._procs.values())
@@ -45,20 +92,26 @@ class LocalBackend(Backend):
         return self.log_dir / f"{handle}.log"
 
     def submit(self, spec: JobSpec) -> None:
+        problem = self.sandbox_problem()
+        if spec.uploaded and problem is not None:
+            raise BackendError(
+                "uploaded code runs only inside the local sandbox, and this server has none: "
+                f"{problem}. Ask an operator to install bubblewrap, or run it on Kubernetes."
+            )
         with self._lock:
             existing = self._procs.get(spec.handle)
             if existing is not None and existing.poll() is None:
                 return
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            env = {
-                **os.environ,
-                "PETRI_API_URL": spec.api_url,
-                "PETRI_JOB_TOKEN": spec.token,
-                "PETRI_ALGORITHMS_DIR": str(self.algorithms_dir),
-                "PYTHONPATH": str(self.runner_dir),
-                # So an entrypoint's "python" is this interpreter, with Petri's packages.
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            }
+            env = self._runner_env(spec.api_url, spec.token)
+            env.update(self._limits_env(spec))
+            if problem is None:
+                env["PETRI_SANDBOX"] = "bwrap"
+                env["PETRI_SANDBOX_BWRAP"] = self.sandbox.bwrap
+                if os.geteuid() == 0:
+                    env["PETRI_SANDBOX_UID"] = str(self._take_uid(spec.handle))
+            else:
+                env["PETRI_SANDBOX"] = "none"  # catalog code only: the runner says so in the log
             try:
                 with self._log_path(spec.handle).open("ab") as out:
                     proc = subprocess.Popen(
@@ -73,6 +126,93 @@ class LocalBackend(Backend):
                 raise BackendError(f"cannot start the runner: {exc}") from exc
             self._procs[spec.handle] = proc
             log.info("started %s as pid %s", spec.handle, proc.pid)
+
+    def sandbox_problem(self) -> str | None:
+        """Why algorithms cannot be sandboxed here, or None when they can (checked once)."""
+        with self._lock:
+            if not self._sandbox_checked:
+                self._sandbox_problem = self._check_sandbox()
+                self._sandbox_checked = True
+                if self._sandbox_problem is not None:
+                    log.warning(
+                        "no sandbox for local jobs (%s): uploaded code is refused and catalog "
+                        "algorithms run unconfined",
+                        self._sandbox_problem,
+                    )
+            return self._sandbox_problem
+
+    def _check_sandbox(self) -> str | None:
+        if self.sandbox.kind == "none":
+            return "the sandbox is turned off (PETRI_LOCAL_SANDBOX=none)"
+        env = self._runner_env()
+        env.update(PETRI_SANDBOX="bwrap", PETRI_SANDBOX_BWRAP=self.sandbox.bwrap)
+        if os.geteuid() == 0:
+            env["PETRI_SANDBOX_UID"] = str(self.sandbox.uid_base)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "petri_runner.sandbox"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=SELF_CHECK_SECONDS,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"the sandbox self-check did not run: {exc}"
+        if done.returncode != 0:
+            return (done.stderr or done.stdout).strip() or f"status {done.returncode}"
+        return None
+
+    def _runner_env(self, api_url: str = "", token: str = "") -> dict[str, str]:
+        """The runner's environment: an allow list, never the server's own (secrets, DB URL)."""
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name in RUNNER_PASSED_NAMES or name.startswith("LC_")
+        }
+        env.update(
+            PETRI_ALGORITHMS_DIR=str(self.algorithms_dir),
+            PYTHONPATH=str(self.runner_dir),
+            # So an entrypoint's "python" is this interpreter, with Petri's packages.
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        )
+        if api_url:
+            env.update(PETRI_API_URL=api_url, PETRI_JOB_TOKEN=token)
+        return env
+
+    def _limits_env(self, spec: JobSpec) -> dict[str, str]:
+        """The attempt's rlimits, from the resources its experiment asked for."""
+        try:
+            asked = requested(spec.resources)
+            memory = int(min(asked.memory_gb * 2**30, 2**62))
+            cores = min(max(asked.cpu, 0.01), 1024.0)
+        except (ValueError, TypeError, OverflowError):
+            memory, cores = 2**30, 1.0
+        seconds = spec.timeout or CPU_SECONDS_WITHOUT_TIMEOUT
+        env = {
+            "PETRI_SANDBOX_MEMORY_BYTES": str(max(memory, 1)),
+            "PETRI_SANDBOX_CPU_SECONDS": str(max(1, math.ceil(cores * seconds))),
+            "PETRI_SANDBOX_MAX_PROCESSES": str(self.sandbox.max_processes),
+            "PETRI_SANDBOX_MAX_FILE_BYTES": str(self.sandbox.max_file_mb * 1024 * 1024),
+        }
+        threads = str(max(1, math.ceil(cores)))
+        for name in THREAD_VARIABLES:
+            env[name] = os.environ.get(name) or threads
+        return env
+
+    def _take_uid(self, handle: str) -> int:
+        """A uid no other running job of this backend has, so each counts its own processes."""
+        alive = {h for h, proc in self._procs.items() if proc.poll() is None}
+        for gone in set(self._uids) - alive - {handle}:
+            del self._uids[gone]
+        taken = set(self._uids.values())
+        uid = next(
+            self.sandbox.uid_base + n
+            for n in range(len(taken) + 1)
+            if self.sandbox.uid_base + n not in taken
+        )
+        self._uids[handle] = uid
+        return uid
 
     def cancel(self, handle: str) -> None:
         with self._lock:

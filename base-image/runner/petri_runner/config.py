@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from petri_runner.errors import ConfigError
+from petri_runner.sandbox import KINDS, NONE, Limits, Sandbox
 
 DEFAULT_ALGORITHMS_DIR = "/opt/petri/algorithms"
 DEFAULT_RETRY_SECONDS = 600.0
@@ -32,6 +33,8 @@ class Config:
     # Caps on uploaded code once unpacked: archive bombs stop here.
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_MB * 1024 * 1024
     max_files: int = DEFAULT_MAX_FILES
+    # How the entrypoint is confined (PETRI_SANDBOX*); by default it is not.
+    sandbox: Sandbox = field(default_factory=Sandbox)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -48,7 +51,26 @@ class Config:
             * 1024
             * 1024,
             max_files=_count(env, "PETRI_RUNNER_MAX_FILES", DEFAULT_MAX_FILES),
+            sandbox=sandbox_from_env(env),
         )
+
+
+def sandbox_from_env(env: Mapping[str, str]) -> Sandbox:
+    """The PETRI_SANDBOX* variables: kind, bwrap's path, uid, and the entrypoint's rlimits."""
+    kind = env.get("PETRI_SANDBOX", "").strip() or NONE
+    if kind not in KINDS:
+        raise ConfigError(f"PETRI_SANDBOX must be one of {', '.join(KINDS)}, got {kind!r}")
+    return Sandbox(
+        kind=kind,
+        bwrap=env.get("PETRI_SANDBOX_BWRAP", "").strip() or Sandbox.bwrap,
+        uid=_optional_count(env, "PETRI_SANDBOX_UID"),
+        limits=Limits(
+            memory_bytes=_optional_count(env, "PETRI_SANDBOX_MEMORY_BYTES"),
+            cpu_seconds=_optional_count(env, "PETRI_SANDBOX_CPU_SECONDS"),
+            processes=_optional_count(env, "PETRI_SANDBOX_MAX_PROCESSES"),
+            file_bytes=_optional_count(env, "PETRI_SANDBOX_MAX_FILE_BYTES"),
+        ),
+    )
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -94,6 +116,10 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ConfigError(f"{name} must be a non-negative number of seconds, got {raw!r}")
     return value
+
+
+def _optional_count(env: Mapping[str, str], name: str) -> int | None:
+    return _count(env, name, 0) or None
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:

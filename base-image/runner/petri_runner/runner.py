@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from petri_runner import process, unpack
+from petri_runner import process, sandbox, unpack
 from petri_runner.api import ApiClient
 from petri_runner.config import Config
 from petri_runner.directives import Metrics, Progress, parse_line
@@ -34,6 +34,7 @@ LOG_TAIL_LINES = 20
 READER_DRAIN_SECONDS = 5.0
 
 ALGORITHM_ERROR = "algorithm_error"
+BACKEND_ERROR = "backend_error"
 DEADLINE_EXCEEDED = "deadline_exceeded"
 
 
@@ -117,24 +118,40 @@ class AttemptRunner:
                 self._note(message)
                 return Result.failed(message, exit_code=None)
             workspace.prepare(source, spec.parameters)
-        env = self._entrypoint_env(workspace)
+        given = {
+            "PETRI_PARAMS_FILE": str(workspace.params_file),
+            "PETRI_OUTPUT_DIR": str(workspace.output),
+        }
         if spec.dataset_url:
             self._note("downloading dataset")
             self._api.download(self._api.resolve(spec.dataset_url), workspace.dataset_file)
-            env["PETRI_DATASET_FILE"] = str(workspace.dataset_file)
+            given["PETRI_DATASET_FILE"] = str(workspace.dataset_file)
         if spec.truth_url:
             self._note("downloading ground truth")
             self._api.download(self._api.resolve(spec.truth_url), workspace.truth_file)
-            env["PETRI_TRUTH_FILE"] = str(workspace.truth_file)
+            given["PETRI_TRUTH_FILE"] = str(workspace.truth_file)
+        confinement = self._config.sandbox
+        env = sandbox.algorithm_env(os.environ, given, confinement, workspace.work)
+        layout = sandbox.Layout(
+            workspace.work, workspace.output, workspace.inputs, workspace.params_file
+        )
+        try:
+            sandbox.prepare(layout, confinement)
+            argv = sandbox.command(algorithm.entrypoint, layout, confinement)
+        except (OSError, sandbox.SandboxError) as exc:
+            message = f"cannot set up the sandbox: {exc}"
+            self._note(message)
+            return Result.failed(message, exit_code=None, reason=BACKEND_ERROR)
+        self._note(self._describe_confinement())
 
         self._note(f"starting {shlex.join(algorithm.entrypoint)}")
         self._require_reporter().send_now(make_event("started"))
         # Deferred: a termination between Popen and keeping its handle would orphan the job.
         with self._guard.deferred():
             try:
-                proc = self._proc = process.start(algorithm.entrypoint, workspace.work, env)
+                proc = self._proc = process.start(argv, workspace.work, env)
             except OSError as exc:
-                message = f"cannot start {algorithm.entrypoint[0]!r}: {exc.strerror or exc}"
+                message = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
                 self._note(message)
                 return Result.failed(message, exit_code=None)
             stdout = proc.stdout
@@ -153,10 +170,11 @@ class AttemptRunner:
             self._stop_entrypoint()
         self._require_reporter().unbounded()
         reader.join(READER_DRAIN_SECONDS)
+        returncode = sandbox.normalize_returncode(proc.returncode, self._config.sandbox)
         if not timed_out:
-            self._note(describe_exit(proc.returncode))
+            self._note(describe_exit(returncode))
 
-        result = self._judge(proc.returncode, timed_out, spec.timeout, workspace)
+        result = self._judge(returncode, timed_out, spec.timeout, workspace)
         self._upload_outputs(workspace)
         return result
 
@@ -214,11 +232,16 @@ class AttemptRunner:
         assert returncode is not None
         if returncode != 0:
             error = describe_exit(returncode)
+            reason = ALGORITHM_ERROR
+            limit = sandbox.explain(returncode, self._tail, self._config.sandbox.limits)
+            if limit is not None:
+                error += f": it {limit.message}"
+                reason = limit.reason or reason
             if self._tail:
                 error += "; last log lines:\n" + "\n".join(self._tail)
             # Death by signal N is reported the way shells do: 128 + N.
             exit_code = returncode if returncode > 0 else 128 - returncode
-            return Result.failed(error, exit_code=exit_code, metrics=metrics)
+            return Result.failed(error, exit_code=exit_code, metrics=metrics, reason=reason)
         if metrics_problem is not None:
             self._note(metrics_problem)
             return Result.failed(metrics_problem, exit_code=0, metrics=metrics)
@@ -258,17 +281,14 @@ class AttemptRunner:
         if proc is not None and (proc.returncode is None or process.group_alive(proc.pid)):
             process.terminate_group(proc)
 
-    def _entrypoint_env(self, workspace: Workspace) -> dict[str, str]:
-        env = dict(os.environ)
-        # Inputs this attempt does not have must not be inherited from the runner's env.
-        env.pop("PETRI_DATASET_FILE", None)
-        env.pop("PETRI_TRUTH_FILE", None)
-        # The algorithm is not trusted with the attempt's token: only the runner reports.
-        env.pop("PETRI_JOB_TOKEN", None)
-        env["PETRI_PARAMS_FILE"] = str(workspace.params_file)
-        env["PETRI_OUTPUT_DIR"] = str(workspace.output)
-        env["PYTHONUNBUFFERED"] = "1"
-        return env
+    def _describe_confinement(self) -> str:
+        confinement = self._config.sandbox
+        limits = shlex.join(confinement.limits.prlimit_argv()[2:-1]) or "none"
+        if confinement.enabled:
+            return f"sandbox: bwrap, no network, only work/ and output/ writable; limits: {limits}"
+        if confinement.kind == sandbox.NONE and os.environ.get("PETRI_SANDBOX") == sandbox.NONE:
+            return f"sandbox: none on this server, the entrypoint runs unconfined; limits: {limits}"
+        return f"sandbox: the container or job is the boundary; limits: {limits}"
 
     def _post_events(self, events: list[Event]) -> None:
         self._api.post_json(self._api.endpoint(EVENTS_PATH), {"events": events})
