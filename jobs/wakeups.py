@@ -34,10 +34,11 @@ def wake_schedulers() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
     elif _in_process:
-        transaction.on_commit(_wake_in_process)
+        transaction.on_commit(wake_in_process)
 
 
-def _wake_in_process() -> None:
+def wake_in_process() -> None:
+    """Wake this process's schedulers now (a backend saw a slot free up)."""
     with _lock:
         wakers = list(_in_process)
     for wake in wakers:

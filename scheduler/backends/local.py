@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs import wakeups
 from jobs.services.usage import requested
 from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
 
@@ -126,6 +127,9 @@ class LocalBackend(Backend):
                 raise BackendError(f"cannot start the runner: {exc}") from exc
             self._procs[spec.handle] = proc
             log.info("started %s as pid %s", spec.handle, proc.pid)
+        # A slot frees when the runner exits, a moment after its result is in: wake the idle
+        # scheduler then, or it would wait out its poll before filling the slot.
+        threading.Thread(target=_wake_on_exit, args=(proc,), daemon=True).start()
 
     def sandbox_problem(self) -> str | None:
         """Why algorithms cannot be sandboxed here, or None when they can (checked once)."""
@@ -298,6 +302,11 @@ def _memory_bytes() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (OSError, ValueError):
         return 0
+
+
+def _wake_on_exit(proc: subprocess.Popen) -> None:
+    proc.wait()
+    wakeups.wake_in_process()
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
