@@ -42,6 +42,10 @@ class FakeCluster:
         self.created: list[dict[str, Any]] = []
         self.deletions: list[tuple[str, str]] = []
         self.fail_next: dict[tuple[str, str], int] = {}
+        # Scripted answers: (method, resource) -> [(status, message, headers)], used in order.
+        self.answers: dict[tuple[str, str], list[tuple[int, str, dict[str, str]]]] = {}
+        # Creates of these resources that succeed but whose answer is lost.
+        self.lose_next: dict[str, int] = {}
         self.auto_pods = True
         self._versions = itertools.count(1)
         self._pod_suffix = itertools.count(10000)
@@ -68,6 +72,20 @@ class FakeCluster:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+    def answer_next(
+        self,
+        method: str,
+        resource: str,
+        code: int,
+        message: str = "injected",
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` such requests with this status instead of serving them."""
+        self.answers.setdefault((method, resource), []).extend(
+            [(code, message, dict(headers or {}))] * times
+        )
 
     # -- what the tests read ---------------------------------------------------------------
 
