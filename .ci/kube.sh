@@ -8,6 +8,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KIT=${PETRI_KUBE_KIT:-$ROOT/../shared/kube}
+[ -d "$KIT" ] || KIT=$ROOT/../../shared/kube   # a worktree, one folder deeper
 STATE=${PETRI_KUBE_STATE:-/tmp/petri-kube-state}
 PACKAGES="containerd runc containernetworking-plugins iptables iproute2 openssl util-linux
           debootstrap gcc libc6-dev patch python3 python3-pip ca-certificates"

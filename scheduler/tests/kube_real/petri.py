@@ -19,6 +19,23 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+def kit_dir() -> Path:
+    """The kit (PETRI_KUBE_KIT, as .ci/kube.sh exports it; else ../shared/kube)."""
+    if os.environ.get("PETRI_KUBE_KIT"):
+        return Path(os.environ["PETRI_KUBE_KIT"])
+    for candidate in (ROOT.parent / "shared" / "kube", ROOT.parent.parent / "shared" / "kube"):
+        if (candidate / "restart.sh").exists():
+            return candidate
+    raise AssertionError("no kube kit: set PETRI_KUBE_KIT")
+
+
+def kube_state() -> Path:
+    """The running cluster's state folder (PETRI_KUBE_STATE; else KUBECONFIG's folder)."""
+    return Path(os.environ.get("PETRI_KUBE_STATE") or Path(os.environ["KUBECONFIG"]).parent)
+
+
 # Where pods reach this machine: the kit's bridge address (its README, "Network").
 HOST_IP = "10.244.0.1"
 RUNNER_IMAGE = "localhost/petri-runner:0.1.0"
