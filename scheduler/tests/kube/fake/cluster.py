@@ -238,11 +238,13 @@ class FakeCluster:
     def _job(self, job: str, namespace: str) -> dict[str, Any]:
         return self.objects["jobs"][(namespace, job)]
 
-    def schedule(self, job: str, node: str = "node-a", namespace: str = "petri") -> None:
+    def schedule(
+        self, job: str, node: str = "node-a", namespace: str = "petri", since: str | None = None
+    ) -> None:
         with self.lock:
             pod = self._pod(job, namespace)
             pod["spec"]["nodeName"] = node
-            pod["status"]["conditions"] = [_cond("PodScheduled", "True")]
+            pod["status"]["conditions"] = [_cond("PodScheduled", "True", since=since)]
 
     def unschedulable(
         self, job: str, since: str | None = None, namespace: str = "petri", message: str = ""
@@ -343,6 +345,17 @@ class FakeCluster:
                 job, namespace, "DeadlineExceeded", "Job was active longer than specified deadline"
             )
 
+    def suspend(self, job: str, namespace: str = "petri") -> None:
+        """What Kueue does to a Job it has not admitted: suspended, and no pod."""
+        with self.lock:
+            obj = self._job(job, namespace)
+            uid = obj["metadata"]["uid"]
+            obj["spec"]["suspend"] = True
+            obj["status"] = {"conditions": [_cond("Suspended", "True", "JobSuspended")]}
+            for key, pod in list(self.objects["pods"].items()):
+                if any(r["uid"] == uid for r in pod["metadata"]["ownerReferences"]):
+                    del self.objects["pods"][key]
+
     def vanish(self, job: str, namespace: str = "petri") -> None:
         """The Job is deleted behind Petri's back (a TTL, a person with kubectl)."""
         self.delete("jobs", namespace, job, "Background")
@@ -361,6 +374,7 @@ class FakeCluster:
         labels: dict[str, str] | None = None,
         ready: bool = True,
         cordoned: bool = False,
+        taints: list[dict[str, str]] | None = None,
     ) -> None:
         allocatable = {"cpu": cpu, "memory": memory, "pods": "110"}
         if gpu:
@@ -370,7 +384,10 @@ class FakeCluster:
                 "name": name,
                 "labels": {"kubernetes.io/hostname": name, **(labels or {})},
             },
-            "spec": {"unschedulable": True} if cordoned else {},
+            "spec": {
+                **({"unschedulable": True} if cordoned else {}),
+                **({"taints": taints} if taints else {}),
+            },
             "status": {
                 "allocatable": allocatable,
                 "capacity": dict(allocatable),
