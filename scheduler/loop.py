@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -313,6 +314,16 @@ class Scheduler:
         return pruned
 
 
+def _touch(path: str) -> None:
+    """Mark the loop alive for a liveness probe (k8s/base/scheduler.yaml)."""
+    if not path:
+        return
+    try:
+        Path(path).touch()
+    except OSError as exc:
+        log.warning("cannot touch the heartbeat file %s: %s", path, exc)
+
+
 def run_forever(
     scheduler: Scheduler,
     stop: threading.Event,
@@ -332,6 +343,7 @@ def run_forever(
                 busy = False
             finally:
                 close_old_connections()
+                _touch(settings.PETRI_SCHEDULER_HEARTBEAT_FILE)
             if not busy and not stop.is_set():
                 waker.wait(interval)
         scheduler.heartbeat(scheduler.clock(), stopped=True)
