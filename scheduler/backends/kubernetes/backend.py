@@ -7,11 +7,10 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
@@ -32,11 +31,13 @@ from scheduler.backends.kubernetes.client import (
     default_namespace,
     load_configuration,
 )
+from scheduler.backends.kubernetes.errors import API_ERRORS as _API_ERRORS
+from scheduler.backends.kubernetes.errors import api_failure
+from scheduler.backends.kubernetes.logs import LOG_TAIL_LINES, PodLogs
 from scheduler.backends.kubernetes.manifests import (
     LABEL_HANDLE,
     LABEL_INSTALLATION,
     LABEL_JOB,
-    RUNNER_CONTAINER,
     SELECTOR,
     JobOptions,
     job_manifest,
@@ -45,11 +46,7 @@ from scheduler.backends.kubernetes.manifests import (
 
 log = logging.getLogger(__name__)
 
-LOG_TAIL_LINES = 40
 REQUEST_TIMEOUT = (5, 30)  # connect, read (seconds)
-_API_ERRORS = (ApiException, urllib3.exceptions.HTTPError, OSError)
-# Answers that say "not now" rather than "no": throttled, the server or a proxy in trouble.
-TRANSIENT_STATUSES = frozenset({401, 408, 425, 429, 500, 502, 503, 504})
 # Handles per label-selector LIST: reconcile reads only the attempts it asks about.
 HANDLES_PER_LIST = 200
 NODES_CACHE_SECONDS = 15.0
@@ -60,40 +57,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _explain(exc: Exception) -> str:
-    if isinstance(exc, ApiException):
-        try:
-            message = json.loads(exc.body or "{}").get("message", "")
-        except (ValueError, AttributeError):
-            message = ""
-        return f"{exc.status} {exc.reason}" + (f": {message}" if message else "")
-    return f"cannot reach the Kubernetes API: {exc}"
-
-
-def _retry_after(exc: ApiException) -> float | None:
-    value = (exc.headers or {}).get("Retry-After") if exc.headers else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def api_failure(exc: Exception, doing: str) -> BackendError:
-    """Transient trouble becomes BackendUnavailable (nothing decided), anything else a refusal
-    carrying the server's own message."""
-    message = f"{doing}: {_explain(exc)}"
-    if not isinstance(exc, ApiException) or exc.status in TRANSIENT_STATUSES or not exc.status:
-        return BackendUnavailable(
-            message, _retry_after(exc) if isinstance(exc, ApiException) else None
-        )
-    if exc.status == 403 and "exceeded quota" in (exc.body or ""):
-        return BackendUnavailable(message)  # a ResourceQuota frees up as Jobs finish
-    if exc.status in (400, 403, 422):
-        return BackendRefused(message)
-    return BackendError(message)
-
-
-class KubernetesBackend(Backend):
+class KubernetesBackend(PodLogs, Backend):
     name = "kubernetes"
 
     def __init__(
@@ -330,62 +294,6 @@ class KubernetesBackend(Backend):
             self._delete_quietly(state.handle)
         self._forget(state.handle)
         return BackendState(state.handle, state.phase, state.exit_code, state.reason, message)
-
-    # -- logs -------------------------------------------------------------------------------
-
-    def _log(self, pod: str, tail_lines: int | None = None) -> str | None:
-        try:
-            response = self.core.read_namespaced_pod_log(
-                pod,
-                self.namespace,
-                container=RUNNER_CONTAINER,
-                tail_lines=tail_lines,
-                _preload_content=False,
-                _request_timeout=REQUEST_TIMEOUT,
-            )
-            return response.data.decode(errors="replace")
-        except _API_ERRORS as exc:
-            log.info("no log for pod %s: %s", pod, _explain(exc))
-            return None
-
-    def _pod_of(self, handle: str) -> str | None:
-        try:
-            pods = self._list(self.core.list_namespaced_pod, f"{LABEL_HANDLE}={handle}")
-        except _API_ERRORS as exc:
-            raise BackendError(f"cannot find the pod of {handle}: {_explain(exc)}") from exc
-        newest = max(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "", default=None)
-        return newest["metadata"]["name"] if newest else None
-
-    def logs(self, handle: str) -> str | None:
-        pod = self._pod_of(handle)
-        return self._log(pod) if pod else None
-
-    def stream_logs(self, handle: str) -> Iterator[str]:
-        """Follow the attempt's pod log line by line until the container stops."""
-        pod = self._pod_of(handle)
-        if pod is None:
-            return
-        try:
-            response = self.core.read_namespaced_pod_log(
-                pod,
-                self.namespace,
-                container=RUNNER_CONTAINER,
-                follow=True,
-                _preload_content=False,
-            )
-        except _API_ERRORS as exc:
-            raise BackendError(f"cannot follow the log of {handle}: {_explain(exc)}") from exc
-        pending = b""
-        try:
-            for chunk in response.stream(4096, decode_content=True):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.decode(errors="replace")
-            if pending:
-                yield pending.decode(errors="replace")
-        finally:
-            response.release_conn()
 
     # -- nodes ------------------------------------------------------------------------------
 
