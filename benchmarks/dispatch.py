@@ -180,7 +180,7 @@ def bench_latency(users, samples: int) -> dict:
     from django.db import connections
 
     from jobs.models import Algorithm, Job
-    from jobs.services import submit_experiment
+    from jobs.services import handle_for, submit_experiment
     from scheduler.backends.noop import NoopBackend
     from scheduler.loop import Scheduler, run_forever
     from scheduler.wakeup import Waker
@@ -214,7 +214,7 @@ def bench_latency(users, samples: int) -> dict:
         for _ in range(samples):
             experiment = submit_experiment(owner=users[0], algorithm=algorithm)
             committed = time.perf_counter()
-            handle = f"petri-{experiment.jobs.get().pk}-1"
+            handle = handle_for(experiment.jobs.get().pk, 1)
             with arrived:
                 if not arrived.wait_for(lambda: handle in seen, timeout=10):  # noqa: B023
                     raise RuntimeError("a job was not dispatched within 10 s")

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -18,13 +19,26 @@ from jobs import services
 from jobs.models import FailureReason, Job, JobStatus
 from jobs.services import housekeeping
 from jobs.telemetry import DISPATCH_SECONDS
-from scheduler.backends import Backend, BackendError, JobSpec
+from scheduler.backends import (
+    Backend,
+    BackendError,
+    BackendRefused,
+    BackendUnavailable,
+    JobSpec,
+)
 from scheduler.models import SchedulerReplica
 from scheduler.wakeup import Waker
 
 log = logging.getLogger(__name__)
 REPLICA_HEARTBEAT_SECONDS = 10
 RETENTION_EVERY_SECONDS = 60
+ORPHAN_SWEEP_SECONDS = 300
+# Dispatched attempts are recorded in chunks as they go, not once for the whole batch.
+MARK_EVERY_JOBS = 50
+MARK_EVERY_SECONDS = 1.0
+# Back-off of dispatch while the backend is unavailable: 1, 2, 4 ... 60 s, or its Retry-After.
+PAUSE_BASE_SECONDS = 1.0
+PAUSE_CAP_SECONDS = 60.0
 
 
 def default_identity() -> str:
@@ -40,8 +54,10 @@ class Scheduler:
         api_url: str | None = None,
         batch: int | None = None,
         reconcile_interval: float | None = None,
+        orphan_sweep_interval: float = ORPHAN_SWEEP_SECONDS,
         clock=timezone.now,
         takes_default: bool = True,
+        monotonic=time.monotonic,
     ) -> None:
         self.backend = backend
         self.identity = identity or default_identity()
@@ -50,14 +66,19 @@ class Scheduler:
         self.reconcile_interval = (
             settings.PETRI_RECONCILE_INTERVAL if reconcile_interval is None else reconcile_interval
         )
+        self.orphan_sweep_interval = orphan_sweep_interval
         self.clock = clock
         # Whether jobs bound to no backend are this scheduler's (it runs the default backend).
         self.takes_default = takes_default
-        self._due: dict[str, float] = {}
+        self.monotonic = monotonic
+        # The first orphan sweep waits one interval: a replica starting with others is no hurry.
+        self._due: dict[str, float] = {"orphans": monotonic() + orphan_sweep_interval}
+        self.paused_until = 0.0  # monotonic; dispatch waits while the backend is unavailable
+        self._unavailable = 0  # consecutive times it was
 
     def _every(self, name: str, seconds: float) -> bool:
         """True when ``name`` last ran at least ``seconds`` ago (monotonic)."""
-        now = time.monotonic()
+        now = self.monotonic()
         if now < self._due.get(name, 0):
             return False
         self._due[name] = now + seconds
@@ -73,6 +94,8 @@ class Scheduler:
         if self._every("reconcile", self.reconcile_interval):
             changed += self.reconcile(now)
             changed += self.enforce_deadlines(now)
+        if self._every("orphans", self.orphan_sweep_interval):
+            changed += self.sweep_orphans()
         if settings.PETRI_RETENTION_DAYS and self._every("retention", RETENTION_EVERY_SECONDS):
             self.prune(now)
         return changed > 0
@@ -89,6 +112,8 @@ class Scheduler:
         )
 
     def dispatch(self, now: datetime) -> int:
+        if self.monotonic() < self.paused_until:
+            return 0
         capacity = self.backend.capacity()
         limit = self.batch if capacity is None else min(self.batch, capacity)
         common = {"scheduler": self.identity, "backend": self.backend.name, "now": now}
@@ -98,40 +123,47 @@ class Scheduler:
         claimed += services.claim_waiting_jobs(
             limit=limit - len(claimed), takes_default=self.takes_default, **common
         )
-        accepted = []
         self._groups: dict[int, tuple[str, ...]] = {}
-        for item in claimed:
-            experiment = item.experiment
-            spec = JobSpec(
-                job_id=item.job_id,
-                attempt=item.attempt,
-                handle=item.handle,
-                token=item.token,
-                api_url=self.api_url,
-                algorithm=experiment.algorithm.name,
-                image=experiment.algorithm.image,
-                resources=experiment.resources,
-                timeout=experiment.timeout,
-                experiment_id=experiment.pk,
-                owner=experiment.owner.get_username(),
-                owner_groups=self._groups_of(experiment.owner),
-                uploaded=experiment.algorithm.artifact_id is not None,
-            )
+        installation = services.installation_id() if claimed else ""
+        started = last_mark = self.monotonic()
+        # Stop well before another replica may take the claim over as stale.
+        budget = settings.PETRI_DISPATCH_TIMEOUT / 2
+        accepted: list[services.ClaimedJob] = []
+        for index, item in enumerate(claimed):
+            if self.monotonic() - started > budget:
+                services.release_claimed(claimed[index:], wait_reason="", not_before=now)
+                break
             try:
                 with DISPATCH_SECONDS.time():
-                    self.backend.submit(spec)
-            except BackendError as exc:
+                    self.backend.submit(self._spec(item, installation))
+            except BackendUnavailable as exc:
+                delay = self._pause(exc)
+                log.warning("backend unavailable (%s); dispatch paused %.1f s", exc, delay)
+                services.release_claimed(
+                    claimed[index:],
+                    wait_reason=f"the backend is unavailable: {exc}",
+                    not_before=self.clock() + timedelta(seconds=delay),
+                )
+                break
+            except BackendRefused as exc:
                 log.warning("backend refused %s: %s", item.handle, exc)
+                services.fail_attempt(
+                    item.job_id, item.attempt, FailureReason.BACKEND_REFUSED, str(exc)
+                )
+                continue
+            except BackendError as exc:
+                log.warning("backend failed %s: %s", item.handle, exc)
                 services.fail_attempt(
                     item.job_id, item.attempt, FailureReason.BACKEND_ERROR, str(exc)
                 )
                 continue
+            self._unavailable = 0
             accepted.append(item)
-        services.mark_dispatched(accepted)
-        if accepted:
-            SchedulerReplica.objects.filter(identity=self.identity).update(
-                dispatched=F("dispatched") + len(accepted)
-            )
+            due = self.monotonic() - last_mark >= MARK_EVERY_SECONDS
+            if due or len(accepted) >= MARK_EVERY_JOBS:
+                self._mark_dispatched(accepted)
+                accepted, last_mark = [], self.monotonic()
+        self._mark_dispatched(accepted)
         return len(claimed)
 
     def _groups_of(self, user) -> tuple[str, ...]:
@@ -140,17 +172,64 @@ class Scheduler:
             self._groups[user.pk] = tuple(user.groups.values_list("name", flat=True))
         return self._groups[user.pk]
 
+    def _spec(self, item: services.ClaimedJob, installation: str) -> JobSpec:
+        experiment = item.experiment
+        return JobSpec(
+            job_id=item.job_id,
+            attempt=item.attempt,
+            handle=item.handle,
+            token=item.token,
+            api_url=self.api_url,
+            algorithm=experiment.algorithm.name,
+            image=experiment.algorithm.image,
+            resources=experiment.resources,
+            timeout=experiment.timeout,
+            experiment_id=experiment.pk,
+            owner=experiment.owner.get_username(),
+            owner_groups=self._groups_of(experiment.owner),
+            uploaded=experiment.algorithm.artifact_id is not None,
+            installation=installation,
+        )
+
+    def _pause(self, exc: BackendUnavailable) -> float:
+        """Hold dispatch back: exponential back-off, and never less than the backend asked."""
+        delay = min(PAUSE_CAP_SECONDS, PAUSE_BASE_SECONDS * 2**self._unavailable)
+        delay = max(delay, exc.retry_after or 0.0)
+        self._unavailable += 1
+        self.paused_until = self.monotonic() + delay
+        return delay
+
+    def _mark_dispatched(self, accepted: list[services.ClaimedJob]) -> None:
+        if not accepted:
+            return
+        services.mark_dispatched(accepted)
+        SchedulerReplica.objects.filter(identity=self.identity).update(
+            dispatched=F("dispatched") + len(accepted)
+        )
+
+    def _stop(self, handle: str) -> bool:
+        """Ask the backend to stop an attempt; a failure is logged, not raised, so one stuck
+        delete never holds up the rest (the orphan sweep stops what is left behind)."""
+        try:
+            self.backend.cancel(handle)
+        except BackendError as exc:
+            log.warning("could not stop %s: %s", handle, exc)
+            return False
+        return True
+
     def cancel_requested(self) -> int:
         jobs = list(
             Job.objects.filter(status=JobStatus.CANCELLING, backend=self.backend.name).values_list(
                 "id", "attempt", "handle"
             )
         )
+        cancelled = 0
         for job_id, attempt, handle in jobs:
-            if handle:
-                self.backend.cancel(handle)
+            if handle and not self._stop(handle):
+                continue  # still cancelling: tried again next tick
             services.mark_cancelled(job_id, attempt)
-        return len(jobs)
+            cancelled += 1
+        return cancelled
 
     def reconcile(self, now: datetime) -> int:
         """Fail attempts that ended without a result, and runners silent past their lease."""
@@ -188,7 +267,7 @@ class Scheduler:
         ):
             if handle in states and states[handle].ended:
                 continue
-            self.backend.cancel(handle)
+            self._stop(handle)
             services.fail_attempt(
                 job_id,
                 attempt,
@@ -202,7 +281,7 @@ class Scheduler:
     def enforce_deadlines(self, now: datetime) -> int:
         expired = housekeeping.past_deadline(self.backend.name, now)
         for job_id, attempt, handle in expired:
-            self.backend.cancel(handle)
+            self._stop(handle)
             services.fail_attempt(
                 job_id,
                 attempt,
@@ -212,12 +291,38 @@ class Scheduler:
             )
         return len(expired)
 
+    def sweep_orphans(self) -> int:
+        """Stop what the backend holds for attempts the database no longer runs: a Job whose
+        create answer was lost and whose job was then cancelled, a delete that failed..."""
+        try:
+            unfinished = self.backend.unfinished_handles()
+        except BackendError as exc:
+            log.warning("cannot look for orphaned attempts: %s", exc)
+            return 0
+        if not unfinished:
+            return 0
+        orphans = housekeeping.orphaned_handles(unfinished)
+        for handle in orphans:
+            log.warning("stopping %s: the database has no live attempt of that name", handle)
+            self._stop(handle)
+        return len(orphans)
+
     def prune(self, now: datetime) -> int:
         cutoff = now - timedelta(days=settings.PETRI_RETENTION_DAYS)
         pruned = housekeeping.prune_finished_jobs(cutoff, settings.PETRI_RETENTION_BATCH)
         if pruned:
             log.info("pruned %s finished jobs older than %s", pruned, cutoff)
         return pruned
+
+
+def _touch(path: str) -> None:
+    """Mark the loop alive for a liveness probe (k8s/base/scheduler.yaml)."""
+    if not path:
+        return
+    try:
+        Path(path).touch()
+    except OSError as exc:
+        log.warning("cannot touch the heartbeat file %s: %s", path, exc)
 
 
 def run_forever(
@@ -239,6 +344,7 @@ def run_forever(
                 busy = False
             finally:
                 close_old_connections()
+                _touch(settings.PETRI_SCHEDULER_HEARTBEAT_FILE)
             if not busy and not stop.is_set():
                 waker.wait(interval)
         scheduler.heartbeat(scheduler.clock(), stopped=True)

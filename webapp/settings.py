@@ -336,6 +336,11 @@ PETRI_K8S_JOB_TTL = env_int("PETRI_K8S_JOB_TTL", 3600, minimum=60)
 PETRI_K8S_NODE_REQUESTS = env_choice(
     "PETRI_K8S_NODE_REQUESTS", "namespace", ("namespace", "cluster")
 )
+PETRI_SCHEDULER_HEARTBEAT_FILE = env_str("PETRI_SCHEDULER_HEARTBEAT_FILE")
+PETRI_K8S_START_GRACE = env_int("PETRI_K8S_START_GRACE", 900, minimum=0)
+PETRI_K8S_DEFAULT_DEADLINE = env_int("PETRI_K8S_DEFAULT_DEADLINE", 7 * 24 * 3600, minimum=60)
+PETRI_K8S_KUEUE_QUEUE = env_str("PETRI_K8S_KUEUE_QUEUE")
+PETRI_K8S_TMP_SIZE = env_str("PETRI_K8S_TMP_SIZE", "2Gi")
 
 # Accounts and sign-in (README: Accounts). allauth's own pages live under /accounts/.
 

@@ -11,6 +11,7 @@ from jobs.models.enums import (
     FailureReason,
     JobStatus,
 )
+from jobs.models.installation import Installation
 from jobs.models.queue import Experiment, Job, JobEvent, OutputFile, Result
 from jobs.models.quotas import Quota, UsageRecord
 
@@ -24,6 +25,7 @@ __all__ = [
     "DatasetInput",
     "Experiment",
     "FailureReason",
+    "Installation",
     "Job",
     "JobEvent",
     "JobStatus",

@@ -31,6 +31,10 @@ class FailureReason(models.TextChoices):
     LOST = "lost"
     ALGORITHM_ERROR = "algorithm_error"
     BACKEND_ERROR = "backend_error"
+    # The backend refused the attempt for good (forbidden, invalid): retrying cannot help.
+    BACKEND_REFUSED = "backend_refused"
+    # The pod never started (a config or container error, a pull that kept failing).
+    START_FAILED = "start_failed"
     CANCELLED = "cancelled"
 
 

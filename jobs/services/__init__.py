@@ -6,8 +6,10 @@ from jobs.services.claim import (
     ClaimedJob,
     claim_waiting_jobs,
     handle_for,
+    installation_id,
     mark_dispatched,
     reclaim_stale_dispatching,
+    release_claimed,
 )
 from jobs.services.datasets import create_dataset
 from jobs.services.lifecycle import (
@@ -36,11 +38,13 @@ __all__ = [
     "fail_attempt",
     "finish_attempt",
     "handle_for",
+    "installation_id",
     "job_for_runner_token",
     "mark_cancelled",
     "mark_dispatched",
     "reclaim_stale_dispatching",
     "record_events",
+    "release_claimed",
     "retry_failed_jobs",
     "retry_job",
     "runner_token",

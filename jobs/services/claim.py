@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from jobs.models import BACKEND_STATUSES, Experiment, Job, JobStatus
+from jobs.models import BACKEND_STATUSES, Experiment, Installation, Job, JobStatus
 from jobs.services.quotas import NOTHING, quota_book
 from jobs.services.tokens import hash_token, runner_token
 from jobs.services.usage import Requested, requested
@@ -32,9 +32,21 @@ class ClaimedJob:
     owner_id: int
 
 
-def handle_for(job_id: int, attempt: int) -> str:
-    """The backend's name for an attempt; derived, so re-dispatching it is idempotent."""
-    return f"petri-{job_id}-{attempt}"
+def installation_id() -> str:
+    """This installation's id (see ``Installation``), drawn on first use."""
+    row = Installation.objects.order_by("pk").first()
+    if row is None:
+        row, _ = Installation.objects.get_or_create(pk=1)
+    return row.installation_id
+
+
+def handle_for(job_id: int, attempt: int, installation: str | None = None) -> str:
+    """The backend's name for an attempt; derived, so re-dispatching it is idempotent.
+
+    It carries the installation id, so two installations (or one before and after a database
+    reset) sharing a namespace never claim each other's Jobs.
+    """
+    return f"petri-{installation or installation_id()}-{job_id}-{attempt}"
 
 
 def running_per_user() -> dict[int, int]:
@@ -137,11 +149,12 @@ def _mark_claimed(
 ) -> list[ClaimedJob]:
     """Write the claim on each row in one statement; the claimed attempts in claim order."""
     tokens = {job_id: (attempt, runner_token(job_id, attempt)) for job_id, attempt in chosen}
+    installation = installation_id()
     if connection.vendor == "postgresql":
         values = ", ".join(["(%s, %s, %s)"] * len(chosen))
         params: list = []
         for job_id, (attempt, token) in tokens.items():
-            params += [job_id, handle_for(job_id, attempt), hash_token(token)]
+            params += [job_id, handle_for(job_id, attempt, installation), hash_token(token)]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""UPDATE {Job._meta.db_table} AS j
@@ -161,7 +174,7 @@ def _mark_claimed(
                 claimed_at=now,
                 scheduler=scheduler,
                 backend=backend,
-                handle=handle_for(job_id, attempt),
+                handle=handle_for(job_id, attempt, installation),
                 runner_token_hash=hash_token(token),
                 wait_reason="",
             )
@@ -189,7 +202,7 @@ def _mark_claimed(
         ClaimedJob(
             job_id=job_id,
             attempt=attempt,
-            handle=handle_for(job_id, attempt),
+            handle=handle_for(job_id, attempt, installation),
             token=token,
             experiment=experiments[found[job_id][0]],
             owner_id=found[job_id][1],
@@ -255,3 +268,29 @@ def mark_dispatched(claimed: list[ClaimedJob]) -> int:
         ).update(status=JobStatus.PENDING, last_event_at=timezone.now())
         announce_jobs_changed([c.job_id for c in claimed], {c.experiment.pk for c in claimed})
     return updated
+
+
+def release_claimed(claimed: list[ClaimedJob], *, wait_reason: str, not_before: datetime) -> int:
+    """Hand claimed attempts back to the queue untouched: the backend was unavailable.
+
+    The attempt number stays, so no attempt is used up and the next claim derives the same
+    handle and token: a Job whose create response was lost is then adopted, not doubled.
+    """
+    if not claimed:
+        return 0
+    with transaction.atomic():
+        released = Job.objects.filter(
+            pk__in=[c.job_id for c in claimed],
+            handle__in=[c.handle for c in claimed],
+            status=JobStatus.DISPATCHING,
+        ).update(
+            status=JobStatus.WAITING,
+            handle="",
+            runner_token_hash="",
+            scheduler="",
+            claimed_at=None,
+            wait_reason=wait_reason[:100],
+            not_before=not_before,
+        )
+        announce_jobs_changed([c.job_id for c in claimed], {c.experiment.pk for c in claimed})
+    return released

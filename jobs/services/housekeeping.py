@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from jobs.models import FINAL_STATUSES, Job, JobStatus
+from jobs.models import BACKEND_STATUSES, FINAL_STATUSES, Job, JobStatus
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
 
@@ -33,6 +33,26 @@ def silent_since(backend: str, before: datetime) -> list[tuple[int, int, str]]:
             status=JobStatus.RUNNING, backend=backend, last_event_at__lt=before
         ).values_list("id", "attempt", "handle")
     )
+
+
+def orphaned_handles(handles: list[str]) -> list[str]:
+    """Those of ``handles`` (``petri-<installation>-<job>-<attempt>``) whose attempt is not live:
+    its job is gone, finished, or on another attempt. A waiting job keeps its attempt's handle
+    alive, since its next dispatch adopts what the backend already holds under that name."""
+    parsed: dict[str, tuple[int, int]] = {}
+    for handle in handles:
+        try:
+            job_part, attempt_part = handle.rsplit("-", 2)[1:]
+            parsed[handle] = (int(job_part), int(attempt_part))
+        except ValueError:
+            continue
+    live_statuses = (JobStatus.WAITING, *BACKEND_STATUSES)
+    live = set(
+        Job.objects.filter(
+            pk__in={job_id for job_id, _ in parsed.values()}, status__in=live_statuses
+        ).values_list("id", "attempt")
+    )
+    return sorted(handle for handle, key in parsed.items() if key not in live)
 
 
 def prune_finished_jobs(older_than: datetime, batch: int) -> int:

@@ -33,7 +33,7 @@ def test_claim_marks_rows_with_the_scheduler_handle_and_a_token_hash(user):
     (item,) = claim()
     job = Job.objects.get(pk=item.job_id)
     assert (job.status, job.scheduler, job.backend) == (JobStatus.DISPATCHING, "s1", "noop")
-    assert job.handle == f"petri-{job.pk}-1"
+    assert job.handle == f"petri-{services.installation_id()}-{job.pk}-1"
     assert job.runner_token_hash and item.token not in job.runner_token_hash
     assert claim() == []
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
+from scheduler.backends.base import (
+    Backend,
+    BackendError,
+    BackendRefused,
+    BackendState,
+    BackendUnavailable,
+    JobSpec,
+    Node,
+)
 
 
 def create_backend(name: str | None = None) -> Backend:
@@ -43,4 +51,13 @@ def create_backend(name: str | None = None) -> Backend:
     raise ValueError(f"unknown backend {name!r}")
 
 
-__all__ = ["Backend", "BackendError", "BackendState", "JobSpec", "Node", "create_backend"]
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BackendRefused",
+    "BackendState",
+    "BackendUnavailable",
+    "JobSpec",
+    "Node",
+    "create_backend",
+]

@@ -13,6 +13,20 @@ class BackendError(Exception):
     """The backend could not do what was asked; the attempt may be retried."""
 
 
+class BackendUnavailable(BackendError):
+    """Transient trouble (unreachable, timed out, throttled, 5xx): nothing about the attempt was
+    decided. The scheduler hands it back to the queue unspent and pauses, at least
+    ``retry_after`` seconds when the backend said so."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BackendRefused(BackendError):
+    """The backend refused this attempt for good (forbidden, invalid): retrying cannot help."""
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """Everything a backend needs to start one attempt of one job."""
@@ -31,6 +45,7 @@ class JobSpec:
     owner_groups: tuple[str, ...] = ()
     # Code a user uploaded (not the operator's catalog): only ever run confined.
     uploaded: bool = False
+    installation: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,11 @@ class Backend(ABC):
 
     def nodes(self) -> list[Node]:
         return []
+
+    def unfinished_handles(self) -> list[str] | None:
+        """Handles of this installation's attempts the backend still holds unfinished, for the
+        orphan sweep; None when the backend keeps nothing that could outlive its job."""
+        return None
 
     def shutdown(self) -> None:  # noqa: B027  (optional hook; most backends hold nothing)
         """Called when the scheduler stops."""

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from jobs import services
 from jobs.errors import InvalidInput
 from jobs.models import Job, JobStatus, UsageRecord
 from jobs.services.usage import monthly_usage
@@ -95,10 +96,10 @@ def test_each_scheduler_claims_only_the_jobs_of_its_backend(user, catalog, two_b
     local.tick()
 
     assert set(slurm.backend.submitted) == {
-        f"petri-{pk}-1" for pk in on_slurm.jobs.values_list("pk", flat=True)
+        services.handle_for(pk, 1) for pk in on_slurm.jobs.values_list("pk", flat=True)
     }
     assert set(local.backend.submitted) == {
-        f"petri-{pk}-1" for pk in unbound.jobs.values_list("pk", flat=True)
+        services.handle_for(pk, 1) for pk in unbound.jobs.values_list("pk", flat=True)
     }
     assert dict(Job.objects.values_list("experiment_id", "backend")) == {
         on_slurm.pk: "slurm",

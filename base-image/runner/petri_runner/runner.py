@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from petri_runner import process, sandbox, unpack
+from petri_runner import oom, process, sandbox, unpack
 from petri_runner.api import ApiClient
 from petri_runner.config import Config
 from petri_runner.directives import Metrics, Progress, parse_line
@@ -36,6 +36,7 @@ READER_DRAIN_SECONDS = 5.0
 ALGORITHM_ERROR = "algorithm_error"
 BACKEND_ERROR = "backend_error"
 DEADLINE_EXCEEDED = "deadline_exceeded"
+OOM_KILLED = "oom_killed"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class AttemptRunner:
         self._reporter: EventReporter | None = None
         self._metrics: dict[str, float] = {}
         self._tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        self._oom_kills: int | None = None
 
     def run(self) -> None:
         """Run to an accepted result; RunnerError or Terminated when that cannot happen."""
@@ -146,6 +148,7 @@ class AttemptRunner:
 
         self._note(f"starting {shlex.join(algorithm.entrypoint)}")
         self._require_reporter().send_now(make_event("started"))
+        self._oom_kills = oom.oom_kills()
         # Deferred: a termination between Popen and keeping its handle would orphan the job.
         with self._guard.deferred():
             try:
@@ -230,6 +233,11 @@ class AttemptRunner:
                 reason=DEADLINE_EXCEEDED,
             )
         assert returncode is not None
+        if returncode == -signal.SIGKILL and self._oom_killed():
+            error = "killed for exceeding its memory limit (OOMKilled)"
+            if self._tail:
+                error += "; last log lines:\n" + "\n".join(self._tail)
+            return Result.failed(error, exit_code=137, metrics=metrics, reason=OOM_KILLED)
         if returncode != 0:
             error = describe_exit(returncode)
             reason = ALGORITHM_ERROR
@@ -246,6 +254,10 @@ class AttemptRunner:
             self._note(metrics_problem)
             return Result.failed(metrics_problem, exit_code=0, metrics=metrics)
         return Result("succeeded", 0, metrics)
+
+    def _oom_killed(self) -> bool:
+        before, after = self._oom_kills, oom.oom_kills()
+        return before is not None and after is not None and after > before
 
     def _upload_outputs(self, workspace: Workspace) -> None:
         files = list(iter_output_files(workspace.output))

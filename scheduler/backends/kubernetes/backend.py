@@ -5,27 +5,39 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
+from scheduler.backends.base import (
+    Backend,
+    BackendError,
+    BackendRefused,
+    BackendState,
+    BackendUnavailable,
+    JobSpec,
+    Node,
+)
 from scheduler.backends.kubernetes import nodes as node_report
-from scheduler.backends.kubernetes.classify import Outcome, classify
+from scheduler.backends.kubernetes.classify import Graces, Outcome, classify, finished
 from scheduler.backends.kubernetes.client import (
     LimitedApiClient,
     TokenBucket,
     default_namespace,
     load_configuration,
 )
+from scheduler.backends.kubernetes.errors import API_ERRORS as _API_ERRORS
+from scheduler.backends.kubernetes.errors import api_failure
+from scheduler.backends.kubernetes.logs import LOG_TAIL_LINES, PodLogs
 from scheduler.backends.kubernetes.manifests import (
     LABEL_HANDLE,
-    RUNNER_CONTAINER,
+    LABEL_INSTALLATION,
+    LABEL_JOB,
     SELECTOR,
     JobOptions,
     job_manifest,
@@ -34,27 +46,18 @@ from scheduler.backends.kubernetes.manifests import (
 
 log = logging.getLogger(__name__)
 
-LOG_TAIL_LINES = 40
 REQUEST_TIMEOUT = (5, 30)  # connect, read (seconds)
-# Kubernetes errors that no retry of the same request will fix.
-_API_ERRORS = (ApiException, urllib3.exceptions.HTTPError, OSError)
+# Handles per label-selector LIST: reconcile reads only the attempts it asks about.
+HANDLES_PER_LIST = 200
+NODES_CACHE_SECONDS = 15.0
+RELISTS_ON_GONE = 3
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _explain(exc: Exception) -> str:
-    if isinstance(exc, ApiException):
-        try:
-            message = json.loads(exc.body or "{}").get("message", "")
-        except (ValueError, AttributeError):
-            message = ""
-        return f"{exc.status} {exc.reason}" + (f": {message}" if message else "")
-    return f"cannot reach the Kubernetes API: {exc}"
-
-
-class KubernetesBackend(Backend):
+class KubernetesBackend(PodLogs, Backend):
     name = "kubernetes"
 
     def __init__(
@@ -64,21 +67,35 @@ class KubernetesBackend(Backend):
         namespace: str,
         options: JobOptions,
         unschedulable_grace: float = 300,
+        start_grace: float = 900,
         node_requests: str = "namespace",
         page_size: int = 500,
+        installation: str | Callable[[], str] = "",
         clock: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api_client = api_client
         self.namespace = namespace
         self.options = options
-        self.grace = timedelta(seconds=unschedulable_grace)
+        self.graces = Graces(
+            scheduling=timedelta(seconds=unschedulable_grace),
+            start=timedelta(seconds=start_grace),
+        )
         self.node_requests = node_requests
         self.page_size = page_size
+        self._installation = installation
         self.clock = clock
+        self.monotonic = monotonic
         self.batch = k8s.BatchV1Api(api_client)
         self.core = k8s.CoreV1Api(api_client)
-        self._first_seen: dict[str, datetime] = {}
+        self._first_seen: dict[tuple[str, str], datetime] = {}
         self._lock = threading.Lock()
+        self._nodes: tuple[float, list[Node]] | None = None
+
+    @property
+    def installation(self) -> str:
+        value = self._installation
+        return value() if callable(value) else value
 
     @classmethod
     def from_settings(cls, settings: Any) -> KubernetesBackend:
@@ -91,13 +108,20 @@ class KubernetesBackend(Backend):
             tolerations=tuple(settings.PETRI_K8S_TOLERATIONS),
             extra_labels=dict(settings.PETRI_K8S_EXTRA_LABELS),
             ttl_seconds=settings.PETRI_K8S_JOB_TTL,
+            default_deadline=settings.PETRI_K8S_DEFAULT_DEADLINE,
+            kueue_queue=settings.PETRI_K8S_KUEUE_QUEUE,
+            tmp_size=settings.PETRI_K8S_TMP_SIZE,
         )
+        from jobs.services import installation_id
+
         return cls(
             LimitedApiClient(load_configuration(), limiter),
             namespace=settings.PETRI_K8S_NAMESPACE or default_namespace(),
             options=options,
             unschedulable_grace=settings.PETRI_K8S_UNSCHEDULABLE_GRACE,
+            start_grace=settings.PETRI_K8S_START_GRACE,
             node_requests=settings.PETRI_K8S_NODE_REQUESTS,
+            installation=installation_id,
         )
 
     # -- submit and cancel ---------------------------------------------------------------
@@ -112,12 +136,12 @@ class KubernetesBackend(Backend):
             )
         except ApiException as exc:
             if exc.status != 409:
-                message = f"Kubernetes refused the Job {spec.handle}: {_explain(exc)}"
-                raise BackendError(message) from exc
-            # Created before a crash: adopt it. Its token is derived, so it is the same one.
-            job = self._read_job(spec.handle)
+                raise api_failure(exc, f"Kubernetes refused the Job {spec.handle}") from exc
+            # Created before a crash or a lost answer: adopt it, if it is this very attempt's.
+            # Its token is derived, so the Secret (made now or before) holds the same one.
+            job = self._adopt(spec)
         except _API_ERRORS as exc:
-            raise BackendError(_explain(exc)) from exc
+            raise api_failure(exc, f"cannot create the Job {spec.handle}") from exc
         uid = (job.get("metadata") or {}).get("uid", "")
         secret = secret_manifest(spec, uid, self.options.extra_labels)
         try:
@@ -129,12 +153,31 @@ class KubernetesBackend(Backend):
         except ApiException as exc:
             if exc.status == 409:
                 return
-            self._delete_quietly(spec.handle)
-            message = f"cannot store the runner token of {spec.handle}: {_explain(exc)}"
-            raise BackendError(message) from exc
+            failure = api_failure(exc, f"cannot store the runner token of {spec.handle}")
+            if not isinstance(failure, BackendUnavailable):
+                # The next attempt gets a new name; this Job would wait for its token forever.
+                self._delete_quietly(spec.handle)
+            raise failure from exc
         except _API_ERRORS as exc:
-            self._delete_quietly(spec.handle)
-            raise BackendError(_explain(exc)) from exc
+            # The Job stays: this attempt's next dispatch adopts it and stores the token then.
+            raise api_failure(exc, f"cannot store the runner token of {spec.handle}") from exc
+
+    def _adopt(self, spec: JobSpec) -> dict[str, Any]:
+        job = self._read_job(spec.handle)
+        labels = (job.get("metadata") or {}).get("labels") or {}
+        mine = (
+            labels.get(LABEL_HANDLE) == spec.handle
+            and labels.get(LABEL_JOB) == str(spec.job_id)
+            and labels.get(LABEL_INSTALLATION, "") == spec.installation
+        )
+        if not mine:
+            raise BackendRefused(
+                f"a Job named {spec.handle} exists that this installation "
+                f"({spec.installation or 'unnamed'}) did not create for this attempt"
+            )
+        if (job.get("metadata") or {}).get("deletionTimestamp"):
+            raise BackendUnavailable(f"the Job {spec.handle} is being deleted; trying again later")
+        return job
 
     def _read_job(self, handle: str) -> dict[str, Any]:
         try:
@@ -144,7 +187,7 @@ class KubernetesBackend(Backend):
                 )
             )
         except _API_ERRORS as exc:
-            raise BackendError(f"cannot adopt the existing Job {handle}: {_explain(exc)}") from exc
+            raise api_failure(exc, f"cannot adopt the existing Job {handle}") from exc
 
     def cancel(self, handle: str) -> None:
         """Delete the Job; Background propagation takes its pods (and its token) with it."""
@@ -160,11 +203,10 @@ class KubernetesBackend(Backend):
             )
         except ApiException as exc:
             if exc.status != 404:
-                raise BackendError(f"cannot delete the Job {handle}: {_explain(exc)}") from exc
+                raise api_failure(exc, f"cannot delete the Job {handle}") from exc
         except _API_ERRORS as exc:
-            raise BackendError(_explain(exc)) from exc
-        with self._lock:
-            self._first_seen.pop(handle, None)
+            raise api_failure(exc, f"cannot delete the Job {handle}") from exc
+        self._forget(handle)
 
     def _delete_quietly(self, handle: str) -> None:
         try:
@@ -175,18 +217,21 @@ class KubernetesBackend(Backend):
     # -- reconcile ------------------------------------------------------------------------
 
     def reconcile(self, handles: list[str]) -> dict[str, BackendState]:
-        """One LIST of Petri's Jobs per call, and one of their pods only when a Job needs it."""
+        """The Jobs of these attempts only, by label selector: the cost follows the active
+        attempts, never the history (finished Jobs kept for their TTL). Their pods are read
+        only for the Jobs that need it."""
         if not handles:
             return {}
         try:
-            jobs = {j["metadata"]["name"]: j for j in self._list(self.batch.list_namespaced_job)}
+            jobs = {j["metadata"]["name"]: j for j in self._list_handles(self.batch, handles)}
             pods: dict[str, list[dict[str, Any]]] | None = None
-            if any(_needs_pods(jobs.get(handle)) for handle in handles):
+            needing = [h for h in handles if _needs_pods(jobs.get(h))]
+            if needing:
                 pods = defaultdict(list)
-                for pod in self._list(self.core.list_namespaced_pod):
+                for pod in self._list_handles(self.core, needing):
                     pods[(pod["metadata"].get("labels") or {}).get(LABEL_HANDLE, "")].append(pod)
         except _API_ERRORS as exc:
-            raise BackendError(f"cannot list Petri's Jobs: {_explain(exc)}") from exc
+            raise api_failure(exc, "cannot list Petri's Jobs") from exc
         now = self.clock()
         states = {}
         for handle in handles:
@@ -195,20 +240,45 @@ class KubernetesBackend(Backend):
                 jobs.get(handle),
                 None if pods is None else pods.get(handle, []),
                 now=now,
-                grace=self.grace,
+                graces=self.graces,
                 first_seen=self._seen,
             )
+            if outcome.queued:
+                self._forget(handle)
             states[handle] = self._settle(outcome)
+        live = set(handles)
         with self._lock:
-            for handle in set(self._first_seen) - set(handles):
-                del self._first_seen[handle]
+            for key in [key for key in self._first_seen if key[0] not in live]:
+                del self._first_seen[key]
         return states
 
-    def _seen(self, handle: str, reported: datetime | None) -> datetime:
+    def _list_handles(self, api: Any, handles: list[str]) -> list[dict[str, Any]]:
+        method = api.list_namespaced_job if api is self.batch else api.list_namespaced_pod
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(handles), HANDLES_PER_LIST):
+            chunk = sorted(handles[start : start + HANDLES_PER_LIST])
+            items += self._list(method, f"{SELECTOR},{LABEL_HANDLE} in ({','.join(chunk)})")
+        return items
+
+    def unfinished_handles(self) -> list[str]:
+        """This installation's Jobs that have not finished, whatever the database says."""
+        selector = f"{SELECTOR},{LABEL_INSTALLATION}={self.installation}"
+        try:
+            jobs = self._list(self.batch.list_namespaced_job, selector)
+        except _API_ERRORS as exc:
+            raise api_failure(exc, "cannot list Petri's Jobs") from exc
+        return [j["metadata"]["name"] for j in jobs if not finished(j)]
+
+    def _seen(self, key: tuple[str, str], reported: datetime | None) -> datetime:
         """When this attempt was first seen waiting: the API's word, or this process's memory."""
         with self._lock:
-            mine = self._first_seen.setdefault(handle, self.clock())
+            mine = self._first_seen.setdefault(key, self.clock())
         return min(mine, reported) if reported else mine
+
+    def _forget(self, handle: str) -> None:
+        with self._lock:
+            for key in [key for key in self._first_seen if key[0] == handle]:
+                del self._first_seen[key]
 
     def _settle(self, outcome: Outcome) -> BackendState:
         """Attach the failed pod's log tail, and stop a Job that would otherwise wait forever."""
@@ -222,73 +292,22 @@ class KubernetesBackend(Backend):
                 message += f"; its last lines:\n{tail.rstrip()}"
         if outcome.stop:
             self._delete_quietly(state.handle)
-        with self._lock:
-            self._first_seen.pop(state.handle, None)
+        self._forget(state.handle)
         return BackendState(state.handle, state.phase, state.exit_code, state.reason, message)
-
-    # -- logs -------------------------------------------------------------------------------
-
-    def _log(self, pod: str, tail_lines: int | None = None) -> str | None:
-        try:
-            response = self.core.read_namespaced_pod_log(
-                pod,
-                self.namespace,
-                container=RUNNER_CONTAINER,
-                tail_lines=tail_lines,
-                _preload_content=False,
-                _request_timeout=REQUEST_TIMEOUT,
-            )
-            return response.data.decode(errors="replace")
-        except _API_ERRORS as exc:
-            log.info("no log for pod %s: %s", pod, _explain(exc))
-            return None
-
-    def _pod_of(self, handle: str) -> str | None:
-        try:
-            pods = self._list(self.core.list_namespaced_pod, f"{LABEL_HANDLE}={handle}")
-        except _API_ERRORS as exc:
-            raise BackendError(f"cannot find the pod of {handle}: {_explain(exc)}") from exc
-        newest = max(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "", default=None)
-        return newest["metadata"]["name"] if newest else None
-
-    def logs(self, handle: str) -> str | None:
-        pod = self._pod_of(handle)
-        return self._log(pod) if pod else None
-
-    def stream_logs(self, handle: str) -> Iterator[str]:
-        """Follow the attempt's pod log line by line until the container stops."""
-        pod = self._pod_of(handle)
-        if pod is None:
-            return
-        try:
-            response = self.core.read_namespaced_pod_log(
-                pod,
-                self.namespace,
-                container=RUNNER_CONTAINER,
-                follow=True,
-                _preload_content=False,
-            )
-        except _API_ERRORS as exc:
-            raise BackendError(f"cannot follow the log of {handle}: {_explain(exc)}") from exc
-        pending = b""
-        try:
-            for chunk in response.stream(4096, decode_content=True):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.decode(errors="replace")
-            if pending:
-                yield pending.decode(errors="replace")
-        finally:
-            response.release_conn()
 
     # -- nodes ------------------------------------------------------------------------------
 
     def nodes(self) -> list[Node]:
-        """Schedulable, ready nodes with what is allocatable and what pods already requested."""
+        """Nodes runner pods may use (ready, uncordoned, matching the node selector, taints
+        tolerated) with what is allocatable and requested; cached a few seconds."""
+        with self._lock:
+            cached = self._nodes
+        if cached and self.monotonic() - cached[0] < NODES_CACHE_SECONDS:
+            return cached[1]
         active = "status.phase!=Succeeded,status.phase!=Failed"
+        selector = ",".join(f"{k}={v}" for k, v in sorted(self.options.node_selector.items()))
         try:
-            nodes = self._list(self.core.list_node, None, namespaced=False)
+            nodes = self._list(self.core.list_node, selector or None, namespaced=False)
             if self.node_requests == "cluster":
                 pods = self._list(
                     self.core.list_pod_for_all_namespaces,
@@ -299,8 +318,12 @@ class KubernetesBackend(Backend):
             else:
                 pods = self._list(self.core.list_namespaced_pod, None, field_selector=active)
         except _API_ERRORS as exc:
-            raise BackendError(f"cannot list the cluster's nodes: {_explain(exc)}") from exc
-        return node_report.summarize(nodes, pods)
+            raise api_failure(exc, "cannot list the cluster's nodes") from exc
+        usable = [n for n in nodes if node_report.tolerated(n, self.options.tolerations)]
+        report = node_report.summarize(usable, pods)
+        with self._lock:
+            self._nodes = (self.monotonic(), report)
+        return report
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -319,26 +342,34 @@ class KubernetesBackend(Backend):
         namespaced: bool = True,
         field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Every item of a LIST, page by page."""
-        items: list[dict[str, Any]] = []
-        token = None
+        """Every item of a LIST, page by page. A continue token that expired (410 Gone) starts
+        the LIST again from the first page, as client-go's pager does."""
         args = (self.namespace,) if namespaced else ()
-        while True:
-            page = self._json(
-                method(
-                    *args,
-                    label_selector=selector,
-                    field_selector=field_selector,
-                    limit=self.page_size,
-                    _continue=token,
-                    _preload_content=False,
-                    _request_timeout=REQUEST_TIMEOUT,
-                )
-            )
-            items.extend(page.get("items") or [])
-            token = (page.get("metadata") or {}).get("continue")
-            if not token:
-                return items
+        for relist in range(RELISTS_ON_GONE + 1):
+            items: list[dict[str, Any]] = []
+            token = None
+            try:
+                while True:
+                    page = self._json(
+                        method(
+                            *args,
+                            label_selector=selector,
+                            field_selector=field_selector,
+                            limit=self.page_size,
+                            _continue=token,
+                            _preload_content=False,
+                            _request_timeout=REQUEST_TIMEOUT,
+                        )
+                    )
+                    items.extend(page.get("items") or [])
+                    token = (page.get("metadata") or {}).get("continue")
+                    if not token:
+                        return items
+            except ApiException as exc:
+                if exc.status != 410 or token is None or relist == RELISTS_ON_GONE:
+                    raise
+                log.info("a LIST's continue token expired; listing again from the start")
+        raise AssertionError("unreachable")
 
     def shutdown(self) -> None:
         self.api_client.close()

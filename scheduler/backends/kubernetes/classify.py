@@ -16,19 +16,68 @@ RUNNER_LOST_CODES = frozenset({0, 3, 4, 143})
 IMAGE_ERRORS = frozenset(
     {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 )
+# These say the image itself is wrong; any other pull error (a registry's 429 or 5xx, a
+# timeout, a refused connection) may pass, so the kubelet's own retries get the start grace.
+IMAGE_ALWAYS_FINAL = frozenset({"InvalidImageName", "ErrImageNeverPull"})
+IMAGE_MISSING_WORDS = (
+    "not found",
+    "manifest unknown",
+    "name unknown",
+    "does not exist",
+    "pull access denied",
+    "unauthorized",
+    "denied",
+)
+# A pod that waits in one of these after being scheduled has its start grace counted.
+START_WAITING = frozenset(
+    {
+        "ContainerCreating",
+        "PodInitializing",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+        "PreCreateHookError",
+        "PostStartHookError",
+        *IMAGE_ERRORS,
+    }
+)
 # Pod disruption reasons (the DisruptionTarget condition): the pod was pushed out, not broken.
 EVICTED_POD_REASONS = frozenset({"Evicted", "Preempting", "Terminated", "NodeShutdown"})
 
-FirstSeen = Callable[[str, datetime | None], datetime]
+# (handle, what is awaited: "scheduling" or "start"), the API's own time if any -> since when.
+FirstSeen = Callable[[tuple[str, str], datetime | None], datetime]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """The state to report, the failed pod whose log tail belongs in it, whether to stop the Job."""
+    """The state to report, the failed pod whose log tail belongs in it, whether to stop the Job,
+    and whether the Job is queued (suspended): no grace runs while a queue holds it."""
 
     state: BackendState
     log_pod: str = ""
     stop: bool = False
+    queued: bool = False
+
+
+@dataclass(frozen=True)
+class Graces:
+    scheduling: timedelta
+    start: timedelta
+
+
+def image_missing(waiting: dict[str, Any]) -> bool:
+    """Whether a pull error says the image is wrong, not that pulling failed this time."""
+    if waiting.get("reason") in IMAGE_ALWAYS_FINAL:
+        return True
+    message = (waiting.get("message") or "").lower()
+    return any(words in message for words in IMAGE_MISSING_WORDS)
+
+
+def suspended(job: dict[str, Any]) -> bool:
+    """A Job a queue (Kueue) holds back: suspended, so it has no pod on purpose."""
+    if (job.get("spec") or {}).get("suspend"):
+        return True
+    return "Suspended" in _true_conditions(job)
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -122,26 +171,39 @@ def failed_pod(handle: str, pod: dict[str, Any]) -> Outcome:
 
 
 def _pending_pod(
-    handle: str, pod: dict[str, Any], now: datetime, grace: timedelta, first_seen: FirstSeen
+    handle: str, pod: dict[str, Any], now: datetime, graces: Graces, first_seen: FirstSeen
 ) -> Outcome:
     waiting = (_runner_status(pod).get("state") or {}).get("waiting") or {}
-    if waiting.get("reason") in IMAGE_ERRORS:
+    reason = waiting.get("reason") or ""
+    if reason in IMAGE_ERRORS and image_missing(waiting):
         image = (pod.get("spec") or {}).get("containers", [{}])[0].get("image", "")
         return _ended(
             handle,
             "image_not_found",
-            f"cannot pull the image {image}: {waiting['reason']}: {waiting.get('message', '')}",
+            f"cannot pull the image {image}: {reason}: {waiting.get('message', '')}",
             stop=True,
         )
     scheduled = _condition(pod, "PodScheduled")
-    if (
-        scheduled
-        and scheduled.get("status") == "False"
-        and scheduled.get("reason") == "Unschedulable"
-    ):
-        since = first_seen(handle, parse_time(scheduled.get("lastTransitionTime")))
+    if scheduled and scheduled.get("status") == "True":
+        # Bound to a node but not started: a config or container error, a pull that keeps
+        # failing, a volume that never mounts. Each may pass; none may hold a node forever.
+        if reason and reason not in START_WAITING:
+            return Outcome(BackendState(handle, "pending"))
+        since = first_seen((handle, "start"), parse_time(scheduled.get("lastTransitionTime")))
         waited = now - since
-        if waited >= grace:
+        if waited >= graces.start:
+            why = f"{reason}: {waiting.get('message', '')}" if reason else "no container status"
+            return _ended(
+                handle,
+                "start_failed",
+                f"the pod did not start in {int(waited.total_seconds())} s: {why}",
+                stop=True,
+            )
+        return Outcome(BackendState(handle, "pending"))
+    if scheduled and scheduled.get("reason") == "Unschedulable":
+        since = first_seen((handle, "scheduling"), parse_time(scheduled.get("lastTransitionTime")))
+        waited = now - since
+        if waited >= graces.scheduling:
             return _ended(
                 handle,
                 "unschedulable",
@@ -152,13 +214,20 @@ def _pending_pod(
     return Outcome(BackendState(handle, "pending"))
 
 
+def finished(job: dict[str, Any]) -> bool:
+    """The Job completed or failed (its pods are done; the TTL controller will remove it)."""
+    return bool(
+        set(_true_conditions(job)) & {"Complete", "SuccessCriteriaMet", "Failed", "FailureTarget"}
+    )
+
+
 def classify(
     handle: str,
     job: dict[str, Any] | None,
     pods: list[dict[str, Any]] | None,
     *,
     now: datetime,
-    grace: timedelta,
+    graces: Graces,
     first_seen: FirstSeen,
 ) -> Outcome:
     """The attempt's state from its Job (None when gone) and its pods (None: not read)."""
@@ -190,11 +259,13 @@ def classify(
         return _ended(
             handle, "lost", f"the Job failed: {failed.get('reason')}: {failed.get('message', '')}"
         )
+    if pod is None and suspended(job):
+        return Outcome(BackendState(handle, "pending", message="queued"), queued=True)
     if pod is None:
         # The Job controller has not made a pod (yet): a quota, an admission webhook...
         created = parse_time((job.get("metadata") or {}).get("creationTimestamp"))
-        waited = now - first_seen(handle, created)
-        if waited >= grace:
+        waited = now - first_seen((handle, "scheduling"), created)
+        if waited >= graces.scheduling:
             return _ended(
                 handle,
                 "unschedulable",
@@ -207,4 +278,4 @@ def classify(
         return _lost_result(handle)
     if phase == "Running":
         return Outcome(BackendState(handle, "running"))
-    return _pending_pod(handle, pod, now, grace, first_seen)
+    return _pending_pod(handle, pod, now, graces, first_seen)

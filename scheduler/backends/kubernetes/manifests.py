@@ -17,6 +17,9 @@ LABEL_JOB = "petri.dev/job"
 LABEL_ATTEMPT = "petri.dev/attempt"
 LABEL_EXPERIMENT = "petri.dev/experiment"
 LABEL_USER = "petri.dev/user"
+LABEL_INSTALLATION = "petri.dev/installation"
+# Kueue admits a Job whose pods carry this label to the named LocalQueue (optional).
+LABEL_KUEUE_QUEUE = "kueue.x-k8s.io/queue-name"
 ANNOTATION_USER = "petri.dev/username"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -44,6 +47,12 @@ class JobOptions:
     tolerations: tuple[dict[str, Any], ...] = ()
     extra_labels: dict[str, str] = field(default_factory=dict)
     ttl_seconds: int = 3600
+    # activeDeadlineSeconds of a Job whose experiment sets no timeout: nothing runs forever.
+    default_deadline: int = 7 * 24 * 3600
+    # A Kueue LocalQueue to submit every Job to; empty: Kueue is not used.
+    kueue_queue: str = ""
+    # Size of each runner's writable /tmp (an emptyDir) and its ephemeral-storage limit.
+    tmp_size: str = "2Gi"
 
 
 def label_value(text: str) -> str:
@@ -70,6 +79,8 @@ def labels_for(spec: JobSpec, extra: dict[str, str] | None = None) -> dict[str, 
             LABEL_ATTEMPT: str(spec.attempt),
         }
     )
+    if spec.installation:
+        labels[LABEL_INSTALLATION] = spec.installation
     if spec.experiment_id is not None:
         labels[LABEL_EXPERIMENT] = str(spec.experiment_id)
     if spec.owner and label_value(spec.owner):
@@ -77,9 +88,10 @@ def labels_for(spec: JobSpec, extra: dict[str, str] | None = None) -> dict[str, 
     return labels
 
 
-def _resources(resources: dict[str, Any]) -> dict[str, dict[str, str]]:
+def _resources(resources: dict[str, Any], tmp_size: str) -> dict[str, dict[str, str]]:
+    # The writable /tmp is the only disk a runner uses: bound it, so one job cannot fill a node.
     requests: dict[str, str] = {}
-    limits: dict[str, str] = {}
+    limits: dict[str, str] = {"ephemeral-storage": tmp_size} if tmp_size else {}
     if resources.get("cpu"):
         requests["cpu"] = limits["cpu"] = cpu_quantity(resources["cpu"])
     if resources.get("memory"):
@@ -128,7 +140,7 @@ def job_manifest(spec: JobSpec, options: JobOptions) -> dict[str, Any]:
                     # The root filesystem is read-only; everything writable lives in /tmp.
                     {"name": "HOME", "value": "/tmp"},
                 ],
-                "resources": _resources(spec.resources),
+                "resources": _resources(spec.resources, options.tmp_size),
                 "securityContext": {
                     "allowPrivilegeEscalation": False,
                     "privileged": False,
@@ -138,7 +150,9 @@ def job_manifest(spec: JobSpec, options: JobOptions) -> dict[str, Any]:
                 "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
             }
         ],
-        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "volumes": [
+            {"name": "tmp", "emptyDir": {"sizeLimit": options.tmp_size} if options.tmp_size else {}}
+        ],
     }
     if node_selector:
         pod_spec["nodeSelector"] = node_selector
@@ -154,7 +168,12 @@ def job_manifest(spec: JobSpec, options: JobOptions) -> dict[str, Any]:
     }
     if spec.timeout:
         job_spec["activeDeadlineSeconds"] = int(spec.timeout) + DEADLINE_GRACE_SECONDS
-    metadata: dict[str, Any] = {"name": spec.handle, "labels": labels}
+    elif options.default_deadline:
+        job_spec["activeDeadlineSeconds"] = int(options.default_deadline)
+    job_labels = dict(labels)
+    if options.kueue_queue:
+        job_labels[LABEL_KUEUE_QUEUE] = options.kueue_queue
+    metadata: dict[str, Any] = {"name": spec.handle, "labels": job_labels}
     if spec.owner:
         metadata["annotations"] = {ANNOTATION_USER: spec.owner}
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job_spec}

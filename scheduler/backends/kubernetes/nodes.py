@@ -50,6 +50,28 @@ def _usable(node: dict[str, Any]) -> bool:
     return False
 
 
+def tolerated(node: dict[str, Any], tolerations: tuple[dict[str, Any], ...]) -> bool:
+    """Whether runner pods with these tolerations may be scheduled on the node."""
+    for taint in (node.get("spec") or {}).get("taints") or []:
+        if taint.get("effect") not in ("NoSchedule", "NoExecute"):
+            continue  # PreferNoSchedule only discourages
+        if not any(_tolerates(t, taint) for t in tolerations):
+            return False
+    return True
+
+
+def _tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
+    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+        return False
+    if not toleration.get("key"):
+        return toleration.get("operator") == "Exists"  # an empty key with Exists: everything
+    if toleration["key"] != taint.get("key"):
+        return False
+    if toleration.get("operator") == "Exists":
+        return True
+    return toleration.get("value", "") == taint.get("value", "")
+
+
 def summarize(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> list[Node]:
     """Ready, uncordoned nodes, each with the requests of the active pods bound to it."""
     requested: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))

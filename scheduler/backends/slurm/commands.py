@@ -5,16 +5,16 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Mapping, Sequence
 
-from scheduler.backends.base import BackendError
+from scheduler.backends.base import BackendError, BackendRefused, BackendUnavailable
 
 COMMAND_TIMEOUT_SECONDS = 30.0
 
 
-class SlurmUnavailable(BackendError):
+class SlurmUnavailable(BackendUnavailable):
     """slurmctld did not answer (down, restarting or overloaded): worth trying again later."""
 
 
-# What Slurm's clients print when the controller cannot be reached; anything else is final.
+# What Slurm's clients print when the controller cannot be reached: worth trying again later.
 _UNREACHABLE = (
     "Unable to contact slurm controller",
     "Socket timed out",
@@ -22,6 +22,17 @@ _UNREACHABLE = (
     "Zero Bytes were transmitted or received",
     "Connection refused",
     "Transport endpoint is not connected",
+)
+# What sbatch prints for a request no retry can make acceptable: the attempt fails for good.
+_REFUSED = (
+    "Invalid account",
+    "Invalid partition",
+    "Invalid qos",
+    "Invalid generic resource",
+    "Requested node configuration is not available",
+    "Job violates accounting/QOS policy",
+    "Memory specification can not be satisfied",
+    "More processors requested than permitted",
 )
 
 
@@ -46,8 +57,11 @@ def run(
         raise BackendError(f"cannot run {argv[0]}: {exc}") from exc
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
-        error = SlurmUnavailable if any(s in message for s in _UNREACHABLE) else BackendError
-        raise error(f"{argv[0]}: {message}")
+        if any(s in message for s in _UNREACHABLE):
+            raise SlurmUnavailable(f"{argv[0]}: {message}")
+        if any(s in message for s in _REFUSED):
+            raise BackendRefused(f"{argv[0]}: {message}")
+        raise BackendError(f"{argv[0]}: {message}")
     return done.stdout
 
 

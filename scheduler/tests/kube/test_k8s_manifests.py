@@ -21,6 +21,8 @@ from scheduler.tests.kube.helpers import make_spec
 K8S = Path(settings.BASE_DIR) / "k8s"
 OVERLAYS = ["dev", "prod"]
 NAMESPACES = {"dev": "petri-dev", "prod": "petri"}
+RUNNER_NAMESPACES = {"dev": "petri-dev-runners", "prod": "petri-runners"}
+RUNNER_KINDS = {"ResourceQuota", "LimitRange", "NetworkPolicy", "Role", "RoleBinding"}
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
 
 
@@ -94,13 +96,27 @@ def test_the_overlay_has_everything_petri_needs(overlay):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_everything_lands_in_the_overlays_namespace_bindings_included(overlay):
-    namespace = NAMESPACES[overlay]
+def test_everything_lands_in_the_overlays_namespaces_bindings_included(overlay):
+    namespace, runners = NAMESPACES[overlay], RUNNER_NAMESPACES[overlay]
     for obj in render(overlay):
         if obj["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
-            assert obj["metadata"]["namespace"] == namespace, obj["metadata"]["name"]
+            assert obj["metadata"]["namespace"] in (namespace, runners), obj["metadata"]["name"]
         for subject in obj.get("subjects", []):
-            assert subject["namespace"] == namespace
+            assert subject["namespace"] == namespace  # Petri's own service accounts
+    assert config(overlay)["PETRI_K8S_NAMESPACE"] == runners
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_runners_have_a_namespace_of_their_own_with_a_quota_and_limits(overlay):
+    runners = RUNNER_NAMESPACES[overlay]
+    there = {o["kind"] for o in render(overlay) if o["metadata"].get("namespace") == runners}
+    # Only what bounds and grants runner pods: no database, no Redis, no Petri secret.
+    assert there == RUNNER_KINDS
+    limits = find(overlay, "LimitRange", "petri-runners")["spec"]["limits"][0]
+    for key in ("defaultRequest", "default"):
+        assert {"cpu", "memory", "ephemeral-storage"} <= set(limits[key])
+    quota = find(overlay, "ResourceQuota", "petri-runners")["spec"]["hard"]
+    assert {"pods", "requests.cpu", "limits.memory", "limits.ephemeral-storage"} <= set(quota)
 
 
 def test_dev_keeps_placeholder_secrets_and_prod_leaves_them_to_the_operator():
@@ -125,7 +141,8 @@ def test_the_config_runs_the_kubernetes_backend_and_points_runners_at_the_web_se
     assert values["PETRI_SCHEDULER_IN_WEB"] == "false"
     api = urlsplit(values["PETRI_API_URL"])
     service = find(overlay, "Service", "petri-web")
-    assert api.hostname == service["metadata"]["name"]
+    # From the runners' namespace the Service is reached by <name>.<namespace>.svc.
+    assert api.hostname == f"{service['metadata']['name']}.{NAMESPACES[overlay]}.svc"
     assert api.port == service["spec"]["ports"][0]["port"]
     assert api.hostname in values["PETRI_ALLOWED_HOSTS"].split(",")
     assert ":" in values["PETRI_RUNNER_IMAGE"] and not values["PETRI_RUNNER_IMAGE"].endswith(
@@ -133,11 +150,12 @@ def test_the_config_runs_the_kubernetes_backend_and_points_runners_at_the_web_se
     )
 
 
-def test_every_setting_in_the_config_is_documented_in_the_readme():
-    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+def test_every_setting_in_the_config_is_documented():
+    base = Path(settings.BASE_DIR)
+    docs = (base / "README.md").read_text() + (base / "docs" / "kubernetes.md").read_text()
     for overlay in OVERLAYS:
         for name in config(overlay):
-            assert f"| `{name}` |" in readme, f"{name} is not in README's Configuration table"
+            assert f"| `{name}` |" in docs, f"{name} is in no settings table of the docs"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -234,8 +252,12 @@ def test_runner_pods_may_reach_only_the_web_service_and_dns():
     web = find("prod", "Deployment", "petri-web")["spec"]["template"]["metadata"]["labels"]
     to_web, to_dns = policy["egress"]
     assert matches(to_web["to"][0]["podSelector"], web)
+    assert to_web["to"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "petri"
+    }
     assert to_web["ports"] == [{"protocol": "TCP", "port": 8000}]
-    assert {p["port"] for p in to_dns["ports"]} == {53}
+    # DNS on port 53 wherever it is served (kube-dns, NodeLocal DNSCache, OpenShift DNS).
+    assert "to" not in to_dns and {p["port"] for p in to_dns["ports"]} == {53}
     # No Petri workload but the web app is reachable from a runner.
     for obj in render("prod"):
         if obj["kind"] in WORKLOADS:
@@ -244,6 +266,53 @@ def test_runner_pods_may_reach_only_the_web_service_and_dns():
             assert reachable == (obj["metadata"]["name"] == "petri-web"), obj["metadata"]["name"]
 
 
-def test_the_runner_namespace_enforces_the_restricted_pod_security_profile():
-    namespace = find("prod", "Namespace", "petri")
-    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+@pytest.mark.parametrize("name", ["petri", "petri-runners"])
+def test_both_namespaces_enforce_warn_and_audit_the_restricted_profile(name):
+    labels = find("prod", "Namespace", name)["metadata"]["labels"]
+    for mode in ("enforce", "warn", "audit"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+
+
+def test_web_liveness_needs_no_database_and_readiness_does():
+    (container,) = find("prod", "Deployment", "petri-web")["spec"]["template"]["spec"]["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+@pytest.mark.django_db
+def test_healthz_answers_without_touching_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert client.get("/healthz").status_code == 200
+
+
+def test_web_pods_are_spread_and_kept_by_a_disruption_budget():
+    web = find("prod", "Deployment", "petri-web")["spec"]["template"]
+    budget = find("prod", "PodDisruptionBudget", "petri-web")["spec"]
+    assert matches(budget["selector"], web["metadata"]["labels"])
+    assert budget["maxUnavailable"] == 1
+    keys = {c["topologyKey"] for c in web["spec"]["topologySpreadConstraints"]}
+    assert keys == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+
+
+def test_the_scheduler_is_probed_on_the_heartbeat_file_its_loop_touches():
+    (container,) = find("prod", "Deployment", "petri-scheduler")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    heartbeat = config("prod")["PETRI_SCHEDULER_HEARTBEAT_FILE"]
+    assert "PETRI_SCHEDULER_HEARTBEAT_FILE" in " ".join(
+        container["livenessProbe"]["exec"]["command"]
+    )
+    assert heartbeat in container["readinessProbe"]["exec"]["command"]
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert str(Path(heartbeat).parent) in mounts  # writable under a read-only root
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_petris_own_containers_bound_their_disk(overlay):
+    for name in ("petri-web", "petri-scheduler"):
+        pod = find(overlay, "Deployment", name)["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            assert "ephemeral-storage" in container["resources"]["limits"], name
+        for volume in pod["volumes"]:
+            if "emptyDir" in volume:
+                assert volume["emptyDir"].get("sizeLimit"), f"{name}: {volume['name']}"

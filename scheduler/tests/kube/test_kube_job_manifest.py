@@ -43,14 +43,21 @@ def test_petri_owns_retries_and_the_pod_never_restarts():
 
 def test_the_deadline_follows_the_experiment_timeout_with_a_grace_for_the_runner():
     assert job_manifest(make_spec(timeout=600), OPTIONS)["spec"]["activeDeadlineSeconds"] > 600
-    assert "activeDeadlineSeconds" not in job_manifest(make_spec(timeout=None), OPTIONS)["spec"]
+    # Without a timeout the installation's default deadline applies: nothing runs forever.
+    untimed = job_manifest(make_spec(timeout=None), OPTIONS)["spec"]
+    assert untimed["activeDeadlineSeconds"] == OPTIONS.default_deadline
 
 
 def test_resources_become_requests_and_limits_with_gpus_as_a_limit():
     job = job_manifest(make_spec(resources={"cpu": 0.5, "memory": "2Gi", "gpu": 2}), OPTIONS)
     resources = container_of(job)["resources"]
     assert resources["requests"] == {"cpu": "500m", "memory": "2Gi"}
-    assert resources["limits"] == {"cpu": "500m", "memory": "2Gi", "nvidia.com/gpu": "2"}
+    assert resources["limits"] == {
+        "cpu": "500m",
+        "memory": "2Gi",
+        "nvidia.com/gpu": "2",
+        "ephemeral-storage": OPTIONS.tmp_size,
+    }
     no_gpu = job_manifest(make_spec(resources={"cpu": 2, "memory": "1Gi", "gpu": 0}), OPTIONS)
     assert "nvidia.com/gpu" not in container_of(no_gpu)["resources"]["limits"]
 

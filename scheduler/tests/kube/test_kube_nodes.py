@@ -61,3 +61,41 @@ def test_nodes_take_one_call_for_nodes_and_one_for_pods(cluster, backend):
         cluster.add_node(f"n{i}")
     backend.nodes()
     assert cluster.calls() == {("GET", "nodes"): 1, ("GET", "pods"): 1}
+
+
+def test_nodes_follow_the_runner_node_selector_and_taints(cluster, make_backend):
+    from scheduler.backends.kubernetes import JobOptions
+    from scheduler.tests.kube.helpers import RUNNER_IMAGE
+
+    cluster.add_node("batch-1", labels={"pool": "batch"})
+    cluster.add_node("web-1", labels={"pool": "web"})
+    gpu_taint = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+    cluster.add_node("gpu-1", labels={"pool": "batch"}, taints=[gpu_taint])
+    cluster.add_node(
+        "soft", labels={"pool": "batch"}, taints=[{"key": "x", "effect": "PreferNoSchedule"}]
+    )
+    selecting = JobOptions(runner_image=RUNNER_IMAGE, node_selector={"pool": "batch"})
+    tolerating = JobOptions(
+        runner_image=RUNNER_IMAGE,
+        node_selector={"pool": "batch"},
+        tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},),
+    )
+
+    assert [n.name for n in make_backend(options=selecting).nodes()] == ["batch-1", "soft"]
+    assert [n.name for n in make_backend(options=tolerating).nodes()] == [
+        "batch-1",
+        "gpu-1",
+        "soft",
+    ]
+
+
+def test_nodes_are_cached_for_a_few_seconds(cluster, make_backend):
+    now = [100.0]
+    backend = make_backend(monotonic=lambda: now[0])
+    cluster.add_node("n1")
+    backend.nodes()
+    backend.nodes()
+    assert cluster.calls() == {("GET", "nodes"): 1, ("GET", "pods"): 1}
+    now[0] += 16
+    backend.nodes()
+    assert cluster.count("GET", "nodes") == 2

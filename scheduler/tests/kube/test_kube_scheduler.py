@@ -168,7 +168,7 @@ def test_failures_that_are_not_the_jobs_fault_are_retried_as_a_new_attempt(
     assert (job.status, job.failure_reason, job.attempt) == (JobStatus.WAITING, reason, 2)
     Job.objects.filter(pk=job.pk).update(not_before=timezone.now())
     run_until(scheduler, lambda: only_job(experiment).status == JobStatus.PENDING)
-    assert cluster.job(f"petri-{job.pk}-2") is not None
+    assert cluster.job(services.handle_for(job.pk, 2)) is not None
 
 
 @pytest.mark.django_db
@@ -224,6 +224,7 @@ def test_a_scheduler_that_crashed_mid_dispatch_is_taken_over_without_a_second_jo
                 token=item.token,
                 api_url="http://petri-web:8000",
                 algorithm="sleep-and-score",
+                installation=services.installation_id(),
             )
         )
     uids = {item.handle: cluster.job(item.handle)["metadata"]["uid"] for item in claimed}

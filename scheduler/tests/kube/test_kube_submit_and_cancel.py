@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client as k8s
 
-from scheduler.backends.base import BackendError
+from scheduler.backends.base import BackendError, BackendRefused, BackendUnavailable
 from scheduler.backends.kubernetes import JobOptions, KubernetesBackend, LimitedApiClient
 from scheduler.backends.kubernetes.client import TokenBucket
 from scheduler.backends.kubernetes.manifests import job_manifest
@@ -48,19 +48,29 @@ def test_submitting_again_after_a_crash_adopts_the_job_and_keeps_its_token(
     assert cluster.count("POST", "jobs") == 2  # the second answered 409 AlreadyExists
 
 
-def test_a_crash_between_job_and_secret_is_repaired_by_the_next_submit(cluster, backend):
+def test_a_refused_secret_removes_the_half_made_job(cluster, backend):
+    spec = make_spec()
+    cluster.answer_next("POST", "secrets", 422, "Secret is invalid")
+    with pytest.raises(BackendRefused, match="Secret is invalid"):
+        backend.submit(spec)
+    # The next attempt has another name: this Job would wait forever for its token.
+    assert cluster.job(spec.handle) is None
+
+
+def test_a_secret_lost_to_a_transient_error_is_stored_by_the_next_submit(cluster, backend):
     spec = make_spec()
     cluster.fail_next[("POST", "secrets")] = 1
-    with pytest.raises(BackendError):
+    with pytest.raises(BackendUnavailable):
         backend.submit(spec)
-    # The half-made Job was removed, so nothing waits forever for a token that never comes.
-    assert cluster.job(spec.handle) is None
+    # The same attempt comes back (nothing was spent), so its Job stays to be adopted.
+    uid = cluster.job(spec.handle)["metadata"]["uid"]
 
     backend.submit(spec)
     secret = cluster.secret(spec.handle)
     assert (
         secret["metadata"]["ownerReferences"][0]["uid"]
         == cluster.job(spec.handle)["metadata"]["uid"]
+        == uid
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from jobs.models import FailureReason
 from scheduler.backends.slurm import SlurmBackend
 from scheduler.backends.slurm.backend import Route
-from scheduler.tests.slurm.conftest import make_spec, scontrol_job, wait_for
+from scheduler.tests.slurm.conftest import make_spec, scontrol_job, slurm_conf, wait_for
 
 pytestmark = [pytest.mark.requires("slurm"), pytest.mark.system]
 
@@ -191,3 +191,23 @@ def test_a_job_past_its_slurm_time_limit_is_deadline_exceeded(slurm_options, fak
     backend.submit(spec)
     state = wait_for(lambda: _ended(backend, spec.handle), 150, "Slurm's time limit")
     assert state.reason == FailureReason.DEADLINE_EXCEEDED, state
+
+
+def test_a_request_slurm_can_never_accept_is_refused_for_good(slurm_options, fake_python):
+    from scheduler.backends.base import BackendRefused
+
+    options = replace(
+        slurm_options, python=fake_python("true"), routes={"*": Route(partition="no-such")}
+    )
+    with pytest.raises(BackendRefused, match="Invalid partition"):
+        SlurmBackend(options).submit(make_spec())
+
+
+def test_an_unreachable_controller_is_a_transient_trouble(slurm_options, monkeypatch, tmp_path):
+    from scheduler.backends.base import BackendUnavailable
+
+    conf = tmp_path / "slurm.conf"
+    conf.write_text(slurm_conf().read_text().replace("SlurmctldPort=16817", "SlurmctldPort=9"))
+    monkeypatch.setenv("SLURM_CONF", str(conf))
+    with pytest.raises(BackendUnavailable):
+        SlurmBackend(slurm_options).reconcile(["petri-1-1"])

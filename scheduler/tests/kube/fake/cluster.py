@@ -42,6 +42,10 @@ class FakeCluster:
         self.created: list[dict[str, Any]] = []
         self.deletions: list[tuple[str, str]] = []
         self.fail_next: dict[tuple[str, str], int] = {}
+        # Scripted answers: (method, resource) -> [(status, message, headers)], used in order.
+        self.answers: dict[tuple[str, str], list[tuple[int, str, dict[str, str]]]] = {}
+        # Creates of these resources that succeed but whose answer is lost.
+        self.lose_next: dict[str, int] = {}
         self.auto_pods = True
         self._versions = itertools.count(1)
         self._pod_suffix = itertools.count(10000)
@@ -68,6 +72,20 @@ class FakeCluster:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+    def answer_next(
+        self,
+        method: str,
+        resource: str,
+        code: int,
+        message: str = "injected",
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` such requests with this status instead of serving them."""
+        self.answers.setdefault((method, resource), []).extend(
+            [(code, message, dict(headers or {}))] * times
+        )
 
     # -- what the tests read ---------------------------------------------------------------
 
@@ -220,11 +238,13 @@ class FakeCluster:
     def _job(self, job: str, namespace: str) -> dict[str, Any]:
         return self.objects["jobs"][(namespace, job)]
 
-    def schedule(self, job: str, node: str = "node-a", namespace: str = "petri") -> None:
+    def schedule(
+        self, job: str, node: str = "node-a", namespace: str = "petri", since: str | None = None
+    ) -> None:
         with self.lock:
             pod = self._pod(job, namespace)
             pod["spec"]["nodeName"] = node
-            pod["status"]["conditions"] = [_cond("PodScheduled", "True")]
+            pod["status"]["conditions"] = [_cond("PodScheduled", "True", since=since)]
 
     def unschedulable(
         self, job: str, since: str | None = None, namespace: str = "petri", message: str = ""
@@ -325,6 +345,17 @@ class FakeCluster:
                 job, namespace, "DeadlineExceeded", "Job was active longer than specified deadline"
             )
 
+    def suspend(self, job: str, namespace: str = "petri") -> None:
+        """What Kueue does to a Job it has not admitted: suspended, and no pod."""
+        with self.lock:
+            obj = self._job(job, namespace)
+            uid = obj["metadata"]["uid"]
+            obj["spec"]["suspend"] = True
+            obj["status"] = {"conditions": [_cond("Suspended", "True", "JobSuspended")]}
+            for key, pod in list(self.objects["pods"].items()):
+                if any(r["uid"] == uid for r in pod["metadata"]["ownerReferences"]):
+                    del self.objects["pods"][key]
+
     def vanish(self, job: str, namespace: str = "petri") -> None:
         """The Job is deleted behind Petri's back (a TTL, a person with kubectl)."""
         self.delete("jobs", namespace, job, "Background")
@@ -343,6 +374,7 @@ class FakeCluster:
         labels: dict[str, str] | None = None,
         ready: bool = True,
         cordoned: bool = False,
+        taints: list[dict[str, str]] | None = None,
     ) -> None:
         allocatable = {"cpu": cpu, "memory": memory, "pods": "110"}
         if gpu:
@@ -352,7 +384,10 @@ class FakeCluster:
                 "name": name,
                 "labels": {"kubernetes.io/hostname": name, **(labels or {})},
             },
-            "spec": {"unschedulable": True} if cordoned else {},
+            "spec": {
+                **({"unschedulable": True} if cordoned else {}),
+                **({"taints": taints} if taints else {}),
+            },
             "status": {
                 "allocatable": allocatable,
                 "capacity": dict(allocatable),

@@ -23,7 +23,15 @@ KINDS = {"jobs": ("batch/v1", "Job"), "secrets": ("v1", "Secret"), "pods": ("v1"
 KINDS["nodes"] = ("v1", "Node")
 
 
+_SET_TERM = re.compile(r"([^,\s]+)\s+(in|notin)\s+\(([^)]*)\)")
+
+
 def selector_matches(selector: str, labels: dict[str, str]) -> bool:
+    for key, operator, values in _SET_TERM.findall(selector):
+        members = {v.strip() for v in values.split(",")}
+        if (labels.get(key) in members) != (operator == "in"):
+            return False
+    selector = _SET_TERM.sub("", selector)
     for term in filter(None, (t.strip() for t in selector.split(","))):
         if "!=" in term:
             key, value = term.split("!=", 1)
@@ -114,6 +122,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def _injected_failure(self, kind: str) -> bool:
         key = (self.command, kind)
+        answers = self.fake.answers.get(key)
+        if answers:
+            code, message, headers = answers.pop(0)
+            if not code:
+                return False  # scripted "serve this one normally"
+            reason = {403: "Forbidden", 422: "Invalid", 429: "TooManyRequests", 410: "Expired"}
+            body = json.dumps(status_body(code, reason.get(code, "InternalError"), message))
+            self.send_response(code)
+            for name, value in {**headers, "Content-Type": "application/json"}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+            return True
         if self.fake.fail_next.get(key):
             self.fake.fail_next[key] -= 1
             self._send(500, status_body(500, "InternalError", "injected failure"))
@@ -129,6 +151,11 @@ class Handler(BaseHTTPRequestHandler):
         if self._injected_failure(kind):
             return None
         code, answer = self.fake.create(kind, namespace, body)
+        if self.fake.lose_next.get(kind):
+            # Created, but the answer never arrives: the connection drops instead.
+            self.fake.lose_next[kind] -= 1
+            self.close_connection = True
+            return None
         return self._send(code, answer)
 
     def do_DELETE(self):
@@ -137,6 +164,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(404, status_body(404, "NotFound", self.path))
         kind, namespace, name, query = route
         body = self._body()
+        if self._injected_failure(kind):
+            return None
         # Like the real API for batch/v1 Jobs, a delete that names no policy orphans the pods.
         policy = query.get("propagationPolicy") or body.get("propagationPolicy") or "Orphan"
         code, answer = self.fake.delete(kind, namespace, name, policy)

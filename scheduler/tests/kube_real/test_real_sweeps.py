@@ -1,0 +1,151 @@
+"""Petri on a real cluster: sweeps in real pods to results, a live log, cancel, OOM, deadline."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+import zipfile
+
+import pytest
+
+from scheduler.tests.kube_real.petri import wait_for
+
+pytestmark = [pytest.mark.requires("kube")]
+
+
+def code_zip(main: str) -> bytes:
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w") as zipped:
+        zipped.writestr(zipfile.ZipInfo("main.py", date_time=(2026, 1, 1, 0, 0, 0)), main)
+    return stream.getvalue()
+
+
+def score(x: float, y: float) -> float:
+    return -((x - 1) ** 2) - (y + 2) ** 2
+
+
+def test_a_catalog_sweep_runs_in_real_pods_to_results(petri, batch):
+    experiment = petri.submit(
+        algorithm="sleep-and-score", parameters={"x": [0, 1], "y": [-2, 0], "duration": 0}
+    )
+
+    jobs = petri.wait_final(experiment)
+
+    assert [j["status"] for j in jobs] == ["succeeded"] * 4, [j["error"] for j in jobs]
+    for job in jobs:
+        params = job["parameters"]
+        assert job["metrics"]["score"] == score(params["x"], params["y"])
+    k8s_jobs = batch.list_namespaced_job(
+        petri.namespace, label_selector=f"petri.dev/experiment={experiment}"
+    ).items
+    assert len(k8s_jobs) == 4
+    for k8s_job in k8s_jobs:
+        labels = k8s_job.metadata.labels
+        installation = labels["petri.dev/installation"]
+        assert k8s_job.metadata.name.startswith(f"petri-{installation}-")
+        pod = k8s_job.spec.template.spec
+        assert pod.security_context.run_as_user == 10001
+        assert pod.containers[0].security_context.read_only_root_filesystem is True
+
+
+UPLOADED = textwrap.dedent(
+    """
+    import json, os, pathlib
+    params = json.loads(pathlib.Path(os.environ["PETRI_PARAMS_FILE"]).read_text())
+    out = pathlib.Path(os.environ["PETRI_OUTPUT_DIR"])
+    print("uploaded code says", params["x"])
+    (out / "metrics.json").write_text(json.dumps({"score": params["x"] * 10}))
+    """
+)
+SCHEMA = {"x": {"type": "int", "default": 1, "minimum": 0, "maximum": 10}}
+
+
+def test_a_sweep_of_uploaded_code_runs_in_real_pods_to_results(petri):
+    artifact = petri.upload_code("code.zip", code_zip(UPLOADED))
+    experiment = petri.submit(
+        artifact=artifact,
+        entrypoint=["python", "main.py"],
+        parameter_schema=SCHEMA,
+        parameters={"x": [2, 3]},
+    )
+
+    jobs = petri.wait_final(experiment)
+
+    assert [j["status"] for j in jobs] == ["succeeded"] * 2, [j["error"] for j in jobs]
+    assert sorted(j["metrics"]["score"] for j in jobs) == [20, 30]
+    assert any("uploaded code says 2" in line for line in petri.log_lines(jobs[0]["id"])) or any(
+        "uploaded code says 3" in line for line in petri.log_lines(jobs[0]["id"])
+    )
+
+
+def test_a_running_jobs_log_is_read_live_and_cancel_deletes_its_pod(petri, batch, core):
+    experiment = petri.submit(
+        algorithm="sleep-and-score", parameters={"duration": 120, "steps": 120}
+    )
+    (job,) = petri.jobs(experiment)
+
+    # Progress lines arrive while the job still runs.
+    lines = wait_for(
+        lambda: [line for line in petri.log_lines(job["id"]) if "step" in line.lower()],
+        90,
+        "log lines of the running job",
+    )
+    assert lines
+    running = petri.get(f"/api/jobs/{job['id']}/")
+    assert running["status"] == "running"
+    handle = (
+        batch.list_namespaced_job(petri.namespace, label_selector=f"petri.dev/job={job['id']}")
+        .items[0]
+        .metadata.name
+    )
+
+    petri.post(f"/api/jobs/{job['id']}/cancel/")
+
+    (cancelled,) = petri.wait_final(experiment, timeout=60)
+    assert cancelled["status"] == "cancelled"
+    wait_for(
+        lambda: (
+            not core.list_namespaced_pod(
+                petri.namespace, label_selector=f"petri.dev/handle={handle}"
+            ).items
+        ),
+        60,
+        "the cancelled job's pod to go",
+    )
+
+
+GREEDY = textwrap.dedent(
+    """
+    import time
+    hoard = []
+    print("allocating", flush=True)
+    while True:
+        hoard.append(bytearray(16 * 1024 * 1024))
+    """
+)
+
+
+def test_a_job_over_its_memory_limit_fails_as_oom_killed(petri):
+    artifact = petri.upload_code("greedy.zip", code_zip(GREEDY))
+    experiment = petri.submit(
+        artifact=artifact,
+        entrypoint=["python", "main.py"],
+        parameter_schema={},
+        parameters={},
+        resources={"cpu": 0.2, "memory": "96Mi"},
+    )
+
+    (job,) = petri.wait_final(experiment, timeout=120)
+
+    assert (job["status"], job["failure_reason"]) == ("failed", "oom_killed"), job["error"]
+    assert "OOMKilled" in job["error"]
+
+
+def test_a_job_past_its_timeout_fails_as_deadline_exceeded(petri):
+    experiment = petri.submit(
+        algorithm="sleep-and-score", parameters={"duration": 300, "steps": 300}, timeout=5
+    )
+
+    (job,) = petri.wait_final(experiment, timeout=120)
+
+    assert (job["status"], job["failure_reason"]) == ("failed", "deadline_exceeded"), job
