@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 
 from jobs import graphs, services
-from jobs.tests.factories import finish_job, make_csv, make_experiment
+from jobs.tests.factories import finish_job, make_experiment
 
 TRUTH = {
     "nodes": ["x", "y", "z"],
@@ -27,10 +28,15 @@ FOUND = {
 }
 
 
+def xyz_csv(seed: str) -> io.BytesIO:
+    """A CSV over the truth's variables x, y and z (a truth must name the CSV's columns)."""
+    stream = io.BytesIO(f"x,y,z\n1,2,3{seed}\n4,5,6\n".encode())
+    stream.name = "xyz.csv"
+    return stream
+
+
 def job_with_graph(user, graph, truth=TRUTH):
-    dataset, _ = services.create_dataset(
-        owner=user, upload=make_csv(seed=str(id(graph))), truth=truth
-    )
+    dataset, _ = services.create_dataset(owner=user, upload=xyz_csv(str(id(graph))), truth=truth)
     job = make_experiment(user, dataset=dataset).jobs.get()
     finish_job(job, {"edges": len(graph["edges"])}, {"graph.json": json.dumps(graph).encode()})
     return job
