@@ -14,7 +14,7 @@ from jobs.models import Algorithm, Dataset, DatasetInput, Experiment, Job, JobSt
 from jobs.services.quotas import check_fits
 from jobs.signals import announce_jobs_changed
 from jobs.sweeps import NodeLister, expand_grid, grid_size, resolve_sweep, validate_resources
-from jobs.validators import nul_problem
+from jobs.validators import depth_problem
 from jobs.wakeups import NOTIFY_CHANNEL, wake_schedulers
 
 BULK_BATCH = 2000
@@ -52,8 +52,9 @@ def submit_experiment(
     ``list_nodes`` lists the nodes a ``resources.node`` may name (see sweeps.validate_resources).
     """
     errors: dict[str, Any] = {}
+    # Each value is checked where its rule lives (sweeps); only absurd nesting stops here.
     for field, value in (("parameters", parameters), ("resources", resources)):
-        problem = nul_problem(value)
+        problem = depth_problem(value)
         if problem:
             errors[field] = [problem]
     if errors:
