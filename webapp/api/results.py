@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers
@@ -93,7 +93,7 @@ class JobResultsMixin:
         """An unknown ``?format=`` is a 400 naming the formats there are, not a 404."""
         try:
             return super().perform_content_negotiation(request, force)
-        except NotFound:
+        except (Http404, NotFound):
             wanted = request.query_params.get("format")
             if wanted is None:
                 raise
