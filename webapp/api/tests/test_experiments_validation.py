@@ -264,3 +264,12 @@ def test_a_job_with_a_huge_memory_request_never_breaks_the_usage_report(api, use
 
     assert response.status_code == 200, response.content
     assert response.json()[0]["attempts"] == 1
+
+
+def test_a_body_nested_past_any_parser_is_a_400(api, typed):
+    body = b'{"algorithm": "typed", "parameters": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    response = api.post(URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]
