@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
 from jobs import services
-from jobs.errors import Conflict
+from jobs.errors import Conflict, InvalidInput
 from jobs.models import (
     Algorithm,
     Artifact,
@@ -20,6 +20,7 @@ from jobs.models import (
     RemoteDatabase,
     Result,
 )
+from jobs.services.remote import check_registered_role
 from jobs.status import annotated_counts, derive_status, with_job_counts
 
 
@@ -201,6 +202,19 @@ class RemoteDatabaseForm(forms.ModelForm):
             return RemoteDatabase.objects.get(pk=self.instance.pk).password
         return given
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        self.role_warnings: list[str] = []
+        if self.errors:
+            return cleaned
+        candidate = RemoteDatabase(**{k: cleaned.get(k) for k in self.Meta.fields})
+        try:
+            self.role_warnings = check_registered_role(candidate)
+        except InvalidInput as exc:
+            for name, messages_ in exc.errors.items():
+                self.add_error(name if name in self.fields else None, messages_)
+        return cleaned
+
 
 @admin.register(RemoteDatabase)
 class RemoteDatabaseAdmin(admin.ModelAdmin):
@@ -210,6 +224,11 @@ class RemoteDatabaseAdmin(admin.ModelAdmin):
     list_display = ["name", "engine", "host", "port", "database", "user", "row_cap", "enabled"]
     list_filter = ["engine", "enabled"]
     search_fields = ["name", "host", "database"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        for warning in getattr(form, "role_warnings", []):
+            messages.warning(request, warning)
 
 
 @admin.register(Artifact)

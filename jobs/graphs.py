@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 from petri_kit import graphs as kit_graphs
 
 from jobs.errors import InvalidInput
+from jobs.validators import nul_problem
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 GRAPHML_HEAD = (
@@ -30,20 +31,40 @@ def _bad(field: str, message: str) -> InvalidInput:
     return InvalidInput({field: [message]})
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_json(raw: bytes | str, field: str) -> Any:
+    """A JSON document as strict as the databases store it: no NaN, not absurdly nested."""
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise _bad(field, "is nested too deeply to be a graph") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad(field, f"is not a JSON document: {exc}"[:300]) from None
+
+
 def parse_graph(raw: bytes | str, field: str = "graph") -> dict[str, Any]:
     """Decode and validate a graph.json document."""
-    try:
-        return kit_graphs.parse_graph(raw)
-    except kit_graphs.GraphFormatError as error:
-        raise _bad(field, str(error)) from None
+    return validate_graph(parse_json(raw, field), field)
 
 
 def validate_graph(graph: Any, field: str = "graph") -> dict[str, Any]:
-    """Check nodes, edges (type, weight, endpoints) and optional sepsets; return the graph."""
+    """Check nodes, edges (type, weight, endpoints) and optional sepsets; return the graph.
+
+    Beyond the kit's rules: what a database could not store (NUL, NaN, huge integers, depth).
+    """
     try:
-        return kit_graphs.validate_graph(graph)
+        kit_graphs.validate_graph(graph)
     except kit_graphs.GraphFormatError as error:
         raise _bad(field, str(error)) from None
+    except RecursionError:
+        raise _bad(field, "is nested too deeply to be a graph") from None
+    problem = nul_problem(graph)
+    if problem:
+        raise _bad(field, problem)
+    return graph
 
 
 def compare(found: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast
 
 from jobs.errors import InvalidInput
+from jobs.validators import NUL
 
 OPERATORS = {"lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte", "eq": "exact"}
 METRIC_PREFIX = "metrics__"
@@ -31,8 +32,8 @@ def metric_value(name: str, metrics_field: str = "result__metrics") -> Expressio
 
 
 def _check_name(name: str, field: str, raw: str) -> str:
-    if not name or len(name) > MAX_NAME:
-        raise InvalidInput({field: [f"{raw!r} names no metric"]})
+    if not name or len(name) > MAX_NAME or NUL in name:
+        raise InvalidInput({field: [f"{raw[:200]!r} names no metric"]})
     return name
 
 

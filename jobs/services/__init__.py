@@ -11,7 +11,7 @@ from jobs.services.claim import (
     reclaim_stale_dispatching,
     release_claimed,
 )
-from jobs.services.datasets import create_dataset
+from jobs.services.datasets import create_dataset, delete_dataset
 from jobs.services.lifecycle import (
     cancel_experiment,
     cancel_job,
@@ -35,6 +35,7 @@ __all__ = [
     "change_priority",
     "claim_waiting_jobs",
     "create_dataset",
+    "delete_dataset",
     "fail_attempt",
     "finish_attempt",
     "handle_for",

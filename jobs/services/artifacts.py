@@ -15,6 +15,7 @@ from jobs.errors import Conflict, InvalidInput
 from jobs.models import Algorithm, Artifact, Dataset, DatasetInput, Experiment
 from jobs.services.datasets import hashed_upload
 from jobs.services.submit import submit_experiment
+from jobs.validators import storable
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -71,7 +72,7 @@ def _entrypoint(value: Any) -> list[str]:
         or not value[0]
     ):
         raise InvalidInput({"entrypoint": ["must be a non-empty list of strings (an argv)"]})
-    return value
+    return storable(value, "entrypoint")
 
 
 def artifact_algorithm(
@@ -79,6 +80,7 @@ def artifact_algorithm(
 ) -> Algorithm:
     """The owner's algorithm row for this artifact, entrypoint and schema (made once)."""
     argv = _entrypoint(entrypoint)
+    storable(parameter_schema, "parameter_schema")
     try:
         parameters = parse_parameters(parameter_schema, "parameter_schema")
     except CatalogError as exc:

@@ -8,8 +8,12 @@ from typing import IO
 from django.core.files import File
 from django.db import transaction
 
+from jobs import graphs
 from jobs.errors import InvalidInput
 from jobs.models import Job, OutputFile
+from jobs.validators import NUL, depth_problem
+
+GRAPH_FILE = "graph.json"
 
 MAX_OUTPUT_NAME = 500
 
@@ -17,14 +21,39 @@ MAX_OUTPUT_NAME = 500
 def clean_output_name(name: str) -> str:
     """A relative POSIX path with no way out of the job's folder."""
     path = PurePosixPath(name)
-    if not name or len(name) > MAX_OUTPUT_NAME or path.is_absolute() or ".." in path.parts:
-        raise InvalidInput({"name": [f"{name!r} is not a relative file name"]})
+    if (
+        not name
+        or len(name) > MAX_OUTPUT_NAME
+        or NUL in name
+        or path.is_absolute()
+        or ".." in path.parts
+    ):
+        raise InvalidInput({"name": [f"{name[:100]!r} is not a relative file name"]})
     return str(path)
+
+
+def _check_graph(content: IO[bytes]) -> None:
+    """Refuse a graph.json nested past what any graph needs: reading it back would recurse.
+
+    Other faults are left to the readers (graph, GraphML, compare), which answer a 400.
+    """
+    content.seek(0)
+    try:
+        document = graphs.parse_json(content.read(), "file")
+    except InvalidInput as exc:
+        if any("nested" in message for message in exc.errors["file"]):
+            raise
+        document = None
+    content.seek(0)
+    if depth_problem(document):
+        raise InvalidInput({"file": [f"{GRAPH_FILE} {depth_problem(document)}"]})
 
 
 def store_output_file(job: Job, name: str, content: IO[bytes], size: int) -> OutputFile:
     """Save (or replace) one output file of the job's current attempt."""
     name = clean_output_name(name)
+    if name == GRAPH_FILE:
+        _check_graph(content)
     with transaction.atomic():
         previous = OutputFile.objects.filter(job=job, attempt=job.attempt, name=name).first()
         if previous:

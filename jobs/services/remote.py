@@ -17,6 +17,7 @@ from django.utils import timezone
 from jobs.errors import InvalidInput
 from jobs.models import Dataset, RemoteDatabase
 from jobs.services.datasets import create_dataset
+from jobs.services.remote_postgres import PostgresRefused, check_role, postgres_rows
 
 CONNECT_TIMEOUT_SECONDS = 10
 FETCH_BATCH = 5000
@@ -28,10 +29,10 @@ class QueryRefused(Exception):
 
 
 def _single_statement(query: str) -> str:
-    """The query without a trailing semicolon; refuses several statements.
+    """The query without a trailing semicolon; refuses what plainly is several statements.
 
-    The database enforces read-only; this only keeps a query from ending that transaction
-    (``COMMIT; ...``), which Postgres' simple protocol would otherwise allow.
+    Only a friendly early answer: the servers are what refuse a second statement (MariaDB
+    without MULTI_STATEMENTS, Postgres by opening a cursor over exactly one; remote_postgres).
     """
     statements = [s for s in sqlparse.split(query) if sqlparse.format(s, strip_comments=True)]
     if len(statements) != 1:
@@ -40,37 +41,34 @@ def _single_statement(query: str) -> str:
 
 
 def _postgres_rows(db: RemoteDatabase, query: str) -> tuple[list[str], list[Sequence[Any]]]:
-    import psycopg2
+    try:
+        return postgres_rows(db, query)
+    except PostgresRefused as exc:
+        raise QueryRefused(str(exc)) from None
 
+
+def check_registered_role(db: RemoteDatabase) -> list[str]:
+    """Warnings about the role a database is registered with; InvalidInput for a superuser.
+
+    Only Postgres roles are inspected; a database that cannot be reached is a warning, since
+    the operator may register it before it is up.
+    """
+    if db.engine != RemoteDatabase.Engine.POSTGRESQL:
+        return []
     try:
-        conn = psycopg2.connect(
-            host=db.host,
-            port=db.port,
-            dbname=db.database,
-            user=db.user,
-            password=db.password,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            application_name="petri",
-            # Every transaction on this session starts read-only, even one a query might open.
-            options=f"-c default_transaction_read_only=on "
-            f"-c statement_timeout={db.statement_timeout * 1000}",
+        role = check_role(db)
+    except PostgresRefused as exc:
+        return [f"could not check the role {db.user!r}: {exc}"]
+    if role.superuser:
+        raise InvalidInput(
+            {"user": [f"{db.user!r} is a superuser; register a role that can only read"]}
         )
-    except psycopg2.Error as exc:
-        raise QueryRefused(f"cannot connect to {db.name}: {_first_line(exc)}") from None
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SET TRANSACTION READ ONLY")
-            cursor.execute(query)
-            if cursor.description is None:
-                raise QueryRefused("the statement returns no rows")
-            columns = [col.name for col in cursor.description]
-            rows = cursor.fetchmany(db.row_cap + 1)
-        conn.rollback()
-        return columns, rows
-    except psycopg2.Error as exc:
-        raise QueryRefused(_first_line(exc)) from None
-    finally:
-        conn.close()
+    if role.write_privileges:
+        return [
+            f"the role {db.user!r} can change this database (queries still run read-only): "
+            + "; ".join(role.write_privileges)
+        ]
+    return []
 
 
 def _mysql_rows(db: RemoteDatabase, query: str) -> tuple[list[str], list[Sequence[Any]]]:

@@ -16,9 +16,9 @@ from jobs import graphs
 from jobs.errors import InvalidInput
 from jobs.metrics import rank_by_metric
 from jobs.models import Experiment, Job, OutputFile, Result
+from jobs.services.outputs import GRAPH_FILE
 from jobs.status import job_counts
 
-GRAPH_FILE = "graph.json"
 SUMMARY_MAX_JOBS = 1000
 COLUMN_SAMPLE = 500  # newest results read for metric names
 ZIP_CHUNK = 1 << 20
@@ -89,6 +89,16 @@ def compare_job(job: Job, other: str, visible_jobs: QuerySet[Job]) -> dict[str, 
         if reference is None:
             raise InvalidInput({"with": [f"job {other_id} wrote no {GRAPH_FILE}"]})
         against = other_id
+    if set(found["nodes"]) != set(reference["nodes"]):
+        raise InvalidInput(
+            {
+                "with": [
+                    f"the graphs are over different variables ({len(found['nodes'])} and "
+                    f"{len(reference['nodes'])} nodes, not the same names); "
+                    "only graphs over the same variables compare"
+                ]
+            }
+        )
     return {"job": job.pk, "with": against, **graphs.compare(found, reference)}
 
 

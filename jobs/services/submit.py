@@ -13,7 +13,8 @@ from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, DatasetInput, Experiment, Job, JobStatus
 from jobs.services.quotas import check_fits
 from jobs.signals import announce_jobs_changed
-from jobs.sweeps import expand_grid, grid_size, resolve_sweep, validate_resources
+from jobs.sweeps import NodeLister, expand_grid, grid_size, resolve_sweep, validate_resources
+from jobs.validators import depth_problem
 from jobs.wakeups import NOTIFY_CHANNEL, wake_schedulers
 
 BULK_BATCH = 2000
@@ -44,9 +45,20 @@ def submit_experiment(
     objective: str = "",
     objective_order: str = "max",
     backend: str = "",
+    list_nodes: NodeLister | None = None,
 ) -> Experiment:
-    """Check the sweep against the algorithm's schema and queue one job per combination."""
+    """Check the sweep against the algorithm's schema and queue one job per combination.
+
+    ``list_nodes`` lists the nodes a ``resources.node`` may name (see sweeps.validate_resources).
+    """
     errors: dict[str, Any] = {}
+    # Each value is checked where its rule lives (sweeps); only absurd nesting stops here.
+    for field, value in (("parameters", parameters), ("resources", resources)):
+        problem = depth_problem(value)
+        if problem:
+            errors[field] = [problem]
+    if errors:
+        raise InvalidInput(errors)
     if not algorithm.enabled:
         errors["algorithm"] = [f"algorithm {algorithm.name!r} is disabled"]
     if dataset is None and algorithm.dataset_input == DatasetInput.REQUIRED:
@@ -68,27 +80,22 @@ def submit_experiment(
     axes: dict[str, list[Any]] = {}
     resolved_resources: dict[str, Any] = {}
     try:
-        axes = resolve_sweep(algorithm.parameter_schema(), parameters or {})
+        axes = resolve_sweep(
+            algorithm.parameter_schema(),
+            parameters or {},
+            repeats=repeats if "repeats" not in errors else 1,
+            max_grid=settings.PETRI_MAX_GRID,
+        )
     except InvalidInput as exc:
         errors.update(exc.errors)
     try:
-        resolved_resources = validate_resources(algorithm.resources, resources)
+        resolved_resources = validate_resources(algorithm.resources, resources, list_nodes)
         check_fits(owner, resolved_resources, backend or settings.PETRI_BACKEND)
     except InvalidInput as exc:
         errors.update(exc.errors)
     if errors:
         raise InvalidInput(errors)
     size = grid_size(axes, repeats)
-    if size > settings.PETRI_MAX_GRID:
-        shape = " × ".join(f"{len(v)} {k}" for k, v in axes.items() if len(v) > 1) or "1"
-        raise InvalidInput(
-            {
-                "parameters": [
-                    f"the grid has {size} jobs ({shape} × {repeats} repeats); "
-                    f"the limit is {settings.PETRI_MAX_GRID}"
-                ]
-            }
-        )
 
     now = timezone.now()
     with transaction.atomic():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,28 +12,14 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from jobs.models import Job, UsageRecord
+from jobs.quantities import cpu_cores, gpu_count, memory_bytes
 
-_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
-_FACTORS = {
-    None: 1,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-}
 GIB = 2**30
 
 
 def memory_gb(quantity: Any) -> float:
     """A Kubernetes memory quantity in GiB: ``2Gi`` is 2, ``512Mi`` 0.5, ``1G`` 0.931."""
-    match = _QUANTITY.match(str(quantity).strip())
-    if match is None:
-        raise ValueError(f"not a memory quantity: {quantity!r}")
-    return float(match.group(1)) * _FACTORS[match.group(2)] / GIB
+    return memory_bytes(quantity) / GIB
 
 
 @dataclass(frozen=True)
@@ -45,12 +32,23 @@ class Requested:
 
 
 def requested(resources: dict[str, Any] | None) -> Requested:
+    """What ``resources`` asks for; a value no submission would accept today counts as the
+    default, so that rows stored before the bounds existed cannot break accounting."""
     resources = resources or {}
     return Requested(
-        cpu=float(resources.get("cpu") or 1),
-        gpu=int(resources.get("gpu") or 0),
-        memory_gb=memory_gb(resources.get("memory") or "1Gi"),
+        cpu=_or_default(cpu_cores, resources.get("cpu"), 1.0),
+        gpu=_or_default(gpu_count, resources.get("gpu"), 0),
+        memory_gb=_or_default(memory_bytes, resources.get("memory"), GIB) / GIB,
     )
+
+
+def _or_default(parse: Callable[[Any], Any], value: Any, default: Any) -> Any:
+    if value is None or value == "":
+        return default
+    try:
+        return parse(value)
+    except ValueError:
+        return default
 
 
 def month_of(moment: datetime) -> date:
@@ -105,14 +103,15 @@ def monthly_usage(records: QuerySet[UsageRecord]) -> list[dict[str, Any]]:
     )
     rows = []
     for row in totals:
-        cpu, gpu, memory = (row[k] or 0.0 for k in SUMMED)
+        # Records written before resources were bounded may hold an infinite product.
+        cpu, gpu, memory = (_finite(row[k]) for k in SUMMED)
         rows.append(
             {
                 "user": row["user__username"],
                 "month": row["month"].strftime("%Y-%m"),
                 "backend": row["backend"],
                 "attempts": row["attempts"],
-                "seconds": round(row["seconds"] or 0.0, 3),
+                "seconds": round(_finite(row["seconds"]), 3),
                 "cpu_hours": round(cpu / 3600, 4),
                 "gpu_hours": round(gpu / 3600, 4),
                 "memory_gb_hours": round(memory / 3600, 4),
@@ -122,6 +121,21 @@ def monthly_usage(records: QuerySet[UsageRecord]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _finite(value: float | None) -> float:
+    return value if value is not None and math.isfinite(value) else 0.0
+
+
+def parse_month(raw: str) -> date:
+    """``YYYY-MM`` as the first day of that month (ValueError otherwise)."""
+    year, _, number = raw.strip().partition("-")
+    if not (year.isdigit() and number.isdigit() and len(year) == 4 and len(number) <= 2):
+        raise ValueError("must be YYYY-MM")
+    try:
+        return date(int(year), int(number), 1)
+    except ValueError:
+        raise ValueError("must be YYYY-MM, a month between 0001-01 and 9999-12") from None
 
 
 SUMMED = ("cpu_seconds", "gpu_seconds", "memory_gb_seconds")

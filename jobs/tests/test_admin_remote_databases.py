@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 import pytest
 
 from jobs.models import RemoteDatabase
@@ -10,8 +13,9 @@ from jobs.tests.factories import UserFactory
 FORM = {
     "name": "lab",
     "engine": "postgresql",
-    "host": "db.internal",
-    "port": 5432,
+    # Nothing listens there: the role check can only warn that it could not connect.
+    "host": "127.0.0.1",
+    "port": 9,
     "database": "lab",
     "user": "reader",
     "row_cap": 1000,
@@ -58,3 +62,68 @@ def test_an_empty_password_field_keeps_the_stored_one_and_a_new_one_replaces_it(
     operator.post(url, {**FORM, "password": "new-secret"})
     database.refresh_from_db()
     assert database.password == "new-secret"
+
+
+def test_a_database_that_cannot_be_reached_is_registered_with_a_warning(operator) -> None:
+    response = operator.post(
+        "/admin/jobs/remotedatabase/add/", {**FORM, "password": "x"}, follow=True
+    )
+
+    assert RemoteDatabase.objects.filter(name="lab").exists()
+    assert b"could not check the role" in response.content.lower()
+
+
+@pytest.fixture
+def pg_role() -> Iterator[tuple[str, object]]:
+    """A scratch login role on the local Postgres; the test may alter it."""
+    import psycopg2
+
+    name = f"petri_role_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    admin.autocommit = True
+    cursor = admin.cursor()
+    cursor.execute(f"CREATE ROLE {name} LOGIN NOSUPERUSER")
+    yield name, cursor
+    cursor.execute(f"DROP ROLE IF EXISTS {name}")
+    admin.close()
+
+
+def _pg_form(role: str) -> dict:
+    return {**FORM, "port": 5432, "database": "postgres", "user": role, "password": ""}
+
+
+@pytest.mark.requires("postgres")
+def test_a_superuser_role_is_refused_at_registration(operator, pg_role) -> None:
+    role, cursor = pg_role
+    cursor.execute(f"ALTER ROLE {role} SUPERUSER")
+
+    response = operator.post("/admin/jobs/remotedatabase/add/", _pg_form(role))
+
+    assert response.status_code == 200  # the form again, with the error
+    assert b"is a superuser" in response.content
+    assert not RemoteDatabase.objects.exists()
+
+
+@pytest.mark.requires("postgres")
+def test_a_role_that_can_write_is_registered_with_a_warning_naming_the_privilege(
+    operator, pg_role
+) -> None:
+    role, cursor = pg_role
+    cursor.execute(f"ALTER ROLE {role} CREATEDB")
+
+    response = operator.post("/admin/jobs/remotedatabase/add/", _pg_form(role), follow=True)
+
+    assert RemoteDatabase.objects.filter(name="lab").exists()
+    assert b"can change this database" in response.content.lower()
+    assert b"CREATEDB" in response.content
+
+
+@pytest.mark.requires("postgres")
+def test_a_read_only_role_is_registered_without_a_warning(operator, pg_role) -> None:
+    role, _ = pg_role
+
+    response = operator.post("/admin/jobs/remotedatabase/add/", _pg_form(role), follow=True)
+
+    assert RemoteDatabase.objects.filter(name="lab").exists()
+    assert b"can change this database" not in response.content.lower()
+    assert b"could not check" not in response.content.lower()

@@ -154,3 +154,20 @@ def test_operators_export_the_report_per_user_and_month_as_csv(client, user, oth
     assert float(rows[0]["cpu_hours"]) == 3.0 and float(rows[1]["gpu_hours"]) == 2.0
     only_september = client.get("/admin/jobs/usagerecord/report/?month=2026-09&format=csv")
     assert len(list(csv.DictReader(io.StringIO(only_september.content.decode())))) == 1
+
+
+@pytest.mark.parametrize("month", ["99999-1", "2026-13", "0000-01", "2026-1x", "1e30"])
+def test_a_month_that_is_no_calendar_month_is_a_400_naming_month(client_for, user, month):
+    response = client_for(user).get(f"/api/usage/?month={month}")
+
+    assert response.status_code == 400
+    assert "month" in response.json()
+
+
+def test_a_username_with_a_nul_is_a_400_not_a_database_error(client_for, user):
+    user.is_staff = True
+    user.save()
+
+    response = client_for(user).get("/api/usage/?user=a%00b")
+
+    assert response.status_code == 400

@@ -1,12 +1,25 @@
 from __future__ import annotations
 
+from django import forms
 from django_filters import rest_framework as filters
 
 from jobs.models import Experiment, Job, JobStatus
+from jobs.validators import INT64_MAX
+
+
+class IdFilter(filters.NumberFilter):
+    """A row id: a whole number a database column can hold (``1e30`` is a 400, not a 500)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", INT64_MAX)
+        super().__init__(*args, **kwargs)
 
 
 class JobFilter(filters.FilterSet):
-    experiment = filters.NumberFilter(field_name="experiment_id")
+    experiment = IdFilter(field_name="experiment_id")
     status = filters.MultipleChoiceFilter(choices=JobStatus.choices)
 
     class Meta:

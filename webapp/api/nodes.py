@@ -71,3 +71,16 @@ class NodesView(APIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         return Response(NodeSerializer(nodes, many=True).data)
+
+
+def listed_nodes() -> list[Node] | None:
+    """The nodes a job may name in ``resources.node``; None when they cannot be listed now.
+
+    The one place submission learns about nodes: how the web app reaches the backend may
+    change, this function's answer may not.
+    """
+    try:
+        return list(web_backend().nodes())
+    except BackendError as exc:
+        log.warning("cannot list nodes to check resources.node: %s", exc)
+        return None

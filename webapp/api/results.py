@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers
@@ -77,7 +77,9 @@ class GraphMLRenderer(renderers.BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         response = (renderer_context or {}).get("response")
-        if response is not None and response.status_code >= 400:
+        request = (renderer_context or {}).get("request")
+        not_a_graph = request is not None and request.method not in ("GET", "HEAD")
+        if not_a_graph or (response is not None and response.status_code >= 400):
             # Errors stay JSON whatever format was asked for.
             response["Content-Type"] = "application/json"
             return renderers.JSONRenderer().render(data)
@@ -86,6 +88,19 @@ class GraphMLRenderer(renderers.BaseRenderer):
 
 class JobResultsMixin:
     """/api/jobs/<id>/graph/ and /api/jobs/<id>/compare/."""
+
+    def perform_content_negotiation(self, request, force=False):
+        """An unknown ``?format=`` is a 400 naming the formats there are, not a 404."""
+        try:
+            return super().perform_content_negotiation(request, force)
+        except (Http404, NotFound):
+            wanted = request.query_params.get("format")
+            if wanted is None:
+                raise
+            formats = ", ".join(renderer.format for renderer in self.get_renderers())
+            raise InvalidInput(
+                {"format": [f"{wanted[:50]!r} is not a format here; choose one of: {formats}"]}
+            ) from None
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "graphml"])],

@@ -13,6 +13,8 @@ from rest_framework.views import APIView
 
 from jobs import services
 from jobs.models import FailureReason, Job
+from jobs.validators import FLOAT_LIMIT, INT32_MAX, INT64_MAX
+from webapp.api.fields import MetricsField
 
 
 class RunnerTokenAuthentication(authentication.BaseAuthentication):
@@ -103,14 +105,17 @@ class RunnerArtifactView(RunnerView):
 class EventSerializer(serializers.Serializer):
     type = serializers.ChoiceField(["started", "progress", "log", "metric", "heartbeat"])
     time = serializers.DateTimeField(required=False)
-    value = serializers.FloatField(required=False, min_value=0, max_value=1e300)
+    # Any finite number for a metric (a log-likelihood is negative); 0..1 for progress.
+    value = serializers.FloatField(required=False, min_value=-FLOAT_LIMIT, max_value=FLOAT_LIMIT)
     lines = serializers.ListField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
         max_length=10_000,
     )
     name = serializers.CharField(required=False, max_length=200)
-    step = serializers.IntegerField(required=False, allow_null=True)
+    step = serializers.IntegerField(
+        required=False, allow_null=True, min_value=-INT64_MAX, max_value=INT64_MAX
+    )
 
     def validate(self, attrs):
         needs = {"progress": ["value"], "log": ["lines"], "metric": ["name", "value"]}
@@ -120,6 +125,8 @@ class EventSerializer(serializers.Serializer):
                 {key: "required for this event type" for key in missing}
             )
         if attrs["type"] == "progress":
+            if attrs["value"] < 0:
+                raise serializers.ValidationError({"value": "progress must be 0 or more"})
             attrs["value"] = min(attrs["value"], 1.0)
         return attrs
 
@@ -158,8 +165,10 @@ class RunnerFileView(RunnerView):
 
 class ResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(["succeeded", "failed"])
-    exit_code = serializers.IntegerField(required=False, allow_null=True)
-    metrics = serializers.DictField(child=serializers.FloatField(), required=False, default=dict)
+    exit_code = serializers.IntegerField(
+        required=False, allow_null=True, min_value=-INT32_MAX - 1, max_value=INT32_MAX
+    )
+    metrics = MetricsField(required=False, default=dict)
     error = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
     failure_reason = serializers.ChoiceField(
         [FailureReason.ALGORITHM_ERROR, FailureReason.DEADLINE_EXCEEDED, FailureReason.OOM_KILLED],

@@ -7,13 +7,14 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from jobs.errors import InvalidInput
 from jobs.models import Artifact, RemoteDatabase
 from jobs.services.artifacts import create_artifact, delete_artifact
 from jobs.services.remote import load_query_dataset, reload_dataset
+from webapp.api.parsers import BoundedJSONParser
 
 
 class RemoteDatabaseSerializer(serializers.ModelSerializer):
@@ -49,7 +50,7 @@ class DatasetSourceActions:
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=DatasetQuerySerializer)
-    @action(detail=False, methods=["post"], parser_classes=[JSONParser, FormParser])
+    @action(detail=False, methods=["post"], parser_classes=[BoundedJSONParser, FormParser])
     def query(self, request):
         """Define a dataset as a read-only SQL query on a registered database."""
         form = DatasetQuerySerializer(data=request.data)
@@ -63,7 +64,7 @@ class DatasetSourceActions:
         return self._answer(dataset, created)
 
     @extend_schema(request=None)
-    @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser])
+    @action(detail=True, methods=["post"], parser_classes=[BoundedJSONParser, FormParser])
     def reload(self, request, pk=None):
         """Run the query again: the same dataset when unchanged, else a new version (201)."""
         dataset = self.get_object()

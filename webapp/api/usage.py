@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from jobs.errors import InvalidInput
 from jobs.models import UsageRecord
-from jobs.services.usage import monthly_usage
+from jobs.services.usage import monthly_usage, parse_month
 
 
 class UsageMonthSerializer(serializers.Serializer):
@@ -50,8 +50,7 @@ class UsageView(APIView):
         month = request.query_params.get("month")
         if month:
             try:
-                year, number = (int(part) for part in month.split("-"))
-                records = records.filter(month__year=year, month__month=number)
-            except ValueError:
-                raise InvalidInput({"month": ["must be YYYY-MM"]}) from None
+                records = records.filter(month=parse_month(month))
+            except ValueError as exc:
+                raise InvalidInput({"month": [str(exc)]}) from None
         return Response(monthly_usage(records))

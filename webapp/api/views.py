@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import json
 
 from django.db import connection
 from django.db.models import Max, Min
@@ -20,7 +19,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs import services
+from jobs import graphs, services
 from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile
 from jobs.services.artifacts import submit_artifact_experiment
@@ -29,6 +28,7 @@ from webapp.accounts import services as account_services
 from webapp.api.accounts import NewApiTokenSerializer
 from webapp.api.credentials import signed_in_user
 from webapp.api.filters import ExperimentFilter, JobFilter
+from webapp.api.nodes import listed_nodes
 from webapp.api.results import (
     ExperimentResultsMixin,
     JobResultsMixin,
@@ -116,10 +116,7 @@ class DatasetViewSet(
         form.is_valid(raise_exception=True)
         truth = None
         if "truth" in form.validated_data:
-            try:
-                truth = json.load(form.validated_data["truth"])
-            except (ValueError, UnicodeDecodeError):
-                raise InvalidInput({"truth": ["is not a JSON document"]}) from None
+            truth = graphs.parse_json(form.validated_data["truth"].read(), "truth")
         dataset, created = services.create_dataset(
             owner=request.user,
             upload=form.validated_data["file"],
@@ -130,6 +127,9 @@ class DatasetViewSet(
             DatasetSerializer(dataset).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    def perform_destroy(self, instance: Dataset) -> None:
+        services.delete_dataset(instance)
 
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
@@ -211,10 +211,11 @@ class ExperimentViewSet(
     def create(self, request, *args, **kwargs):
         form = ExperimentCreateSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
+        options = {**form.validated_data, "list_nodes": listed_nodes}
         if form.validated_data.get("artifact") is not None:
-            experiment = submit_artifact_experiment(owner=request.user, **form.validated_data)
+            experiment = submit_artifact_experiment(owner=request.user, **options)
         else:
-            experiment = services.submit_experiment(owner=request.user, **form.validated_data)
+            experiment = services.submit_experiment(owner=request.user, **options)
         experiment = self.get_queryset().get(pk=experiment.pk)
         return Response(ExperimentSerializer(experiment).data, status=status.HTTP_201_CREATED)
 

@@ -109,3 +109,167 @@ def test_a_valid_sweep_writes_one_job_per_combination_and_repeat(api, sleep):
         (x, y) for x in (0.0, 1.0, 2.0) for y in (0.0, 1.0)
     }
     assert set(jobs.values_list("priority", flat=True)) == {5}
+
+
+HUGE = int("9" * 400)
+
+
+@pytest.fixture
+def typed(db):
+    """An algorithm with a float, an int and a string parameter."""
+    from jobs.tests.factories import AlgorithmFactory
+
+    return AlgorithmFactory(
+        name="typed",
+        parameters=[
+            {"name": "alpha", "type": "float", "default": 0.5},
+            {"name": "depth", "type": "int", "default": 1},
+            {"name": "label", "type": "str", "default": "x"},
+        ],
+    )
+
+
+def test_a_range_is_counted_before_any_value_is_listed(api, typed, monkeypatch):
+    import jobs.sweeps
+
+    def never(*args, **kwargs):
+        raise AssertionError("a range over the limit was expanded")
+
+    monkeypatch.setattr(jobs.sweeps, "sweep_values", never)
+    alpha = {"start": 0, "stop": 1, "step": 2e-6}
+
+    response = post(api, algorithm="typed", parameters={"alpha": alpha})
+
+    assert_refused(response, "parameters")
+    assert "500001 jobs" in str(response.json()["parameters"])
+
+
+def test_ranges_whose_product_is_over_the_limit_are_refused_by_their_count(api, typed):
+    one_thousand = {"start": 1, "stop": 1000, "step": 1}
+    parameters = {"depth": one_thousand, "alpha": {"start": 0, "stop": 999, "step": 1}}
+
+    response = post(api, algorithm="typed", parameters=parameters)
+
+    assert_refused(response, "parameters")
+    assert "1000000 jobs" in str(response.json()["parameters"])
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"alpha": HUGE},
+        {"alpha": [0.1, -HUGE]},
+        {"alpha": {"start": 0, "stop": HUGE, "step": 1}},
+        {"alpha": {"start": 0, "stop": 1, "step": 1e-300}},
+        {"depth": HUGE},
+        {"depth": {"start": 0, "stop": HUGE, "step": 1}},
+    ],
+    ids=["float", "float-in-list", "range-stop", "tiny-step", "int", "int-range-stop"],
+)
+def test_numbers_no_machine_holds_are_a_400_naming_the_parameter(api, typed, parameters):
+    response = post(api, algorithm="typed", parameters=parameters)
+
+    assert_refused(response, "parameters", next(iter(parameters)))
+
+
+def test_a_nul_in_a_string_parameter_is_a_400_naming_it(api, typed):
+    response = post(api, algorithm="typed", parameters={"label": "a\x00b"})
+
+    assert_refused(response, "parameters", "label")
+
+
+@pytest.mark.parametrize(
+    ("resources", "field"),
+    [
+        ({"cpu": HUGE}, "cpu"),
+        ({"cpu": "9" * 400 + "m"}, "cpu"),
+        ({"cpu": 5000}, "cpu"),
+        ({"memory": "9" * 400 + "Ti"}, "memory"),
+        ({"memory": "65Ti"}, "memory"),
+        ({"memory": "0Mi"}, "memory"),
+        ({"gpu": HUGE}, "gpu"),
+        ({"gpu": 1.5}, "gpu"),
+        ({"node": "a\x00b"}, "node"),
+        ({"node": "no-such-node"}, "node"),
+    ],
+    ids=[
+        "cpu-digits",
+        "cpu-millis-digits",
+        "cpu-more-than-a-node",
+        "memory-digits",
+        "memory-more-than-a-node",
+        "memory-zero",
+        "gpu-digits",
+        "gpu-fraction",
+        "node-nul",
+        "node-unknown",
+    ],
+)
+def test_resources_beyond_any_node_are_a_400_naming_the_resource(api, typed, resources, field):
+    assert_refused(post(api, algorithm="typed", resources=resources), "resources", field)
+
+
+def test_kubernetes_quantities_are_accepted_and_cpu_is_stored_in_cores(api, typed):
+    response = post(api, algorithm="typed", resources={"cpu": "500m", "memory": "512Mi"})
+
+    assert response.status_code == 201, response.content
+    assert response.json()["resources"]["cpu"] == 0.5
+    assert response.json()["resources"]["memory"] == "512Mi"
+
+
+def test_a_node_the_backend_lists_may_be_named(api, typed, settings):
+    import socket
+
+    from webapp.api.nodes import forget_backends
+
+    settings.PETRI_BACKEND = "local"
+    forget_backends()
+    try:
+        response = post(api, algorithm="typed", resources={"node": socket.gethostname()})
+    finally:
+        forget_backends()
+
+    assert response.status_code == 201, response.content
+    assert response.json()["resources"]["node"] == socket.gethostname()
+
+
+def test_a_node_that_is_not_listed_is_refused_naming_the_nodes_there_are(api, typed, settings):
+    import socket
+
+    from webapp.api.nodes import forget_backends
+
+    settings.PETRI_BACKEND = "local"
+    forget_backends()
+    try:
+        response = post(api, algorithm="typed", resources={"node": "gpu-node-7"})
+    finally:
+        forget_backends()
+
+    assert_refused(response, "resources", "node")
+    assert socket.gethostname() in response.json()["resources"]["node"][0]
+
+
+def test_a_job_with_a_huge_memory_request_never_breaks_the_usage_report(api, user, typed):
+    from jobs.tests.factories import finish_job, make_experiment
+
+    experiment = make_experiment(user, algorithm=typed)
+    # As stored before resources were bounded.
+    Experiment.objects.filter(pk=experiment.pk).update(
+        resources={"cpu": HUGE, "memory": "9" * 400 + "Ti", "gpu": 0}
+    )
+    job = experiment.jobs.get()
+    finish_job(job, {"score": 1.0})
+
+    response = api.get("/api/usage/")
+
+    assert response.status_code == 200, response.content
+    assert response.json()[0]["attempts"] == 1
+
+
+def test_a_body_nested_past_any_parser_is_a_400(api, typed):
+    body = b'{"algorithm": "typed", "parameters": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    response = api.post(URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]

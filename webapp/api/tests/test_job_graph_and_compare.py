@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 
 from jobs import graphs, services
-from jobs.tests.factories import finish_job, make_csv, make_experiment
+from jobs.tests.factories import finish_job, make_experiment
 
 TRUTH = {
     "nodes": ["x", "y", "z"],
@@ -27,10 +28,15 @@ FOUND = {
 }
 
 
+def xyz_csv(seed: str) -> io.BytesIO:
+    """A CSV over the truth's variables x, y and z (a truth must name the CSV's columns)."""
+    stream = io.BytesIO(f"x,y,z\n1,2,3{seed}\n4,5,6\n".encode())
+    stream.name = "xyz.csv"
+    return stream
+
+
 def job_with_graph(user, graph, truth=TRUTH):
-    dataset, _ = services.create_dataset(
-        owner=user, upload=make_csv(seed=str(id(graph))), truth=truth
-    )
+    dataset, _ = services.create_dataset(owner=user, upload=xyz_csv(str(id(graph))), truth=truth)
     job = make_experiment(user, dataset=dataset).jobs.get()
     finish_job(job, {"edges": len(graph["edges"])}, {"graph.json": json.dumps(graph).encode()})
     return job
@@ -129,3 +135,57 @@ def test_another_users_job_is_neither_readable_nor_a_comparison_target(
     response = api.get(f"/api/jobs/{mine.pk}/compare/?with={theirs.pk}")
     assert response.status_code == 400
     assert list(response.json()) == ["with"]
+
+
+def test_an_unknown_format_is_a_400_naming_the_formats_there_are(api, user):
+    job = job_with_graph(user, FOUND)
+
+    response = api.get(f"/api/jobs/{job.pk}/graph/?format=gml")
+
+    assert response.status_code == 400
+    [message] = response.json()["format"]
+    assert "json" in message and "graphml" in message
+
+
+def test_options_on_the_graphml_graph_answers_without_rendering_a_graph(api, user):
+    job = job_with_graph(user, FOUND)
+
+    response = api.options(f"/api/jobs/{job.pk}/graph/?format=graphml")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+
+
+def test_graphs_over_different_variables_do_not_compare(api, user):
+    other_variables = {
+        "nodes": ["a", "b", "c"],
+        "edges": [{"source": "a", "target": "b", "type": "directed"}],
+    }
+    job = job_with_graph(user, FOUND)
+    other = job_with_graph(user, other_variables)
+
+    response = api.get(f"/api/jobs/{job.pk}/compare/?with={other.pk}")
+
+    assert response.status_code == 400
+    assert "different variables" in response.json()["with"][0]
+
+
+def test_a_graph_stored_nested_too_deep_is_a_400_on_every_reader(api, user):
+    from django.core.files.base import ContentFile
+
+    from jobs.models import OutputFile
+
+    job = job_with_graph(user, FOUND)
+    deep = b'{"nodes": [], "sepsets": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    # As stored before uploads were checked.
+    output = OutputFile.objects.get(job=job, name="graph.json")
+    output.file.save("deep-graph.json", ContentFile(deep), save=True)
+
+    for url in (
+        f"/api/jobs/{job.pk}/graph/",
+        f"/api/jobs/{job.pk}/graph/?format=graphml",
+        f"/api/jobs/{job.pk}/compare/?with=truth",
+    ):
+        response = api.get(url)
+        assert response.status_code == 400, url
+        assert "nested" in str(response.json())

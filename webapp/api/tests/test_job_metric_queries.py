@@ -131,3 +131,21 @@ def test_an_experiments_columns_name_its_swept_parameters_and_reported_metrics(a
     assert body["parameters"] == ["n"]
     assert body["metrics"] == ["f1"]
     assert (body["objective"], body["objective_order"]) == ("f1", "max")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("experiment=99999999999999999999", "experiment"),
+        ("experiment=1e30", "experiment"),
+        ("metric=sh%00d__lt:5", "metric"),
+        ("ordering=-metrics__sh%00d", "ordering"),
+        ("ordering=na%00me", "ordering"),
+    ],
+    ids=["experiment-20-digits", "experiment-1e30", "metric-nul", "ordering-metric-nul", "nul"],
+)
+def test_a_query_parameter_no_database_could_hold_is_a_400_naming_it(api, jobs, query, field):
+    response = api.get(f"/api/jobs/?{query}")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()

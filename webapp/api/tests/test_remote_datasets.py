@@ -13,6 +13,13 @@ from jobs.models import Dataset, RemoteDatabase
 from jobs.tests.factories import make_experiment
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": ""}
+# The role Petri queries with holds write privileges on purpose: what must refuse the writes
+# is the server's read-only cursor, not a careful operator.
+PG_READER_GRANTS = (
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+    "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+    "GRANT CREATE ON SCHEMA public TO {role}",
+)
 MARIA = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": "", "database": "test"}
 
 
@@ -55,13 +62,22 @@ def pg_source(db) -> Iterator[Source]:
     execute("CREATE TABLE measurements (x integer, y double precision, label text)")
     execute("INSERT INTO measurements VALUES (1, 0.5, 'a'), (2, 1.5, NULL), (3, 2.5, 'c')")
     execute("CREATE SEQUENCE counter")
+    role = f"{name}_reader"
+    execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER")
+    for grant in PG_READER_GRANTS:
+        execute(grant.format(role=role))
     database = RemoteDatabase.objects.create(
-        name="pg-lab", engine="postgresql", database=name, statement_timeout=5, **PG
+        name="pg-lab",
+        engine="postgresql",
+        database=name,
+        statement_timeout=5,
+        **{**PG, "user": role},
     )
     yield Source(database, "measurements", execute)
     conn.close()
     with admin.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cursor.execute(f"DROP ROLE IF EXISTS {role}")
     admin.close()
 
 
@@ -134,7 +150,11 @@ def test_the_same_result_loaded_twice_gives_back_the_same_dataset(api, source) -
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE {table} SET x = 99", "DROP TABLE {table}", "DELETE FROM {table}"],
+    [
+        "UPDATE {table} SET x = 99",
+        "DROP TABLE {table}",
+        "DELETE FROM {table}",
+    ],
     ids=["update", "drop", "delete"],
 )
 def test_a_writing_statement_is_refused_by_the_database_and_changes_nothing(
@@ -144,7 +164,8 @@ def test_a_writing_statement_is_refused_by_the_database_and_changes_nothing(
 
     assert response.status_code == 400
     [message] = response.json()["query"]
-    assert "read" in message.lower() and "only" in message.lower()  # the server's own words
+    # The server's own words: a read-only transaction, or (Postgres) no cursor over a write.
+    assert ("read" in message.lower() and "only" in message.lower()) or ("cannot open" in message)
     assert source.execute(f"SELECT x FROM {source.table} ORDER BY x") == [(1,), (2,), (3,)]
     assert not Dataset.objects.exists()
 
@@ -288,3 +309,89 @@ def test_reloading_an_old_version_numbers_the_new_one_after_the_newest(api, pg_s
 
     assert (second["version"], third["version"]) == (2, 3)
     assert third["rows"] == 5
+
+
+BACKSLASH_QUOTE_ATTACKS = [
+    # sqlparse reads \' as an escaped quote and sees one statement; Postgres does not.
+    "SELECT '\\' AS a; COMMIT; BEGIN READ WRITE; CREATE TABLE stolen (v text); "
+    "INSERT INTO stolen VALUES ('pwned'); COMMIT; SELECT 1 AS b --'",
+    "SELECT '\\' AS a; COMMIT; BEGIN READ WRITE; DELETE FROM measurements; "
+    "CREATE TABLE stolen (v text); COMMIT; SELECT 1 AS b --'",
+]
+
+
+@pytest.mark.requires("postgres")
+@pytest.mark.parametrize("query", BACKSLASH_QUOTE_ATTACKS, ids=["create-insert", "delete-create"])
+def test_the_backslash_quote_trick_cannot_run_a_second_statement_on_postgres(
+    api, pg_source, query: str
+) -> None:
+    assert "'\\'" in query
+
+    response = _load(api, pg_source, query)
+
+    assert response.status_code == 400
+    assert "refused the query" in response.json()["query"][0]
+    assert pg_source.execute("SELECT to_regclass('public.stolen')") == [(None,)]
+    assert len(pg_source.execute("SELECT x FROM measurements")) == 3
+    assert not Dataset.objects.exists()
+
+
+@pytest.mark.requires("postgres")
+def test_postgres_refuses_a_second_statement_itself(api, pg_source) -> None:
+    response = _load(api, pg_source, BACKSLASH_QUOTE_ATTACKS[1])
+
+    assert "cannot open multi-query plan as cursor" in response.json()["query"][0]
+
+
+@pytest.mark.requires("postgres")
+def test_a_delete_inside_a_select_is_refused_by_the_read_only_transaction(api, pg_source) -> None:
+    query = f"WITH gone AS (DELETE FROM {pg_source.table} RETURNING x) SELECT x FROM gone"
+
+    response = _load(api, pg_source, query)
+
+    assert response.status_code == 400
+    assert "read-only transaction" in response.json()["query"][0]
+    assert len(pg_source.execute(f"SELECT x FROM {pg_source.table}")) == 3
+
+
+@pytest.mark.requires("postgres")
+def test_a_query_cannot_turn_its_transaction_read_write(api, pg_source) -> None:
+    query = "SELECT set_config('transaction_read_only', 'off', false)"
+
+    response = _load(api, pg_source, query)
+
+    assert response.status_code == 400
+    message = response.json()["query"][0]
+    assert "read-only transaction" in message or "read-write mode must be set" in message
+
+
+@pytest.mark.requires("postgres")
+def test_a_postgres_database_registered_with_a_superuser_runs_no_query(api, pg_source) -> None:
+    RemoteDatabase.objects.filter(pk=pg_source.database.pk).update(user="postgres")
+
+    response = _load(api, pg_source, f"SELECT x FROM {pg_source.table}")
+
+    assert response.status_code == 400
+    assert "superuser" in response.json()["query"][0]
+
+
+@pytest.mark.requires("postgres")
+def test_postgres_rows_are_streamed_and_the_fetch_stops_past_the_cap(api, pg_source) -> None:
+    # 10^8 rows could neither be fetched whole within the 5 s timeout nor held in memory;
+    # a server-side cursor reads cap + 1 of them and stops.
+    RemoteDatabase.objects.filter(pk=pg_source.database.pk).update(row_cap=10)
+
+    response = _load(api, pg_source, "SELECT generate_series(1, 100000000) AS n")
+
+    assert response.status_code == 400
+    assert "more than 10 rows" in response.json()["query"][0]
+
+
+@pytest.mark.requires("postgres")
+def test_postgres_rows_up_to_the_cap_are_loaded_across_fetch_batches(api, pg_source) -> None:
+    RemoteDatabase.objects.filter(pk=pg_source.database.pk).update(row_cap=12_000)
+
+    response = _load(api, pg_source, "SELECT generate_series(1, 12000) AS n")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["rows"] == 12_000

@@ -145,3 +145,106 @@ def test_a_cancelled_job_refuses_its_runner(client, claimed):
         **bearer(item.token),
     )
     assert response.status_code == 401
+
+
+def _events(client, item, events):
+    return client.post(
+        "/api/runner/events/",
+        {"events": events},
+        content_type="application/json",
+        **bearer(item.token),
+    )
+
+
+def test_a_negative_live_metric_is_stored_with_the_log_lines_of_its_batch(client, claimed):
+    item = claimed[0]
+    events = [
+        {"type": "started"},
+        {"type": "log", "lines": ["before"]},
+        {"type": "metric", "name": "loglik", "value": -3.5, "step": 1},
+        {"type": "log", "lines": ["after"]},
+    ]
+
+    response = _events(client, item, events)
+
+    assert response.status_code == 200, response.content
+    job = Job.objects.get(pk=item.job_id)
+    assert job.status == JobStatus.RUNNING
+    stored = JobEvent.objects.filter(job=job).order_by("id")
+    assert [e.data.get("lines") for e in stored if e.kind == JobEvent.Kind.LOG] == [
+        ["before"],
+        ["after"],
+    ]
+    [metric] = [e.data for e in stored if e.kind == JobEvent.Kind.METRIC]
+    assert metric["value"] == -3.5
+
+
+def test_negative_progress_is_still_a_400_naming_the_value(client, claimed):
+    response = _events(client, claimed[0], [{"type": "progress", "value": -0.1}])
+
+    assert response.status_code == 400
+    assert "value" in response.json()["events"]["0"]
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"type": "metric", "name": "a\x00b", "value": 1}, "name"),
+        ({"type": "metric", "name": "m", "value": 1, "step": 10**30}, "step"),
+        ({"type": "metric", "name": "m", "value": 10**400}, "value"),
+    ],
+    ids=["nul-name", "huge-step", "huge-value"],
+)
+def test_an_event_no_database_could_store_is_a_400_naming_the_field(client, claimed, event, field):
+    response = _events(client, claimed[0], [event])
+
+    assert response.status_code == 400
+    assert field in response.json()["events"]["0"]
+
+
+@pytest.mark.parametrize(
+    ("result", "field"),
+    [
+        ({"status": "failed", "exit_code": 10**30}, "exit_code"),
+        ({"status": "succeeded", "metrics": {"a\x00b": 1.0}}, "metrics"),
+        ({"status": "succeeded", "metrics": {"shd": 10**400}}, "metrics"),
+    ],
+    ids=["huge-exit-code", "nul-metric-name", "huge-metric"],
+)
+def test_a_result_no_database_could_store_is_a_400_naming_the_field(client, claimed, result, field):
+    item = claimed[0]
+
+    response = client.post(
+        "/api/runner/result/", result, content_type="application/json", **bearer(item.token)
+    )
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert Job.objects.get(pk=item.job_id).status not in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+def _put_file(client, item, path: str, content: bytes):
+    return client.put(
+        f"/api/runner/files/{path}",
+        content,
+        content_type="application/octet-stream",
+        HTTP_CONTENT_DISPOSITION="attachment; filename=x",
+        **bearer(item.token),
+    )
+
+
+def test_a_file_name_with_a_nul_is_a_400(client, claimed):
+    response = _put_file(client, claimed[0], "a%00b.txt", b"abc")
+
+    assert response.status_code == 400
+    assert not OutputFile.objects.exists()
+
+
+def test_a_graph_json_nested_50000_deep_is_refused_at_upload(client, claimed):
+    deep = b'{"nodes": [], "edges": [], "sepsets": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+
+    response = _put_file(client, claimed[0], "graph.json", deep)
+
+    assert response.status_code == 400
+    assert "nested" in response.json()["file"][0]
+    assert not OutputFile.objects.exists()
