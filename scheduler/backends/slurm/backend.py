@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from jobs.services.usage import memory_gb
+from jobs.services.usage import requested
 from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
 from scheduler.backends.slurm import commands
 from scheduler.backends.slurm.states import SQUEUE_FIELDS, SlurmJob, classify
@@ -124,9 +124,9 @@ class SlurmBackend(Backend):
 
     def sbatch_options(self, spec: JobSpec) -> list[str]:
         """The sbatch options for one attempt: name, resources, time, route, output."""
-        resources = spec.resources or {}
-        cpus = max(1, math.ceil(float(resources.get("cpu") or 1)))
-        memory_mb = max(1, math.ceil(memory_gb(resources.get("memory") or "1Gi") * 1024))
+        asked = requested(spec.resources)
+        cpus = max(1, math.ceil(asked.cpu))
+        memory_mb = max(1, math.ceil(asked.memory_gb * 1024))
         argv = [
             "--parsable",
             f"--job-name={self.job_name(spec.handle)}",
@@ -140,9 +140,8 @@ class SlurmBackend(Backend):
             "--no-requeue",
             f"--comment=petri job {spec.job_id} attempt {spec.attempt}",
         ]
-        gpus = int(resources.get("gpu") or 0)
-        if gpus:
-            argv.append(f"--gres=gpu:{gpus}")
+        if asked.gpu:
+            argv.append(f"--gres=gpu:{asked.gpu}")
         if spec.timeout:
             minutes = math.ceil((spec.timeout + TIME_LIMIT_MARGIN_SECONDS) / 60)
             argv.append(f"--time={minutes}")
