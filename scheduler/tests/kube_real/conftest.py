@@ -10,6 +10,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from scheduler.tests.cluster_lock import holding
 from scheduler.tests.kube_real.petri import KubePetri, kube_api, wait_for
 
 
@@ -24,6 +25,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "kube_real" in str(item.path):
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def kube_cluster_share(request):
+    """Tests share the one cluster; the control-plane outage test holds it alone."""
+    with holding("kube", request):
+        yield
 
 
 def _namespace(api: k8s.ApiClient, prefix: str) -> str:

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from scheduler.tests.cluster_lock import exclusive_cluster
 from scheduler.tests.kube_real.petri import kit_dir, kube_state, wait_for
 
 pytestmark = [pytest.mark.requires("kube")]
@@ -13,6 +14,7 @@ pytestmark = [pytest.mark.requires("kube")]
 OUTAGE_SECONDS = 20
 
 
+@exclusive_cluster
 def test_an_apiserver_restart_mid_dispatch_burns_no_attempt_and_orphans_nothing(
     parked_petri, batch, core
 ):

@@ -13,6 +13,14 @@ import pytest
 
 from scheduler.backends.base import JobSpec
 from scheduler.backends.slurm import SlurmBackend, SlurmOptions
+from scheduler.tests.cluster_lock import holding
+
+
+@pytest.fixture(autouse=True)
+def slurm_cluster_share(request):
+    """Tests share the one Slurm cluster; one that disrupts it holds it alone."""
+    with holding("slurm", request):
+        yield
 
 
 def slurm_conf() -> Path:

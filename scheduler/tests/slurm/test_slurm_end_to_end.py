@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs.models import FailureReason, Job, JobStatus
+from scheduler.tests.cluster_lock import exclusive_cluster
 from scheduler.tests.slurm.conftest import slurm_conf, wait_for
 
 pytestmark = [
@@ -73,6 +74,7 @@ def test_cancelling_a_running_job_scancels_its_slurm_job(api, catalog, slurm_sch
     assert state == "CANCELLED"
 
 
+@exclusive_cluster
 def test_a_slurmctld_restart_while_jobs_run_fails_nothing(api, catalog, slurm_scheduler):
     experiment_id = _submit(api, x=[0, 1], duration=4, steps=4)
     slurm_scheduler.run_until(
