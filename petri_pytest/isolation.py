@@ -51,10 +51,37 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = [FAST_HASHER, *settings.PASSWORD_HASHERS]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep a module's served tests on one xdist worker (``--dist loadgroup``): one serve."""
+    for item in items:
+        if "petri_process" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(f"serve-{item.path.stem}"))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     var = _state.pop("var", None)
     if var is not None:
         shutil.rmtree(var, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, dropped at the end even if a thread left a session open.
+
+    Threads of the tests (asgiref's pool, listeners) may still hold a connection; PostgreSQL
+    refuses to drop a database in use, which would leave test_<name>_gwN behind.
+    """
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
 
 
 @pytest.fixture(autouse=True)

@@ -53,7 +53,7 @@ def _postgres() -> str | None:
 
     server = postgres_settings()
     try:
-        psycopg2.connect(dbname="postgres", connect_timeout=PROBE_TIMEOUT, **server).close()
+        psycopg2.connect(dbname="postgres", connect_timeout=int(PROBE_TIMEOUT), **server).close()
     except psycopg2.Error as exc:
         return f"PostgreSQL at {server['host']}:{server['port']} does not answer: {exc}".strip()
     return None
@@ -78,7 +78,7 @@ def _mariadb() -> str | None:
     import pymysql
 
     try:
-        pymysql.connect(connect_timeout=PROBE_TIMEOUT, **MARIADB).close()
+        pymysql.connect(connect_timeout=int(PROBE_TIMEOUT), **MARIADB).close()
     except pymysql.Error as exc:
         return f"MariaDB at {MARIADB['host']}:{MARIADB['port']} does not answer: {exc}"
     return None
