@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["petri_pytest.services", "petri_pytest.tiers", "petri_pytest.isolation"]
+pytest_plugins = [
+    "petri_pytest.services",
+    "petri_pytest.tiers",
+    "petri_pytest.isolation",
+    "pytester",  # petri_pytest's own tests
+]
 
 
 @pytest.fixture
