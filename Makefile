@@ -35,10 +35,13 @@ up: install frontend
 	$(BIN)/python manage.py demo
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
-# The web app's pure logic (sweeps, live merge, CSV) under node's own test runner, then pytest.
+# The web app's pure logic (sweeps, live merge, CSV) under node's own test runner, then the whole
+# pytest suite in parallel (pytest-xdist): tests mostly wait on servers, runner subprocesses and
+# browsers, so more workers than cores pay off. One tier or file: docs/testing.md.
+PYTEST_WORKERS ?= 4
 test: install frontend
 	cd $(FRONTEND) && npm test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,8 +1,15 @@
-"""Fixtures shared by every package's tests."""
+"""Fixtures shared by every package's tests; the plugins give tiers, services and isolation."""
 
 from __future__ import annotations
 
 import pytest
+
+pytest_plugins = [
+    "petri_pytest.services",
+    "petri_pytest.tiers",
+    "petri_pytest.isolation",
+    "pytester",  # petri_pytest's own tests
+]
 
 
 @pytest.fixture
@@ -98,30 +105,6 @@ def local_scheduler(live_server, tmp_path, settings):
     backend.shutdown()
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "postgres: needs PostgreSQL (SKIP LOCKED, NOTIFY)")
-
-
-def pytest_collection_modifyitems(config, items):
-    """Skip Postgres-only tests on SQLite; CI sets PETRI_REQUIRE_POSTGRES so they can never skip."""
-    import os
-
-    from django.conf import settings
-
-    if not settings.configured:  # run with -p no:django (runner and catalog tests alone)
-        return
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        return
-    if os.environ.get("PETRI_REQUIRE_POSTGRES") == "1":
-        raise pytest.UsageError("PETRI_REQUIRE_POSTGRES=1 but DATABASE_URL is not PostgreSQL")
-    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
-
-
 def _test_database_url() -> str:
     from django.db import connection
 
@@ -145,16 +128,16 @@ class PetriServer:
         return self.log_path.read_text(errors="replace")
 
 
-@pytest.fixture
-def petri_server(transactional_db, tmp_path, settings):
-    """Serve Petri for real, as `make up` does, against this test's (committed) database."""
+def _serve(log_path) -> PetriServer:
+    """Start `manage.py serve` on a free port and wait until it answers."""
     import os
-    import signal
     import socket
     import subprocess
     import sys
     import time
     import urllib.request
+
+    from django.conf import settings
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -163,11 +146,11 @@ def petri_server(transactional_db, tmp_path, settings):
         **os.environ,
         "DATABASE_URL": _test_database_url(),
         "PETRI_VAR_DIR": str(settings.VAR_DIR),
+        "PETRI_MEDIA_DIR": str(settings.MEDIA_ROOT),
         "PETRI_MAX_RUNNING": "4",
         "PETRI_POLL_INTERVAL": "0.2",
         "PETRI_SECRET_KEY": settings.SECRET_KEY,
     }
-    log_path = tmp_path / "serve.log"
     with log_path.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, str(settings.BASE_DIR / "manage.py"), "serve", "--port", str(port)],
@@ -180,19 +163,65 @@ def petri_server(transactional_db, tmp_path, settings):
     while True:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                break
+                return PetriServer(url, process, log_path)
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
                 raise AssertionError(f"serve did not start:\n{log_path.read_text()}") from None
             time.sleep(0.1)
-    server = PetriServer(url, process, log_path)
-    yield server
-    process.send_signal(signal.SIGINT)
+
+
+def _stop(server: PetriServer) -> None:
+    import signal
+    import subprocess
+
+    server.process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=30)
+        server.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        server.process.kill()
+        server.process.wait()
+
+
+def _settle(server: PetriServer, timeout: float = 60.0) -> None:
+    """Cancel what a test left unfinished and wait until the server's backend holds nothing."""
+    import threading
+    import time
+
+    from jobs import services
+    from jobs.models import Experiment, Job
+    from jobs.models.enums import RUNNER_STATUSES, JobStatus
+
+    unfinished = (JobStatus.WAITING, *RUNNER_STATUSES)
+    for experiment in Experiment.objects.filter(jobs__status__in=unfinished).distinct():
+        services.cancel_experiment(experiment)
+    deadline = time.monotonic() + timeout
+    busy = (*RUNNER_STATUSES, JobStatus.CANCELLING)
+    while Job.objects.filter(status__in=busy).exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"serve did not stop the test's jobs:\n{server.log()[-5000:]}")
+        threading.Event().wait(0.1)
+
+
+@pytest.fixture(scope="module")
+def petri_process(django_db_setup, tmp_path_factory):
+    """One `manage.py serve` per test module (and test process), on the test database."""
+    server = _serve(tmp_path_factory.mktemp("serve") / "serve.log")
+    yield server
+    _stop(server)
+
+
+@pytest.fixture
+def petri_server(petri_process, transactional_db):
+    """Serve Petri for real, as `make up` does, against this test's (committed) database.
+
+    The module's tests share the process; each test's jobs are cancelled and stopped after
+    it, before its rows are flushed, so the next test finds the server idle.
+    """
+    if petri_process.process.poll() is not None:
+        raise AssertionError(f"serve has exited:\n{petri_process.log()}")
+    yield petri_process
+    _settle(petri_process)
 
 
 @pytest.fixture

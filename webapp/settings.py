@@ -229,7 +229,9 @@ if REDIS_URL:
             # 5 s blocking pop and closes idle websockets with 1011 (channels_redis#422), and
             # caps a pool at 100 connections, which a burst of handshakes exceeds (HTTP 500).
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}]
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}],
+                # Instances sharing one Redis database stay apart (the tests: one per process).
+                "prefix": env_str("PETRI_CHANNEL_PREFIX", "asgi"),
             },
         }
     }

@@ -62,7 +62,7 @@ def test_a_job_stuck_in_dispatching_is_reclaimed_with_the_same_handle_and_token(
     assert Job.objects.get(pk=first.job_id).scheduler == "s2"
 
 
-@pytest.mark.postgres
+@pytest.mark.requires("postgres")
 @pytest.mark.django_db(transaction=True)
 def test_claim_skips_rows_locked_by_another_scheduler(user):
     make_experiment(user, parameters={"n": [1, 2, 3, 4]})

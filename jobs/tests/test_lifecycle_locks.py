@@ -16,7 +16,7 @@ def start(job: Job) -> None:
     Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, attempt=1)
 
 
-@pytest.mark.postgres
+@pytest.mark.requires("postgres")
 @pytest.mark.django_db(transaction=True)
 def test_recording_a_jobs_events_leaves_its_experiment_and_sibling_jobs_unlocked(user):
     experiment = make_experiment(user, parameters={"n": [1, 2]})

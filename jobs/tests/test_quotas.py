@@ -229,7 +229,7 @@ def claim_while_another_claim_is_open(first_limit: int, second_limit: int) -> li
     return second
 
 
-@pytest.mark.postgres
+@pytest.mark.requires("postgres")
 @pytest.mark.django_db(transaction=True)
 def test_two_schedulers_claiming_at_once_never_exceed_a_group_quota(algorithm):
     lab = Group.objects.create(name="race")
@@ -242,7 +242,7 @@ def test_two_schedulers_claiming_at_once_never_exceed_a_group_quota(algorithm):
     assert Job.objects.filter(status=JobStatus.DISPATCHING).count() == 3
 
 
-@pytest.mark.postgres
+@pytest.mark.requires("postgres")
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("limit_from", ["quota", "settings"])
 def test_two_schedulers_claiming_at_once_never_exceed_a_users_job_limit(

@@ -7,7 +7,7 @@ import pytest
 from jobs.tests.factories import AlgorithmFactory, make_experiment
 from scheduler.wakeup import Waker
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.requires("postgres"), pytest.mark.django_db(transaction=True)]
 
 
 def test_a_submission_wakes_an_idle_scheduler_with_one_notify(user):

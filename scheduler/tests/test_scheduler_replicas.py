@@ -16,7 +16,7 @@ from django.conf import settings
 from jobs.models import Job, JobStatus
 from jobs.tests.factories import make_experiment
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.requires("postgres"), pytest.mark.django_db(transaction=True)]
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
 
 

@@ -12,8 +12,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
+pytestmark = pytest.mark.system  # serve and the runners, as subprocesses on their own database
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
 
 

@@ -134,7 +134,7 @@ def _in_threads(count: int, work) -> None:
     assert not errors, errors
 
 
-@pytest.mark.postgres
+@pytest.mark.requires("postgres")
 @pytest.mark.django_db(transaction=True)
 def test_two_schedulers_finishing_one_experiment_send_exactly_one_email():
     owner = UserFactory(username="frank", email="frank@example.org")
@@ -158,7 +158,7 @@ def test_two_schedulers_finishing_one_experiment_send_exactly_one_email():
     assert mail.outbox[0].to == ["frank@example.org"]
 
 
-@pytest.mark.postgres
+@pytest.mark.requires("postgres")
 @pytest.mark.django_db(transaction=True)
 def test_many_processes_claiming_one_ended_experiment_at_once_send_one_email():
     owner = UserFactory(username="gina", email="gina@example.org")

@@ -23,12 +23,6 @@ ROLES = ("anonymous", "owner", "shared", "other", "staff")
 GRAPH = {"nodes": ["x", "y"], "edges": [{"source": "x", "target": "y", "type": "directed"}]}
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # 5 users per cell and 140 cells: the real hasher's rounds would dominate the run.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class World:
     experiment: object

@@ -51,7 +51,10 @@ def kube_cluster(settings, tmp_path, monkeypatch):
 
 
 def test_nodes_need_an_authenticated_user(db):
-    assert APIClient().get("/api/nodes/").status_code in (401, 403)
+    # 401, not 403: the token scheme is announced, so a client knows how to authenticate.
+    response = APIClient().get("/api/nodes/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_the_local_backend_reports_this_machine_as_one_node(api, settings):

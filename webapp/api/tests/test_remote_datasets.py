@@ -1,8 +1,7 @@
-"""Datasets defined by SQL on the real Postgres and MariaDB of this machine, run read-only."""
+"""Datasets defined by SQL on real PostgreSQL (the test database's server) and MariaDB."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,8 +10,8 @@ import pytest
 
 from jobs.models import Dataset, RemoteDatabase
 from jobs.tests.factories import make_experiment
+from petri_pytest.services import MARIADB, postgres_settings
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": ""}
 # The role Petri queries with holds write privileges on purpose: what must refuse the writes
 # is the server's read-only cursor, not a careful operator.
 PG_READER_GRANTS = (
@@ -20,7 +19,6 @@ PG_READER_GRANTS = (
     "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}",
     "GRANT CREATE ON SCHEMA public TO {role}",
 )
-MARIA = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": "", "database": "test"}
 
 
 @dataclass
@@ -32,26 +30,17 @@ class Source:
     execute: Callable[[str], list[tuple]]
 
 
-def _unreachable(exc: Exception, what: str) -> None:
-    # CI installs both servers; on a developer's machine without one, these tests skip.
-    if os.environ.get("CI"):
-        raise exc
-    pytest.skip(f"{what} is not reachable: {exc}")
-
-
 @pytest.fixture
 def pg_source(db) -> Iterator[Source]:
     import psycopg2
 
     name = f"petri_remote_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(dbname="postgres", **PG, connect_timeout=5)
-    except psycopg2.Error as exc:
-        _unreachable(exc, "Postgres at 127.0.0.1:5432")
+    server = postgres_settings()  # the server the test database lives on
+    admin = psycopg2.connect(dbname="postgres", **server, connect_timeout=5)
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE {name}")
-    conn = psycopg2.connect(dbname=name, **PG)
+    conn = psycopg2.connect(dbname=name, **server)
     conn.autocommit = True
 
     def execute(sql: str) -> list[tuple]:
@@ -71,7 +60,7 @@ def pg_source(db) -> Iterator[Source]:
         engine="postgresql",
         database=name,
         statement_timeout=5,
-        **{**PG, "user": role},
+        **{**server, "user": role, "password": ""},
     )
     yield Source(database, "measurements", execute)
     conn.close()
@@ -85,10 +74,7 @@ def pg_source(db) -> Iterator[Source]:
 def maria_source(db) -> Iterator[Source]:
     import pymysql
 
-    try:
-        conn = pymysql.connect(**MARIA, autocommit=True, connect_timeout=5)
-    except pymysql.Error as exc:
-        _unreachable(exc, "MariaDB at 127.0.0.1:3306")
+    conn = pymysql.connect(**MARIADB, autocommit=True, connect_timeout=5)
     table = f"petri_remote_{uuid.uuid4().hex[:10]}"
 
     def execute(sql: str) -> list[tuple]:
@@ -99,14 +85,19 @@ def maria_source(db) -> Iterator[Source]:
     execute(f"CREATE TABLE {table} (x integer, y double, label varchar(10))")
     execute(f"INSERT INTO {table} VALUES (1, 0.5, 'a'), (2, 1.5, NULL), (3, 2.5, 'c')")
     database = RemoteDatabase.objects.create(
-        name="maria-lab", engine="mysql", statement_timeout=5, **MARIA
+        name="maria-lab", engine="mysql", statement_timeout=5, **MARIADB
     )
     yield Source(database, table, execute)
     execute(f"DROP TABLE IF EXISTS {table}")
     conn.close()
 
 
-@pytest.fixture(params=["postgresql", "mysql"])
+@pytest.fixture(
+    params=[
+        pytest.param("postgresql", marks=pytest.mark.requires("postgres")),
+        pytest.param("mysql", marks=pytest.mark.requires("mariadb")),
+    ]
+)
 def source(request) -> Source:
     return request.getfixturevalue("pg_source" if request.param == "postgresql" else "maria_source")
 
@@ -170,6 +161,7 @@ def test_a_writing_statement_is_refused_by_the_database_and_changes_nothing(
     assert not Dataset.objects.exists()
 
 
+@pytest.mark.requires("postgres")
 def test_a_postgres_function_that_writes_is_refused_by_the_read_only_transaction(
     api, pg_source
 ) -> None:
@@ -217,6 +209,7 @@ def test_a_bad_query_is_a_400_naming_the_query(api, source) -> None:
     assert "refused the query" in response.json()["query"][0]
 
 
+@pytest.mark.requires("postgres")
 def test_an_unknown_or_disabled_database_is_a_400_naming_the_database(api, pg_source) -> None:
     RemoteDatabase.objects.filter(pk=pg_source.database.pk).update(enabled=False)
 
@@ -299,6 +292,7 @@ def test_the_database_list_names_engines_and_never_credentials(api, db) -> None:
         assert secret not in text
 
 
+@pytest.mark.requires("postgres")
 def test_reloading_an_old_version_numbers_the_new_one_after_the_newest(api, pg_source) -> None:
     first = _load(api, pg_source, f"SELECT x FROM {pg_source.table} ORDER BY x").json()
     pg_source.execute(f"INSERT INTO {pg_source.table} VALUES (4, 0, 'd')")

@@ -1,15 +1,22 @@
-"""Browser fixtures: Debian's chromium driven by Playwright against a real `manage.py serve`."""
+"""Browser fixtures: Debian's chromium driven by Playwright against a real `manage.py serve`.
+
+Chromium is installed by `.ci/run` (or by hand), never here: without it these tests skip
+(the ``chromium_browser`` fixture implies ``requires("chromium")``), or fail when PETRI_REQUIRE
+lists chromium.
+"""
 
 from __future__ import annotations
 
-import os
+import asyncio
+import contextlib
+import fcntl
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,18 +36,6 @@ BUILD_INPUTS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's chromium, installed when missing (CI machines start fresh)."""
-    if not CHROMIUM.exists():
-        if shutil.which("apt-get") is None:
-            pytest.fail("chromium is missing and apt-get is not available to install it")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, env=env)
-    return CHROMIUM
-
-
 def _newest_input() -> float:
     newest = 0.0
     for name in BUILD_INPUTS:
@@ -54,49 +49,87 @@ def _newest_input() -> float:
 def built_frontend() -> Path:
     """The web app's build, made as `make frontend` makes it when missing or stale."""
     index = FRONTEND / "dist" / "index.html"
-    if not index.exists() or index.stat().st_mtime < _newest_input():
-        if shutil.which("npm") is None:
-            pytest.fail("the web app is not built and npm is not available: run `make frontend`")
-        if not (FRONTEND / "node_modules").is_dir():
-            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True)
-        subprocess.run(["npm", "run", "build"], cwd=FRONTEND, check=True)
+    # Parallel test processes build it once: the others wait for the lock, then find it fresh.
+    with (FRONTEND / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not index.exists() or index.stat().st_mtime < _newest_input():
+            if shutil.which("npm") is None:
+                pytest.fail("the web app is not built and npm is missing: run `make frontend`")
+            if not (FRONTEND / "node_modules").is_dir():
+                subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True)
+            subprocess.run(["npm", "run", "build"], cwd=FRONTEND, check=True)
     return index
 
 
-@pytest.fixture
-def page(chromium, built_frontend, petri_server, monkeypatch):
-    """A fresh browser page; Playwright runs per test so no event loop outlives the test.
+class Browser:
+    """One chromium for the session; Playwright's event loop counts as running only in use.
 
-    Playwright's sync API keeps an asyncio loop running in this thread, which makes Django
-    refuse ORM calls from the test body; nothing async touches the ORM here, so allow them.
+    Playwright's sync API leaves its asyncio loop marked as running in this thread between
+    calls, which makes Django refuse ORM calls and ``async_to_sync`` fail in every later test
+    of this process. The loop is marked running while a page is in use, and not otherwise.
     """
-    from django.db import connections
+
+    def __init__(self, playwright, chromium, loop: asyncio.AbstractEventLoop) -> None:
+        self.playwright, self.chromium, self.loop = playwright, chromium, loop
+
+    @contextlib.contextmanager
+    def in_use(self) -> Iterator[None]:
+        asyncio._set_running_loop(self.loop)
+        try:
+            yield
+        finally:
+            asyncio._set_running_loop(None)
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Browser]:
+    """Debian's chromium, launched once per test process (requires chromium)."""
     from playwright.sync_api import expect, sync_playwright
 
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from petri_pytest.services import chromium_path
+
     expect.set_options(timeout=20_000)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        context = browser.new_context(
+    playwright = sync_playwright().start()
+    loop = asyncio.get_running_loop()
+    chromium = playwright.chromium.launch(executable_path=str(chromium_path()), args=CHROMIUM_ARGS)
+    asyncio._set_running_loop(None)
+    yield Browser(playwright, chromium, loop)
+    asyncio._set_running_loop(loop)
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(chromium_browser, built_frontend, petri_server, monkeypatch):
+    """A page in a fresh browser context (no cookies, storage or routes of other tests).
+
+    Nothing async touches the ORM here, so the test body may use it while the page is open.
+    """
+    from django.db import connections
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    errors: list[str] = []
+    with chromium_browser.in_use():
+        context = chromium_browser.chromium.new_context(
             viewport={"width": 1400, "height": 900}, base_url=petri_server.url
         )
         context.set_default_timeout(20_000)
-        errors: list[str] = []
         tab = context.new_page()
         tab.on("pageerror", lambda error: errors.append(str(error)))
-        yield tab
-        context.close()
-        browser.close()
-        # While that loop runs, Django keeps the test's connections apart from its usual ones;
-        # close them now, or they outlive the test and block dropping the test database.
-        connections.close_all()
+        try:
+            yield tab
+        finally:
+            context.close()
+            # While that loop runs, Django keeps the test's connections apart from its usual
+            # ones; close them now, or they outlive the test and block dropping the database.
+            connections.close_all()
     assert not errors, f"the page raised: {errors}"
 
 
 @pytest.fixture
 def screenshots(settings) -> Path:
-    """Where screenshots go: var/screenshots, kept by CI as an artifact."""
-    folder = Path(settings.VAR_DIR) / "screenshots"
+    """Where screenshots go: the checkout's var/screenshots, kept by CI as an artifact."""
+    folder = Path(settings.BASE_DIR) / "var" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from jobs.tests.factories import make_experiment
@@ -53,10 +55,11 @@ def test_a_burst_reaches_each_connection_as_one_batch_frame_in_order(user, token
         broadcast([group], events[:4])
         broadcast([group], events[4:9])
         broadcast([group], events[9:])
-        received = [await receive_frames(client) for client in clients]
+        # Each connection is watched for the whole quiet window, all of them at once.
+        received = await asyncio.gather(*(receive_frames(client) for client in clients))
         single = {"type": "job.updated", "data": {**events[0]["data"], "progress": 0.5}}
         broadcast([group], [single])
-        alone = [await receive_frames(client) for client in clients]
+        alone = await asyncio.gather(*(receive_frames(client) for client in clients))
         for client in clients:
             await client.disconnect()
         return events, single, received, alone, frames.misses - misses

@@ -108,7 +108,9 @@ def test_each_user_receives_events_about_their_own_experiments_only(user, other_
             }
 
         seen_by_alice = await collect(alice_events, both_pending)
-        seen_by_bob = await drain_quietly(bob_events) + await drain_quietly(bob_watch)
+        # Both quiet windows at once: each connection is drained for the whole window.
+        events, watch = await asyncio.gather(drain_quietly(bob_events), drain_quietly(bob_watch))
+        seen_by_bob = events + watch
         for client in (alice_events, bob_events, bob_watch):
             await client.disconnect()
         return seen_by_alice, seen_by_bob
@@ -130,10 +132,17 @@ def test_a_finished_job_is_pushed_with_its_state_and_metrics(user, token_for):
         await database_sync_to_async(services.record_events)(
             job.pk, job.attempt, [{"type": "started"}, {"type": "progress", "value": 0.5}]
         )
+        # Seen before it finishes, so coalescing cannot fold the running state into the last.
+        messages = await collect(
+            client,
+            lambda ms: any(
+                (d["status"], d["progress"]) == ("running", 0.5) for d in of_type(ms, "job.updated")
+            ),
+        )
         await database_sync_to_async(services.finish_attempt)(
             job.pk, job.attempt, succeeded=True, metrics={"score": 0.75}
         )
-        messages = await collect(
+        messages += await collect(
             client,
             lambda ms: any(d["status"] == "succeeded" for d in of_type(ms, "experiment.updated")),
         )
@@ -159,7 +168,8 @@ def test_a_finished_job_is_pushed_with_its_state_and_metrics(user, token_for):
     assert final["failure_reason"] == ""
     assert final["started_at"] and final["finished_at"]
     unfinished = [d for d in of_type(messages, "job.updated") if d["status"] != "succeeded"]
-    assert all(d["metrics"] is None for d in unfinished)
+    assert unfinished, "the running state was pushed before the result"
+    assert all(d["metrics"] is None for d in unfinished), unfinished
 
 
 def test_experiment_updates_carry_every_status_count_the_derived_status_and_progress(

@@ -55,9 +55,7 @@ def test_connections_to_one_experiment_share_one_subscription_and_all_get_its_ev
     assert local._task is None, "the hub stops listening once its last connection is gone"
 
 
-@pytest.mark.skipif(
-    "not __import__('django.conf').conf.settings.REDIS_URL", reason="needs the Redis channel layer"
-)
+@pytest.mark.requires("redis")
 def test_an_idle_connection_outlives_the_redis_blocking_read_timeout(user, token_for):
     """channels_redis blocks 5 s per read; redis-py 8's default 5 s socket timeout broke that."""
     experiment = make_experiment(user)

@@ -1,0 +1,96 @@
+"""What each test process (one per xdist worker) keeps to itself, and the fast password hasher.
+
+Each process gets its own var directory (media, runner logs, the SQLite test database; the
+server fixture hands it to `serve`) and its own Redis channel-layer prefix (exported to every
+process it starts), so parallel workers never see each other's files or events. pytest-django
+already suffixes the test database per worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+# Fixtures that start a real Petri process: users of those tests sign in there, so their
+# passwords get the real hasher (and those sign-ins prove that real hashing works).
+SERVER_FIXTURES = frozenset({"petri_server"})
+
+_state: dict[str, object] = {}
+
+
+def worker_name() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    if not settings.configured:  # run with -p no:django (runner and catalog tests alone)
+        return
+    var = Path(tempfile.mkdtemp(prefix=f"petri-tests-{worker_name()}-"))
+    _state["var"] = var
+    settings.VAR_DIR = var
+    settings.MEDIA_ROOT = var / "media"
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["TEST"] = {**database.get("TEST", {}), "NAME": str(var / "test-petri.sqlite3")}
+
+    prefix = f"petri-test-{os.getpid()}"
+    os.environ["PETRI_CHANNEL_PREFIX"] = prefix
+    for layer in settings.CHANNEL_LAYERS.values():
+        if "CONFIG" in layer:
+            layer["CONFIG"]["prefix"] = prefix
+
+    _state["hashers"] = list(settings.PASSWORD_HASHERS)
+    settings.PASSWORD_HASHERS = [FAST_HASHER, *settings.PASSWORD_HASHERS]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep a module's served tests on one xdist worker (``--dist loadgroup``): one serve."""
+    for item in items:
+        if "petri_process" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(f"serve-{item.path.stem}"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    var = _state.pop("var", None)
+    if var is not None:
+        shutil.rmtree(var, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, dropped at the end even if a thread left a session open.
+
+    Threads of the tests (asgiref's pool, listeners) may still hold a connection; PostgreSQL
+    refuses to drop a database in use, which would leave test_<name>_gwN behind.
+    """
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+
+
+@pytest.fixture(autouse=True)
+def _real_password_hashing_for_served_tests(request: pytest.FixtureRequest):
+    """Tests that start a server hash their users' passwords for real (autouse: before users)."""
+    if not SERVER_FIXTURES & set(request.fixturenames):
+        yield
+        return
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=_state["hashers"]):
+        yield

@@ -1,0 +1,196 @@
+"""The tier and service plugins, run on small test files by a pytest of their own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# slurm is made missing and R present, whatever this machine has.
+CONFTEST = """
+import pytest
+
+import petri_pytest.services as services
+from petri_pytest.tiers import TIERS
+
+pytest_plugins = ["petri_pytest.services", "petri_pytest.tiers"]
+services.DETECTORS["slurm"] = lambda: "no slurm in this test"
+services.DETECTORS["r"] = lambda: None
+
+
+@pytest.fixture
+def db():
+    pass
+
+
+@pytest.fixture
+def petri_server(db):
+    pass
+
+
+@pytest.fixture
+def page(petri_server):
+    pass
+
+
+def pytest_collection_finish(session):
+    for item in session.items:
+        tiers = [mark.name for mark in item.iter_markers() if mark.name in TIERS]
+        print("TIER", item.nodeid, *tiers)
+"""
+
+INI = """
+[pytest]
+addopts = -p no:django -p no:xdist -p no:cacheprovider --strict-markers
+filterwarnings = ignore::pytest.PytestAssertRewriteWarning
+markers =
+    django_db: g
+    unit: a
+    db: b
+    system: c
+    browser: d
+    requires(*services): e
+    postgres: f
+"""
+
+
+@pytest.fixture
+def petri_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    monkeypatch.delenv("PETRI_REQUIRE", raising=False)
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini(INI)
+    return pytester
+
+
+def tiers_of(result: pytest.RunResult) -> dict[str, list[str]]:
+    lines = [line.split()[1:] for line in result.outlines if line.startswith("TIER ")]
+    return {nodeid.split("::")[-1]: tiers for nodeid, *tiers in lines}
+
+
+def test_every_test_lands_in_exactly_the_tier_its_fixtures_marks_and_folder_give(
+    petri_pytester,
+):
+    petri_pytester.makepyfile(
+        test_mixed="""
+        import pytest
+
+        def test_plain(): pass
+        def test_with_the_database(db): pass
+        @pytest.mark.django_db
+        def test_with_the_django_db_mark(): pass
+        def test_served(petri_server): pass
+        def test_in_a_page(page): pass
+        @pytest.mark.system
+        def test_marked_system(): pass
+        @pytest.mark.db
+        def test_marked_db_though_served(petri_server): pass
+        @pytest.mark.requires("slurm")
+        def test_on_a_cluster(): pass
+        @pytest.mark.requires("postgres")
+        def test_on_postgres(): pass
+        @pytest.mark.postgres
+        def test_with_the_old_postgres_mark(): pass
+        @pytest.mark.requires("r")
+        def test_with_r(): pass
+        """
+    )
+    folder = petri_pytester.mkdir("webapp").joinpath("frontend", "tests")
+    folder.mkdir(parents=True)
+    folder.joinpath("test_ui.py").write_text("def test_in_the_browser_folder(): pass\n")
+
+    result = petri_pytester.runpytest_subprocess("--collect-only", "-q")
+
+    assert result.ret == 0, result.stderr.str()
+    assert tiers_of(result) == {
+        "test_plain": ["unit"],
+        "test_with_the_database": ["db"],
+        "test_with_the_django_db_mark": ["db"],
+        "test_served": ["system"],
+        "test_in_a_page": ["browser"],
+        "test_marked_system": ["system"],
+        "test_marked_db_though_served": ["db"],
+        "test_on_a_cluster": ["system"],
+        "test_on_postgres": ["db"],
+        "test_with_the_old_postgres_mark": ["db"],
+        "test_with_r": ["unit"],
+        "test_in_the_browser_folder": ["browser"],
+    }
+
+
+def test_a_tier_runs_alone_with_m(petri_pytester):
+    petri_pytester.makepyfile(
+        test_two="def test_plain(): pass\ndef test_with_the_database(db): pass\n"
+    )
+    result = petri_pytester.runpytest_subprocess("-m", "db", "-v")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*test_with_the_database PASSED*"])
+
+
+def test_a_unit_mark_on_a_test_that_uses_the_database_stops_the_run(petri_pytester):
+    petri_pytester.makepyfile(
+        test_wrong="import pytest\n\n@pytest.mark.unit\ndef test_x(db): pass\n"
+    )
+    result = petri_pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "test_x is marked unit but uses the database" in result.stderr.str()
+
+
+def test_a_missing_service_skips_its_tests_with_one_line_in_the_summary(petri_pytester):
+    petri_pytester.makepyfile(
+        test_cluster="""
+        import pytest
+
+        @pytest.mark.requires("slurm")
+        def test_one(): pass
+        @pytest.mark.requires("r", "slurm")
+        def test_two(): pass
+        @pytest.mark.requires("r")
+        def test_with_r(): pass
+        """
+    )
+    result = petri_pytester.runpytest_subprocess("-rs")
+    result.assert_outcomes(passed=1, skipped=2)
+    reasons = [line for line in result.outlines if "needs slurm" in line]
+    assert len(reasons) == 1 and "SKIPPED [2]" in reasons[0], result.outlines
+    assert reasons[0].endswith("needs slurm: no slurm in this test")
+
+
+def test_a_missing_service_that_petri_require_lists_fails_the_run_naming_it(
+    petri_pytester, monkeypatch
+):
+    petri_pytester.makepyfile(test_plain="def test_plain(): pass\n")
+    monkeypatch.setenv("PETRI_REQUIRE", "r, slurm")
+    result = petri_pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "PETRI_REQUIRE lists services that are missing" in result.stderr.str()
+    assert "slurm: no slurm in this test" in result.stderr.str()
+    assert not [line for line in result.errlines if line.strip().startswith("r:")], "R is here"
+
+
+def test_a_present_service_that_petri_require_lists_runs_its_tests(petri_pytester, monkeypatch):
+    petri_pytester.makepyfile(
+        test_r='import pytest\n\n@pytest.mark.requires("r")\ndef test_with_r(): pass\n'
+    )
+    monkeypatch.setenv("PETRI_REQUIRE", "r")
+    petri_pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("source", "require"),
+    [
+        ('import pytest\n\n@pytest.mark.requires("slurmm")\ndef test_x(): pass\n', ""),
+        ("def test_x(): pass\n", "postgres,nope"),
+    ],
+    ids=["mark", "variable"],
+)
+def test_an_unknown_service_name_is_refused(petri_pytester, monkeypatch, source, require):
+    petri_pytester.makepyfile(test_x=source)
+    monkeypatch.setenv("PETRI_REQUIRE", require)
+    result = petri_pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown service(s)" in result.stderr.str()
+    assert ("slurmm" if not require else "nope") in result.stderr.str()
