@@ -3,7 +3,6 @@ namespace for the whole session, so each test costs only its own jobs."""
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import pytest
@@ -12,19 +11,6 @@ from kubernetes.client.exceptions import ApiException
 
 from scheduler.tests.cluster_lock import holding
 from scheduler.tests.kube_real.petri import KubePetri, kube_api, wait_for
-
-
-def pytest_collection_modifyitems(config, items):
-    # Stopgap until the tests engineer's `requires` marker lands (it skips, or fails in CI,
-    # when KUBECONFIG is unset or its API does not answer): delete this hook then.
-    if any(line.startswith("requires") for line in config.getini("markers")):
-        return
-    if os.environ.get("KUBECONFIG"):
-        return
-    skip = pytest.mark.skip(reason="needs the kube kit: KUBECONFIG unset (.ci/kube.sh up)")
-    for item in items:
-        if "kube_real" in str(item.path):
-            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
