@@ -6,6 +6,9 @@ from jobs.models.catalog import Algorithm, Artifact, Dataset, RemoteDatabase
 from jobs.models.enums import (
     BACKEND_STATUSES,
     FINAL_STATUSES,
+    RETRYABLE_REASONS,
+    RUNNER_LOST_EXIT_CODES,
+    RUNNER_REASONS,
     RUNNER_STATUSES,
     DatasetInput,
     FailureReason,
@@ -17,6 +20,9 @@ from jobs.models.quotas import Quota, UsageRecord
 __all__ = [
     "BACKEND_STATUSES",
     "FINAL_STATUSES",
+    "RETRYABLE_REASONS",
+    "RUNNER_LOST_EXIT_CODES",
+    "RUNNER_REASONS",
     "RUNNER_STATUSES",
     "Algorithm",
     "Artifact",

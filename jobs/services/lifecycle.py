@@ -193,7 +193,8 @@ def fail_attempt(
 
 
 def _mark_cancelled(job: Job, now: datetime) -> None:
-    job.status, job.failure_reason, job.finished_at = JobStatus.CANCELLED, "cancelled", now
+    job.status, job.finished_at = JobStatus.CANCELLED, now
+    job.failure_reason = FailureReason.CANCELLED
     job.wait_reason = ""
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from jobs.models import FailureReason, Job
+from jobs.models import RETRYABLE_REASONS, FailureReason, Job
 
-RETRYABLE = frozenset(
-    {FailureReason.LOST, FailureReason.UNSCHEDULABLE, FailureReason.BACKEND_ERROR, "evicted"}
-)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 600.0
 
@@ -19,7 +16,7 @@ def should_retry(job: Job, reason: str) -> bool:
         return False
     if reason == FailureReason.ALGORITHM_ERROR:
         return job.experiment.retry_algorithm_errors
-    return reason in RETRYABLE
+    return reason in RETRYABLE_REASONS
 
 
 def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
