@@ -14,6 +14,7 @@ from jobs.models.enums import (
     FailureReason,
     JobStatus,
 )
+from jobs.models.nodes import BackendNode
 from jobs.models.queue import Experiment, Job, JobEvent, OutputFile, Result
 from jobs.models.quotas import Quota, UsageRecord
 
@@ -26,6 +27,7 @@ __all__ = [
     "RUNNER_STATUSES",
     "Algorithm",
     "Artifact",
+    "BackendNode",
     "Dataset",
     "DatasetInput",
     "Experiment",

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from jobs.models import BACKEND_STATUSES, Experiment, Job, JobStatus
+from jobs.models import Experiment, Job, JobStatus
 from jobs.services.quotas import NOTHING, quota_book
 from jobs.services.tokens import hash_token, runner_token
 from jobs.services.usage import Requested, requested
@@ -35,17 +35,6 @@ class ClaimedJob:
 def handle_for(job_id: int, attempt: int) -> str:
     """The backend's name for an attempt; derived, so re-dispatching it is idempotent."""
     return f"petri-{job_id}-{attempt}"
-
-
-def running_per_user() -> dict[int, int]:
-    """Jobs each user holds on a backend now (dispatching to cancelling)."""
-    rows = (
-        Job.objects.filter(status__in=BACKEND_STATUSES)
-        .values_list("owner_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return dict(rows)
 
 
 def _label(job_ids: list[int], reason: str) -> None:

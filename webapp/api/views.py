@@ -8,7 +8,6 @@ import itertools
 import json
 
 from django.db import connection
-from django.db.models import Max, Min
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -24,7 +23,7 @@ from jobs import services
 from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile
 from jobs.services.artifacts import submit_artifact_experiment
-from jobs.status import with_job_counts
+from jobs.status import with_job_counts, with_job_times
 from webapp.accounts.tokens import issue_token
 from webapp.api.credentials import signed_in_user
 from webapp.api.filters import ExperimentFilter, JobFilter
@@ -190,11 +189,7 @@ class ExperimentViewSet(
             .prefetch_related("shared_with")
         )
         # Default ordering is dropped from GROUP BY queries, so it is spelled out.
-        # First start and last finish of its jobs: when it started and how long it ran.
-        timed = with_job_counts(visible).annotate(
-            started_at=Min("jobs__started_at"), finished_at=Max("jobs__finished_at")
-        )
-        return timed.order_by("-created_at", "-id")
+        return with_job_times(with_job_counts(visible)).order_by("-created_at", "-id")
 
     def get_serializer_class(self):
         return ExperimentCreateSerializer if self.action == "create" else ExperimentSerializer

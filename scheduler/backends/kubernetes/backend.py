@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -254,33 +254,6 @@ class KubernetesBackend(Backend):
     def logs(self, handle: str) -> str | None:
         pod = self._pod_of(handle)
         return self._log(pod) if pod else None
-
-    def stream_logs(self, handle: str) -> Iterator[str]:
-        """Follow the attempt's pod log line by line until the container stops."""
-        pod = self._pod_of(handle)
-        if pod is None:
-            return
-        try:
-            response = self.core.read_namespaced_pod_log(
-                pod,
-                self.namespace,
-                container=RUNNER_CONTAINER,
-                follow=True,
-                _preload_content=False,
-            )
-        except _API_ERRORS as exc:
-            raise BackendError(f"cannot follow the log of {handle}: {_explain(exc)}") from exc
-        pending = b""
-        try:
-            for chunk in response.stream(4096, decode_content=True):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.decode(errors="replace")
-            if pending:
-                yield pending.decode(errors="replace")
-        finally:
-            response.release_conn()
 
     # -- nodes ------------------------------------------------------------------------------
 
