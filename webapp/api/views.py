@@ -26,6 +26,7 @@ from jobs.services.artifacts import submit_artifact_experiment
 from jobs.status import with_job_counts, with_job_times
 from webapp.accounts.tokens import issue_token
 from webapp.api.credentials import signed_in_user
+from webapp.api.exceptions import int_query_param
 from webapp.api.filters import ExperimentFilter, JobFilter
 from webapp.api.results import (
     ExperimentResultsMixin,
@@ -253,12 +254,9 @@ class JobViewSet(ChangeableMixin, JobResultsMixin, viewsets.ReadOnlyModelViewSet
     def log(self, request, pk=None):
         job = self.get_object()
         events = JobEvent.objects.filter(job=job, kind=JobEvent.Kind.LOG)
-        try:
-            after = int(request.query_params.get("after", 0))
-            if "attempt" in request.query_params:
-                events = events.filter(attempt=int(request.query_params["attempt"]))
-        except ValueError:
-            raise InvalidInput({"after": ["must be an integer"]}) from None
+        after = int_query_param(request, "after", 0)
+        if "attempt" in request.query_params:
+            events = events.filter(attempt=int_query_param(request, "attempt", 0))
         page = list(events.filter(id__gt=after).order_by("id")[: LOG_EVENTS_PER_PAGE + 1])
         more = len(page) > LOG_EVENTS_PER_PAGE
         page = page[:LOG_EVENTS_PER_PAGE]
@@ -285,10 +283,7 @@ class JobViewSet(ChangeableMixin, JobResultsMixin, viewsets.ReadOnlyModelViewSet
         job = self.get_object()
         events = JobEvent.objects.filter(job=job, kind=JobEvent.Kind.METRIC).order_by("id")
         if "attempt" in request.query_params:
-            try:
-                events = events.filter(attempt=int(request.query_params["attempt"]))
-            except ValueError:
-                raise InvalidInput({"attempt": ["must be an integer"]}) from None
+            events = events.filter(attempt=int_query_param(request, "attempt", 0))
         points = [
             {
                 "name": event.data.get("name"),
