@@ -1,4 +1,4 @@
-"""Petri settings, read from environment variables only (see README: Configuration)."""
+"""Petri settings, read from environment variables only (see docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -234,7 +234,7 @@ PETRI_SLURM_EXTRA_ARGS = env_str("PETRI_SLURM_EXTRA_ARGS")
 PETRI_SLURM_PENDING_GRACE = env_float("PETRI_SLURM_PENDING_GRACE", 600.0, minimum=0)
 PETRI_SLURM_USER = env_str("PETRI_SLURM_USER")
 
-# Kubernetes backend (PETRI_BACKEND=kubernetes; README: Deploy on Kubernetes).
+# Kubernetes backend (PETRI_BACKEND=kubernetes; docs/deployment.md).
 
 
 def _k8s_pairs(name: str) -> dict[str, str]:
@@ -285,7 +285,7 @@ PETRI_K8S_NODE_REQUESTS = env_choice(
     "PETRI_K8S_NODE_REQUESTS", "namespace", ("namespace", "cluster")
 )
 
-# Accounts and sign-in (README: Accounts). allauth's own pages live under /accounts/.
+# Accounts and sign-in (docs/api.md: Accounts). allauth's own pages live under /accounts/.
 
 
 def _oauth_app(provider: str) -> list[dict[str, str]]:
