@@ -18,3 +18,10 @@ def test_every_variable_the_settings_read_has_a_row_in_the_docs():
     docs = documented_text()
     missing = sorted(name for name in names if f"| `{name}` |" not in docs)
     assert not missing, f"add these to the table of docs/configuration.md: {missing}"
+
+
+def test_every_page_of_docs_is_linked_from_the_readme():
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    pages = sorted(path.name for path in (settings.BASE_DIR / "docs").glob("*.md"))
+    unlinked = [name for name in pages if f"](docs/{name})" not in readme]
+    assert not unlinked, f"link these from README.md's Documentation list: {unlinked}"
