@@ -12,9 +12,12 @@ import dj_database_url
 from webapp.env import (
     env_bool,
     env_choice,
+    env_credentials,
     env_float,
     env_int,
     env_json_object,
+    env_json_objects,
+    env_label_pairs,
     env_list,
     env_str,
 )
@@ -125,8 +128,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Made by collectstatic (the image) or by `serve` (embedded), not at import.
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 # The web app's build (`make frontend`: webapp/frontend/dist), served under /static/.
 FRONTEND_DIST = BASE_DIR / "webapp" / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.is_dir() else []
@@ -225,9 +228,7 @@ PETRI_RUNNER_DIR = BASE_DIR / "base-image" / "runner"
 # Slurm backend (PETRI_BACKEND=slurm; docs/slurm.md). Paths must be the same on the compute nodes.
 PETRI_SLURM_PYTHON = env_str("PETRI_SLURM_PYTHON", sys.executable)
 PETRI_SLURM_RUNNER_DIR = Path(env_str("PETRI_SLURM_RUNNER_DIR", str(PETRI_RUNNER_DIR)))
-PETRI_SLURM_ALGORITHMS_DIR = Path(
-    env_str("PETRI_SLURM_ALGORITHMS_DIR", str(PETRI_ALGORITHMS_DIR))
-)
+PETRI_SLURM_ALGORITHMS_DIR = Path(env_str("PETRI_SLURM_ALGORITHMS_DIR", str(PETRI_ALGORITHMS_DIR)))
 PETRI_SLURM_LOG_DIR = Path(env_str("PETRI_SLURM_LOG_DIR", str(VAR_DIR / "slurm-logs")))
 PETRI_SLURM_ROUTES = env_json_object("PETRI_SLURM_ROUTES")
 PETRI_SLURM_EXTRA_ARGS = env_str("PETRI_SLURM_EXTRA_ARGS")
@@ -236,47 +237,12 @@ PETRI_SLURM_USER = env_str("PETRI_SLURM_USER")
 
 # Kubernetes backend (PETRI_BACKEND=kubernetes; docs/deployment.md).
 
-
-def _k8s_pairs(name: str) -> dict[str, str]:
-    """``key=value,key=value`` (labels, node selectors), refused loudly when malformed."""
-    import re
-
-    from django.core.exceptions import ImproperlyConfigured
-
-    name_part = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
-    key = re.compile(rf"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?{name_part}$")
-    value = re.compile(rf"^({name_part})?$")
-    pairs = {}
-    for item in env_list(name):
-        k, sep, v = item.partition("=")
-        if not sep or not key.match(k) or not value.match(v) or len(v) > 63:
-            raise ImproperlyConfigured(f"{name} must be key=value pairs of labels; got {item!r}")
-        pairs[k] = v
-    return pairs
-
-
-def _k8s_tolerations(name: str) -> list[dict]:
-    """A JSON list of Kubernetes tolerations."""
-    import json
-
-    from django.core.exceptions import ImproperlyConfigured
-
-    raw = env_str(name).strip()
-    try:
-        tolerations = json.loads(raw) if raw else []
-    except ValueError:
-        tolerations = None
-    if not isinstance(tolerations, list) or not all(isinstance(t, dict) for t in tolerations):
-        raise ImproperlyConfigured(f"{name} must be a JSON list of toleration objects; got {raw!r}")
-    return tolerations
-
-
 PETRI_K8S_NAMESPACE = env_str("PETRI_K8S_NAMESPACE")
 PETRI_RUNNER_IMAGE = env_str("PETRI_RUNNER_IMAGE", "petri-runner:0.1.0")
 PETRI_K8S_IMAGE_PULL_SECRETS = env_list("PETRI_K8S_IMAGE_PULL_SECRETS")
-PETRI_K8S_NODE_SELECTOR = _k8s_pairs("PETRI_K8S_NODE_SELECTOR")
-PETRI_K8S_TOLERATIONS = _k8s_tolerations("PETRI_K8S_TOLERATIONS")
-PETRI_K8S_EXTRA_LABELS = _k8s_pairs("PETRI_K8S_EXTRA_LABELS")
+PETRI_K8S_NODE_SELECTOR = env_label_pairs("PETRI_K8S_NODE_SELECTOR")
+PETRI_K8S_TOLERATIONS = env_json_objects("PETRI_K8S_TOLERATIONS")
+PETRI_K8S_EXTRA_LABELS = env_label_pairs("PETRI_K8S_EXTRA_LABELS")
 PETRI_K8S_QPS = env_float("PETRI_K8S_QPS", 20.0, minimum=0.1)
 PETRI_K8S_BURST = env_int("PETRI_K8S_BURST", 30, minimum=1)
 PETRI_K8S_UNSCHEDULABLE_GRACE = env_int("PETRI_K8S_UNSCHEDULABLE_GRACE", 300, minimum=0)
@@ -289,16 +255,11 @@ PETRI_K8S_NODE_REQUESTS = env_choice(
 
 
 def _oauth_app(provider: str) -> list[dict[str, str]]:
-    """A provider's app from PETRI_<PROVIDER>_CLIENT_ID/SECRET: both set, or none at all."""
-    from django.core.exceptions import ImproperlyConfigured
-
-    client_id = env_str(f"PETRI_{provider}_CLIENT_ID").strip()
-    secret = env_str(f"PETRI_{provider}_CLIENT_SECRET").strip()
-    if bool(client_id) != bool(secret):
-        raise ImproperlyConfigured(
-            f"set both PETRI_{provider}_CLIENT_ID and PETRI_{provider}_CLIENT_SECRET, or neither"
-        )
-    return [{"client_id": client_id, "secret": secret, "key": ""}] if client_id else []
+    """allauth's APPS for a provider configured by PETRI_<PROVIDER>_CLIENT_ID/SECRET."""
+    credentials = env_credentials(f"PETRI_{provider}_CLIENT_ID", f"PETRI_{provider}_CLIENT_SECRET")
+    return (
+        [{"client_id": credentials[0], "secret": credentials[1], "key": ""}] if credentials else []
+    )
 
 
 AUTHENTICATION_BACKENDS = [
