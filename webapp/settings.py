@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -21,25 +22,13 @@ from webapp.env import (
     env_list,
     env_str,
 )
+from webapp.var import stored_secret_key, var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("PETRI_VAR_DIR", str(BASE_DIR / "var"))).resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _secret_key() -> str:
-    """Use PETRI_SECRET_KEY, else a key kept in var/ so embedded sessions survive restarts."""
-    configured = env_str("PETRI_SECRET_KEY")
-    if configured:
-        return configured
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+VAR_DIR = var_dir()
+# PETRI_SECRET_KEY, else the key manage.py keeps in var/ (so embedded sessions and runner
+# tokens survive restarts), else one for this process alone (a bare import, a test run).
+SECRET_KEY = env_str("PETRI_SECRET_KEY") or stored_secret_key(VAR_DIR) or secrets.token_urlsafe(50)
 DEBUG = env_bool("PETRI_DEBUG", False)
 ALLOWED_HOSTS = env_list("PETRI_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("PETRI_CSRF_TRUSTED_ORIGINS")
@@ -113,7 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file (not :memory:) so the live server, scheduler and tests share one database;
     # one per test process so parallel runs never meet.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-petri-{os.getpid()}.sqlite3")}
+    # In the temporary directory, so tests need no var/.
+    test_name = Path(tempfile.gettempdir()) / f"petri-test-{os.getpid()}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(test_name)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
