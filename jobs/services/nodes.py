@@ -56,5 +56,6 @@ def withdraw_nodes(backend: str, publisher: str) -> None:
     BackendNode.objects.filter(backend=backend, published_by=publisher).delete()
 
 
-def published_nodes(backend: str) -> list[BackendNode]:
-    return list(BackendNode.objects.filter(backend=backend).order_by("name"))
+def published_nodes(backends: list[str]) -> list[BackendNode]:
+    """The nodes last published for these backends, by backend, then name."""
+    return list(BackendNode.objects.filter(backend__in=backends).order_by("backend", "name"))

@@ -15,6 +15,7 @@ def test_the_nodes_api_counts_the_cpus_of_jobs_running_on_the_local_backend(
     user, catalog, local_scheduler, api, settings
 ):
     settings.PETRI_BACKEND = "local"
+    settings.PETRI_BACKENDS = ["local"]
     experiment = make_experiment(
         user, catalog["sleep-and-score"], parameters={"duration": 120, "steps": 120, "x": [1, 2]}
     )

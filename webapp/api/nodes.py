@@ -20,6 +20,7 @@ class NodeSerializer(serializers.ModelSerializer):
     class Meta:
         model = BackendNode
         fields = [
+            "backend",
             "name",
             "cpu_allocatable",
             "cpu_requested",
@@ -47,12 +48,13 @@ class NodeSerializer(serializers.ModelSerializer):
 class NodesView(APIView):
     @extend_schema(responses=NodeSerializer(many=True))
     def get(self, request):
-        nodes = published_nodes(settings.PETRI_BACKEND)
+        backends = settings.PETRI_BACKENDS
+        nodes = published_nodes(backends)
         if not nodes:
             return Response(
                 {
-                    "detail": f"no scheduler has published the {settings.PETRI_BACKEND} "
-                    "backend's nodes yet (it does at every reconcile; see its log)"
+                    "detail": f"no scheduler has published the nodes of {', '.join(backends)} "
+                    "yet (each does at every reconcile; see its log)"
                 },
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )

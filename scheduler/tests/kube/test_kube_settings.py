@@ -29,9 +29,7 @@ def test_malformed_label_pairs_stop_petri_naming_the_variable(monkeypatch, raw):
 
 def test_tolerations_are_a_json_list(monkeypatch):
     monkeypatch.setenv("PETRI_K8S_TOLERATIONS", '[{"key": "gpu", "operator": "Exists"}]')
-    assert env_json_objects("PETRI_K8S_TOLERATIONS") == [
-        {"key": "gpu", "operator": "Exists"}
-    ]
+    assert env_json_objects("PETRI_K8S_TOLERATIONS") == [{"key": "gpu", "operator": "Exists"}]
     monkeypatch.delenv("PETRI_K8S_TOLERATIONS")
     assert env_json_objects("PETRI_K8S_TOLERATIONS") == []
 

@@ -45,6 +45,7 @@ def gpu_node(requested_cpu: float = 4) -> Node:
 @pytest.fixture
 def noop_settings(settings):
     settings.PETRI_BACKEND = "noop"
+    settings.PETRI_BACKENDS = ["noop"]
     return settings
 
 
@@ -55,7 +56,7 @@ def test_nodes_need_an_authenticated_user(db):
 def test_before_any_scheduler_published_the_nodes_the_answer_is_a_503_saying_so(api, noop_settings):
     response = api.get("/api/nodes/")
     assert response.status_code == 503
-    assert "no scheduler has published the noop backend's nodes" in response.json()["detail"]
+    assert "no scheduler has published the nodes of noop" in response.json()["detail"]
 
 
 def test_a_reconciling_scheduler_publishes_its_backends_nodes_with_what_is_free(api, noop_settings):
@@ -71,6 +72,18 @@ def test_a_reconciling_scheduler_publishes_its_backends_nodes_with_what_is_free(
     assert node["memory_free"] == 48 * GIB
     assert (node["gpu_allocatable"], node["gpu_requested"], node["gpu_free"]) == (4, 1, 3)
     assert node["labels"] == {"pool": "gpu"}
+    assert node["backend"] == "noop"
+
+
+def test_with_several_backends_the_nodes_of_each_are_listed_with_their_backend(api, noop_settings):
+    noop_settings.PETRI_BACKENDS = ["noop", "kubernetes"]
+    publish_nodes("kubernetes", "s2", [{"name": "gpu-1", **_fields(gpu_node())}])
+    publish_nodes("noop", "s1", [{"name": "here", **_fields(gpu_node())}])
+    publish_nodes("slurm", "s3", [{"name": "not-configured", **_fields(gpu_node())}])
+
+    listed = [(node["backend"], node["name"]) for node in api.get("/api/nodes/").json()]
+
+    assert listed == [("kubernetes", "gpu-1"), ("noop", "here")]
 
 
 def test_the_next_reconcile_replaces_what_was_published(api, noop_settings):
