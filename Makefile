@@ -52,4 +52,4 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf var/test-petri-*.sqlite3* var/runner-logs
+	rm -rf "$${TMPDIR:-/tmp}"/petri-test-*.sqlite3* var/runner-logs

@@ -11,6 +11,10 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
     from django.core.management import execute_from_command_line
 
+    from webapp.var import prepare_var_dir
+
+    prepare_var_dir()  # before the settings are read, so they find the lasting key
+
     execute_from_command_line(sys.argv)
 
 

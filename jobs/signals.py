@@ -1,7 +1,8 @@
-"""What changed in the job domain, announced after the transaction commits.
+"""What changed in the job domain, announced by the services after their transaction commits.
 
-jobs imports nothing of webapp; webapp.realtime listens to these and pushes to websockets, in
-the web process and in the scheduler process alike.
+jobs imports nothing of webapp, so webapp subscribes: webapp.realtime pushes the first three to
+websockets (in the web process and in the scheduler process alike); webapp.accounts e-mails the
+owner on ``experiment_ended``. Each service names what it announces where it commits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ jobs_changed = Signal()
 job_logged = Signal()
 # job_id, experiment_id, owner_id, attempt, points: list[{"name", "value", "step", "time"}]
 job_measured = Signal()
+# experiment_id: its last job reached a final state; sent once per experiment, ever
+# (jobs/services/ended.py), from whichever process saw it first, after that commit.
+experiment_ended = Signal()
 
 
 def announce_jobs_changed(job_ids: Iterable[int], experiment_ids: Iterable[int]) -> None:

@@ -1,14 +1,20 @@
-"""An experiment's status, derived from its jobs' counts so it can never drift from them."""
+"""An experiment's status, derived from its jobs' counts so it can never drift from them.
+
+Retention deletes finished job rows; what it took is kept on the experiment (``pruned_*``)
+and added back here, so a pruned experiment keeps its counts, status and times.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models.functions import Coalesce, Greatest, Least
 
-from jobs.models import Experiment, Job, JobStatus
+from jobs.models import FINAL_STATUSES, Experiment, Job, JobStatus
 
 ACTIVE = (JobStatus.DISPATCHING, JobStatus.PENDING, JobStatus.RUNNING)
+FINAL_EXPERIMENT_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
 
 def job_counts(experiment: Experiment) -> dict[str, int]:
@@ -16,6 +22,8 @@ def job_counts(experiment: Experiment) -> dict[str, int]:
     rows = Job.objects.filter(experiment=experiment).values("status").annotate(n=Count("id"))
     for row in rows:
         counts[row["status"]] = row["n"]
+    for status in FINAL_STATUSES:
+        counts[status.value] += getattr(experiment, f"pruned_{status.value}")
     return counts
 
 
@@ -29,8 +37,27 @@ def job_times(experiment: Experiment) -> tuple[datetime | None, datetime | None]
 
 def with_job_counts(queryset: QuerySet[Experiment]) -> QuerySet[Experiment]:
     """Annotate each experiment with ``count_<status>`` in the same query."""
+    counts = {}
+    for status in JobStatus:
+        count = Count("jobs", filter=Q(jobs__status=status.value))
+        if status in FINAL_STATUSES:
+            count = count + F(f"pruned_{status.value}")
+        counts[f"count_{status.value}"] = count
+    return queryset.annotate(**counts)
+
+
+def with_job_times(queryset: QuerySet[Experiment]) -> QuerySet[Experiment]:
+    """Annotate ``started_at`` (first start of a job) and ``last_finished_at`` (last finish)."""
+    started, finished = Min("jobs__started_at"), Max("jobs__finished_at")
+    # Coalesce both ways: Least/Greatest give NULL on SQLite when either side is NULL.
     return queryset.annotate(
-        **{f"count_{s.value}": Count("jobs", filter=Q(jobs__status=s.value)) for s in JobStatus}
+        started_at=Least(
+            Coalesce(started, F("pruned_started_at")), Coalesce(F("pruned_started_at"), started)
+        ),
+        last_finished_at=Greatest(
+            Coalesce(finished, F("pruned_finished_at")),
+            Coalesce(F("pruned_finished_at"), finished),
+        ),
     )
 
 

@@ -1,7 +1,7 @@
 """Prometheus instruments of the job queue, in the registry of the process that observes them.
 
 The web process exposes them at /metrics; a separate scheduler process serves its own on
-PETRI_SCHEDULER_METRICS_PORT (README: Metrics). Gauges read from the database live in
+PETRI_SCHEDULER_METRICS_PORT (docs/deployment.md: Operators). Gauges read from the database live in
 webapp/metrics.py, computed at scrape time.
 """
 

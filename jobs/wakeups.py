@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from django.db import connection, transaction
 
-NOTIFY_CHANNEL = "petri_jobs"
+from jobs import queries
+
 _in_process: set[Callable[[], None]] = set()
 _lock = threading.Lock()
 
@@ -31,8 +32,7 @@ def unregister(wake: Callable[[], None]) -> None:
 def wake_schedulers() -> None:
     """Call inside the transaction that queued jobs or freed a slot."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+        queries.notify_new_jobs()
     elif _in_process:
         transaction.on_commit(wake_in_process)
 

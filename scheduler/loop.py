@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.models import FailureReason, Job, JobStatus
-from jobs.services import housekeeping
+from jobs.services import housekeeping, nodes
 from jobs.telemetry import DISPATCH_SECONDS
 from scheduler.backends import (
     Backend,
@@ -94,11 +95,21 @@ class Scheduler:
         if self._every("reconcile", self.reconcile_interval):
             changed += self.reconcile(now)
             changed += self.enforce_deadlines(now)
+            self.publish_nodes()
         if self._every("orphans", self.orphan_sweep_interval):
             changed += self.sweep_orphans()
         if settings.PETRI_RETENTION_DAYS and self._every("retention", RETENTION_EVERY_SECONDS):
             self.prune(now)
         return changed > 0
+
+    def publish_nodes(self) -> None:
+        """Write the backend's nodes and what is requested on them where the web app reads."""
+        try:
+            seen = self.backend.nodes()
+        except BackendError as exc:
+            log.warning("cannot list the %s backend's nodes: %s", self.backend.name, exc)
+            return
+        nodes.publish_nodes(self.backend.name, self.identity, [asdict(node) for node in seen])
 
     def heartbeat(self, now: datetime, stopped: bool = False) -> None:
         SchedulerReplica.objects.update_or_create(
@@ -348,6 +359,7 @@ def run_forever(
             if not busy and not stop.is_set():
                 waker.wait(interval)
         scheduler.heartbeat(scheduler.clock(), stopped=True)
+        nodes.withdraw_nodes(scheduler.backend.name, scheduler.identity)
     finally:
         waker.close()
     log.info("scheduler %s stopped", scheduler.identity)

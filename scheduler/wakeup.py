@@ -8,15 +8,13 @@ import select
 
 from django.db import connection
 
-from jobs import wakeups
-from jobs.wakeups import NOTIFY_CHANNEL
+from jobs import queries, wakeups
 
 log = logging.getLogger(__name__)
 
 
 class Waker:
-    def __init__(self, channel: str = NOTIFY_CHANNEL) -> None:
-        self.channel = channel
+    def __init__(self) -> None:
         self._read, self._write = os.pipe()
         self._listener = None
         wakeups.register(self.wake)  # jobs queued or ended in this very process
@@ -32,7 +30,7 @@ class Waker:
                 conn = psycopg2.connect(**connection.get_connection_params())
                 conn.autocommit = True
                 with conn.cursor() as cursor:
-                    cursor.execute(f"LISTEN {self.channel}")
+                    queries.listen_new_jobs(cursor)
                 self._listener = conn
             except psycopg2.Error as exc:
                 log.warning("cannot LISTEN for new jobs (%s); polling only", exc)

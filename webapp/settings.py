@@ -1,10 +1,11 @@
-"""Petri settings, read from environment variables only (see README: Configuration)."""
+"""Petri settings, read from environment variables only (see docs/configuration.md)."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,31 +14,22 @@ import dj_database_url
 from webapp.env import (
     env_bool,
     env_choice,
+    env_credentials,
     env_float,
     env_int,
     env_json_object,
+    env_json_objects,
+    env_label_pairs,
     env_list,
     env_str,
 )
+from webapp.var import default_database_url, stored_secret_key, var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("PETRI_VAR_DIR", str(BASE_DIR / "var"))).resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _secret_key() -> str:
-    """Use PETRI_SECRET_KEY, else a key kept in var/ so embedded sessions survive restarts."""
-    configured = env_str("PETRI_SECRET_KEY")
-    if configured:
-        return configured
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+VAR_DIR = var_dir()
+# PETRI_SECRET_KEY, else the key manage.py keeps in var/ (so embedded sessions and runner
+# tokens survive restarts), else one for this process alone (a bare import, a test run).
+SECRET_KEY = env_str("PETRI_SECRET_KEY") or stored_secret_key(VAR_DIR) or secrets.token_urlsafe(50)
 DEBUG = env_bool("PETRI_DEBUG", False)
 ALLOWED_HOSTS = env_list("PETRI_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("PETRI_CSRF_TRUSTED_ORIGINS")
@@ -104,25 +96,9 @@ TEMPLATES = [
 ]
 
 
-def _private_sqlite_file(name: str) -> None:
-    """Create the SQLite file 0600 before SQLite does (it would honour the umask, often 0644).
-
-    SQLite gives the -wal and -shm files it creates later the main file's mode.
-    """
-    if not name or name == ":memory:" or name.startswith("file:"):
-        return
-    path = Path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-    for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
-        if existing.exists() and existing.stat().st_mode & 0o077:
-            existing.chmod(0o600)
-
-
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'petri.sqlite3'}")
+DATABASE_URL = env_str("DATABASE_URL", default_database_url(VAR_DIR))
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    _private_sqlite_file(str(DATABASES["default"]["NAME"]))
     # WAL lets the runner API read while the scheduler writes; IMMEDIATE makes writers
     # queue on the busy timeout instead of failing with "database is locked".
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -133,7 +109,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file (not :memory:) so the live server, scheduler and tests share one database;
     # one per test process so parallel runs never meet.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-petri-{os.getpid()}.sqlite3")}
+    # In the temporary directory, so tests need no var/.
+    test_name = Path(tempfile.gettempdir()) / f"petri-test-{os.getpid()}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(test_name)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -150,8 +128,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Made by collectstatic (the image) or by `serve` (embedded), not at import.
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 # The web app's build (`make frontend`: webapp/frontend/dist), served under /static/.
 FRONTEND_DIST = BASE_DIR / "webapp" / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.is_dir() else []
@@ -294,49 +272,14 @@ PETRI_SLURM_EXTRA_ARGS = env_str("PETRI_SLURM_EXTRA_ARGS")
 PETRI_SLURM_PENDING_GRACE = env_float("PETRI_SLURM_PENDING_GRACE", 600.0, minimum=0)
 PETRI_SLURM_USER = env_str("PETRI_SLURM_USER")
 
-# Kubernetes backend (PETRI_BACKEND=kubernetes; README: Deploy on Kubernetes).
-
-
-def _k8s_pairs(name: str) -> dict[str, str]:
-    """``key=value,key=value`` (labels, node selectors), refused loudly when malformed."""
-    import re
-
-    from django.core.exceptions import ImproperlyConfigured
-
-    name_part = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
-    key = re.compile(rf"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?{name_part}$")
-    value = re.compile(rf"^({name_part})?$")
-    pairs = {}
-    for item in env_list(name):
-        k, sep, v = item.partition("=")
-        if not sep or not key.match(k) or not value.match(v) or len(v) > 63:
-            raise ImproperlyConfigured(f"{name} must be key=value pairs of labels; got {item!r}")
-        pairs[k] = v
-    return pairs
-
-
-def _k8s_tolerations(name: str) -> list[dict]:
-    """A JSON list of Kubernetes tolerations."""
-    import json
-
-    from django.core.exceptions import ImproperlyConfigured
-
-    raw = env_str(name).strip()
-    try:
-        tolerations = json.loads(raw) if raw else []
-    except ValueError:
-        tolerations = None
-    if not isinstance(tolerations, list) or not all(isinstance(t, dict) for t in tolerations):
-        raise ImproperlyConfigured(f"{name} must be a JSON list of toleration objects; got {raw!r}")
-    return tolerations
-
+# Kubernetes backend (PETRI_BACKEND=kubernetes; docs/deployment.md).
 
 PETRI_K8S_NAMESPACE = env_str("PETRI_K8S_NAMESPACE")
 PETRI_RUNNER_IMAGE = env_str("PETRI_RUNNER_IMAGE", "petri-runner:0.1.0")
 PETRI_K8S_IMAGE_PULL_SECRETS = env_list("PETRI_K8S_IMAGE_PULL_SECRETS")
-PETRI_K8S_NODE_SELECTOR = _k8s_pairs("PETRI_K8S_NODE_SELECTOR")
-PETRI_K8S_TOLERATIONS = _k8s_tolerations("PETRI_K8S_TOLERATIONS")
-PETRI_K8S_EXTRA_LABELS = _k8s_pairs("PETRI_K8S_EXTRA_LABELS")
+PETRI_K8S_NODE_SELECTOR = env_label_pairs("PETRI_K8S_NODE_SELECTOR")
+PETRI_K8S_TOLERATIONS = env_json_objects("PETRI_K8S_TOLERATIONS")
+PETRI_K8S_EXTRA_LABELS = env_label_pairs("PETRI_K8S_EXTRA_LABELS")
 PETRI_K8S_QPS = env_float("PETRI_K8S_QPS", 20.0, minimum=0.1)
 PETRI_K8S_BURST = env_int("PETRI_K8S_BURST", 30, minimum=1)
 PETRI_K8S_UNSCHEDULABLE_GRACE = env_int("PETRI_K8S_UNSCHEDULABLE_GRACE", 300, minimum=0)
@@ -350,20 +293,15 @@ PETRI_K8S_DEFAULT_DEADLINE = env_int("PETRI_K8S_DEFAULT_DEADLINE", 7 * 24 * 3600
 PETRI_K8S_KUEUE_QUEUE = env_str("PETRI_K8S_KUEUE_QUEUE")
 PETRI_K8S_TMP_SIZE = env_str("PETRI_K8S_TMP_SIZE", "2Gi")
 
-# Accounts and sign-in (README: Accounts). allauth's own pages live under /accounts/.
+# Accounts and sign-in (docs/api.md: Accounts). allauth's own pages live under /accounts/.
 
 
 def _oauth_app(provider: str) -> list[dict[str, str]]:
-    """A provider's app from PETRI_<PROVIDER>_CLIENT_ID/SECRET: both set, or none at all."""
-    from django.core.exceptions import ImproperlyConfigured
-
-    client_id = env_str(f"PETRI_{provider}_CLIENT_ID").strip()
-    secret = env_str(f"PETRI_{provider}_CLIENT_SECRET").strip()
-    if bool(client_id) != bool(secret):
-        raise ImproperlyConfigured(
-            f"set both PETRI_{provider}_CLIENT_ID and PETRI_{provider}_CLIENT_SECRET, or neither"
-        )
-    return [{"client_id": client_id, "secret": secret, "key": ""}] if client_id else []
+    """allauth's APPS for a provider configured by PETRI_<PROVIDER>_CLIENT_ID/SECRET."""
+    credentials = env_credentials(f"PETRI_{provider}_CLIENT_ID", f"PETRI_{provider}_CLIENT_SECRET")
+    return (
+        [{"client_id": credentials[0], "secret": credentials[1], "key": ""}] if credentials else []
+    )
 
 
 AUTHENTICATION_BACKENDS = [

@@ -24,11 +24,18 @@ BACKEND_STATUSES = (*RUNNER_STATUSES, JobStatus.CANCELLING)
 
 
 class FailureReason(models.TextChoices):
+    """Why an attempt ended without success: the one list (docs/architecture.md, "Failures").
+
+    The runner cannot import this; the values it sends (``algorithm_error``,
+    ``deadline_exceeded``) are checked against it by jobs/tests/test_failure_contract.py.
+    """
+
     UNSCHEDULABLE = "unschedulable"
     IMAGE_NOT_FOUND = "image_not_found"
     OOM_KILLED = "oom_killed"
     DEADLINE_EXCEEDED = "deadline_exceeded"
     LOST = "lost"
+    EVICTED = "evicted"
     ALGORITHM_ERROR = "algorithm_error"
     BACKEND_ERROR = "backend_error"
     # The backend refused the attempt for good (forbidden, invalid): retrying cannot help.
@@ -36,6 +43,28 @@ class FailureReason(models.TextChoices):
     # The pod never started (a config or container error, a pull that kept failing).
     START_FAILED = "start_failed"
     CANCELLED = "cancelled"
+
+
+# Reasons that are the infrastructure's fault: the attempt is retried while attempts remain.
+RETRYABLE_REASONS = frozenset(
+    {
+        FailureReason.LOST,
+        FailureReason.UNSCHEDULABLE,
+        FailureReason.BACKEND_ERROR,
+        FailureReason.EVICTED,
+        FailureReason.START_FAILED,
+    }
+)
+# The reasons a runner may report in its result (petri_runner/runner.py sends the first two).
+RUNNER_REASONS = (
+    FailureReason.ALGORITHM_ERROR,
+    FailureReason.DEADLINE_EXCEEDED,
+    FailureReason.OOM_KILLED,
+)
+# petri_runner's exit statuses that mean "no result, and not the algorithm's fault": exited
+# without posting (0), could not reach the API (3), the attempt was already over (4),
+# terminated (143). They mirror petri_runner/errors.py; the contract test checks both.
+RUNNER_LOST_EXIT_CODES = frozenset({0, 3, 4, 143})
 
 
 class DatasetInput(models.TextChoices):

@@ -45,6 +45,12 @@ class Experiment(models.Model):
     )
     # Set once, by whichever process first sees the experiment end: one e-mail, ever.
     notified_at = models.DateTimeField(null=True, blank=True)
+    # What retention took away: its counts and times still belong to the experiment's own.
+    pruned_succeeded = models.PositiveIntegerField(default=0)
+    pruned_failed = models.PositiveIntegerField(default=0)
+    pruned_cancelled = models.PositiveIntegerField(default=0)
+    pruned_started_at = models.DateTimeField(null=True, blank=True)
+    pruned_finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()
 
@@ -119,10 +125,6 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk} ({self.status})"
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
 
 
 class JobEvent(models.Model):

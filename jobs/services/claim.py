@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from jobs.models import BACKEND_STATUSES, Experiment, Installation, Job, JobStatus
+from jobs import queries
+from jobs.models import Experiment, Installation, Job, JobStatus
+from jobs.queries import ClaimRow, ClaimWrite
 from jobs.services.quotas import NOTHING, quota_book
 from jobs.services.tokens import hash_token, runner_token
 from jobs.services.usage import Requested, requested
@@ -49,17 +52,6 @@ def handle_for(job_id: int, attempt: int, installation: str | None = None) -> st
     return f"petri-{installation or installation_id()}-{job_id}-{attempt}"
 
 
-def running_per_user() -> dict[int, int]:
-    """Jobs each user holds on a backend now (dispatching to cancelling)."""
-    rows = (
-        Job.objects.filter(status__in=BACKEND_STATUSES)
-        .values_list("owner_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return dict(rows)
-
-
 def _label(job_ids: list[int], reason: str) -> None:
     """Set why these waiting jobs wait; rows another scheduler holds are left for its claim."""
     if not job_ids:
@@ -85,9 +77,19 @@ def claimable_by(backend: str, takes_default: bool) -> Q:
     return Q(backend=backend) | Q(backend="") if takes_default else Q(backend=backend)
 
 
-def _fair_candidates(
-    limit: int, now: datetime, backend: str, claimable: Q
-) -> list[tuple[int, int]]:
+class Candidate(NamedTuple):
+    """A due waiting job in claim order: sorted by its first two fields, then by id."""
+
+    negative_priority: int
+    fair_rank: int
+    job_id: int
+    attempt: int
+    owner_id: int
+    experiment_id: int
+    wait_reason: str
+
+
+def _fair_candidates(limit: int, now: datetime, backend: str, claimable: Q) -> list[ClaimRow]:
     """Lock and rank due waiting jobs: priority, then fair share, then age; within quotas.
 
     A user's k-th job ranks at (jobs they already run + k), so a user with 50,000 waiting
@@ -120,82 +122,49 @@ def _fair_candidates(
         for rank, (job_id, priority, attempt, experiment, current) in enumerate(
             rows[: book.allowance(owner, limit)], start=1
         ):
-            ranked.append((-priority, held + rank, job_id, attempt, owner, experiment, current))
+            ranked.append(
+                Candidate(-priority, held + rank, job_id, attempt, owner, experiment, current)
+            )
     ranked.sort()
     asks: dict[int, Requested] = {}
     if book.counts_resources:
-        resources = Experiment.objects.filter(pk__in={row[5] for row in ranked})
+        resources = Experiment.objects.filter(pk__in={c.experiment_id for c in ranked})
         asks = {pk: requested(r) for pk, r in resources.values_list("pk", "resources")}
-    chosen: list[tuple[int, int]] = []
+    chosen: list[ClaimRow] = []
     relabel: dict[str, list[int]] = defaultdict(list)
-    for _, _, job_id, attempt, owner, experiment, current in ranked:
-        asked = asks.get(experiment, NOTHING)
+    for candidate in ranked:
+        owner = candidate.owner_id
+        asked = asks.get(candidate.experiment_id, NOTHING)
         if len(chosen) >= limit:  # past the batch: next in line, unless a quota says more
             reason = book.refuses(owner, asked)
         else:
             reason = book.try_take(owner, asked)
             if not reason:
-                chosen.append((job_id, attempt))
+                chosen.append(ClaimRow(candidate.job_id, candidate.attempt))
                 continue
-        if reason != current:
-            relabel[reason].append(job_id)
+        if reason != candidate.wait_reason:
+            relabel[reason].append(candidate.job_id)
     for reason, job_ids in relabel.items():
         Job.objects.filter(pk__in=job_ids).update(wait_reason=reason)
     return chosen
 
 
 def _mark_claimed(
-    chosen: list[tuple[int, int]], *, scheduler: str, backend: str, now: datetime
+    chosen: list[ClaimRow], *, scheduler: str, backend: str, now: datetime
 ) -> list[ClaimedJob]:
     """Write the claim on each row in one statement; the claimed attempts in claim order."""
-    tokens = {job_id: (attempt, runner_token(job_id, attempt)) for job_id, attempt in chosen}
+    tokens = {row.job_id: (row.attempt, runner_token(row.job_id, row.attempt)) for row in chosen}
     installation = installation_id()
-    if connection.vendor == "postgresql":
-        values = ", ".join(["(%s, %s, %s)"] * len(chosen))
-        params: list = []
-        for job_id, (attempt, token) in tokens.items():
-            params += [job_id, handle_for(job_id, attempt, installation), hash_token(token)]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""UPDATE {Job._meta.db_table} AS j
-                    SET status = %s, claimed_at = %s, scheduler = %s, backend = %s,
-                        wait_reason = '', handle = v.handle, runner_token_hash = v.hash
-                    FROM (VALUES {values}) AS v(id, handle, hash)
-                    WHERE j.id = v.id
-                    RETURNING j.id, j.experiment_id, j.owner_id""",
-                [JobStatus.DISPATCHING, now, scheduler, backend, *params],
-            )
-            found = {job_id: (experiment_id, owner) for job_id, experiment_id, owner in cursor}
-    else:
-        jobs = [
-            Job(
-                pk=job_id,
-                status=JobStatus.DISPATCHING,
-                claimed_at=now,
-                scheduler=scheduler,
-                backend=backend,
-                handle=handle_for(job_id, attempt, installation),
-                runner_token_hash=hash_token(token),
-                wait_reason="",
-            )
-            for job_id, (attempt, token) in tokens.items()
-        ]
-        fields = [
-            "status",
-            "claimed_at",
-            "scheduler",
-            "backend",
-            "handle",
-            "runner_token_hash",
-            "wait_reason",
-        ]
-        Job.objects.bulk_update(jobs, fields)
-        rows = Job.objects.filter(pk__in=list(tokens)).values_list(
-            "id", "experiment_id", "owner_id"
-        )
-        found = {job_id: (experiment_id, owner) for job_id, experiment_id, owner in rows}
+    writes = [
+        ClaimWrite(job_id, handle_for(job_id, attempt, installation), hash_token(token))
+        for job_id, (attempt, token) in tokens.items()
+    ]
+    found = {
+        row.job_id: row
+        for row in queries.mark_claimed(writes, scheduler=scheduler, backend=backend, now=now)
+    }
     experiments = Experiment.objects.select_related("algorithm", "owner").in_bulk(
-        {experiment_id for experiment_id, _ in found.values()}
+        {row.experiment_id for row in found.values()}
     )
     announce_jobs_changed(list(tokens), experiments)
     return [
@@ -204,8 +173,8 @@ def _mark_claimed(
             attempt=attempt,
             handle=handle_for(job_id, attempt, installation),
             token=token,
-            experiment=experiments[found[job_id][0]],
-            owner_id=found[job_id][1],
+            experiment=experiments[found[job_id].experiment_id],
+            owner_id=found[job_id].owner_id,
         )
         for job_id, (attempt, token) in tokens.items()
     ]
@@ -250,6 +219,7 @@ def reclaim_stale_dispatching(
             .select_for_update(skip_locked=True)
             .values_list("id", "attempt")[:limit]
         )
+        chosen = [ClaimRow(*row) for row in chosen]
         if not chosen:
             return []
         return _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Count, Max, Min, Q
 
-from jobs.models import BACKEND_STATUSES, FINAL_STATUSES, Job, JobStatus
+from jobs.models import BACKEND_STATUSES, FINAL_STATUSES, Experiment, Job, JobStatus
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
 
@@ -56,13 +57,49 @@ def orphaned_handles(handles: list[str]) -> list[str]:
 
 
 def prune_finished_jobs(older_than: datetime, batch: int) -> int:
-    """Delete one batch of finished queue rows; their Result and output files stay."""
+    """Delete one batch of finished queue rows; their Result and output files stay.
+
+    Their counts and times are folded into their experiment's ``pruned_*`` fields in the
+    same transaction, so the experiment's counts, status and times do not change.
+    """
     with transaction.atomic():
+        # Locked, so a retry of one of them (which makes it unfinished) waits or is skipped.
         ids = list(
-            Job.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=older_than)
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(status__in=FINAL_STATUSES, finished_at__lt=older_than)
             .order_by("finished_at")
             .values_list("id", flat=True)[:batch]
         )
-        if ids:
-            Job.objects.filter(pk__in=ids).delete()
+        if not ids:
+            return 0
+        pruned = (
+            Job.objects.filter(pk__in=ids)
+            .values("experiment_id")
+            .annotate(
+                **{s.value: Count("id", filter=Q(status=s.value)) for s in FINAL_STATUSES},
+                first_started=Min("started_at"),
+                last_finished=Max("finished_at"),
+            )
+            .order_by("experiment_id")
+        )
+        for row in pruned:
+            experiment = Experiment.objects.select_for_update().get(pk=row["experiment_id"])
+            for status in FINAL_STATUSES:
+                field = f"pruned_{status.value}"
+                setattr(experiment, field, getattr(experiment, field) + row[status.value])
+            started = filter(None, (experiment.pruned_started_at, row["first_started"]))
+            finished = filter(None, (experiment.pruned_finished_at, row["last_finished"]))
+            experiment.pruned_started_at = min(started, default=None)
+            experiment.pruned_finished_at = max(finished, default=None)
+            experiment.save(update_fields=list(_PRUNED_FIELDS))
+        Job.objects.filter(pk__in=ids).delete()
     return len(ids)
+
+
+_PRUNED_FIELDS = (
+    "pruned_succeeded",
+    "pruned_failed",
+    "pruned_cancelled",
+    "pruned_started_at",
+    "pruned_finished_at",
+)

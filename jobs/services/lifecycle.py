@@ -20,6 +20,7 @@ from jobs.models import (
     JobStatus,
     Result,
 )
+from jobs.services.ended import check_ended
 from jobs.services.generated import register_generated_dataset
 from jobs.services.retry import backoff, requeued_fields, should_retry
 from jobs.services.usage import record_usage
@@ -169,6 +170,8 @@ def finish_attempt(
         job.save()
         announce_jobs_changed([job.pk], [job.experiment_id])
         wake_schedulers()  # a slot is free (and a retry may be due): no need to wait for a poll
+        if job.status in FINAL_STATUSES:
+            check_ended([job.experiment_id])
     return job
 
 
@@ -193,7 +196,8 @@ def fail_attempt(
 
 
 def _mark_cancelled(job: Job, now: datetime) -> None:
-    job.status, job.failure_reason, job.finished_at = JobStatus.CANCELLED, "cancelled", now
+    job.status, job.finished_at = JobStatus.CANCELLED, now
+    job.failure_reason = FailureReason.CANCELLED
     job.wait_reason = ""
 
 
@@ -208,6 +212,7 @@ def mark_cancelled(job_id: int, attempt: int) -> Job:
             _note(job, "cancelled", now)
             job.save()
             announce_jobs_changed([job.pk], [job.experiment_id])
+            check_ended([job.experiment_id])
     return job
 
 
@@ -224,6 +229,8 @@ def cancel_job(job: Job) -> Job:
             raise Conflict(f"job {job.pk} is already {job.status}")
         job.save()
         announce_jobs_changed([job.pk], [job.experiment_id])
+        if job.status == JobStatus.CANCELLED:
+            check_ended([job.experiment_id])
     return job
 
 
@@ -244,6 +251,8 @@ def cancel_experiment(experiment: Experiment) -> int:
         if not waiting + active and not jobs.filter(status=JobStatus.CANCELLING).exists():
             raise Conflict(f"experiment {experiment.pk} has no unfinished jobs")
         announce_jobs_changed(affected, [experiment.pk])
+        if waiting:
+            check_ended([experiment.pk])
     return waiting + active
 
 

@@ -11,12 +11,17 @@ from django.db.models import F
 from django.utils import timezone
 
 from jobs.errors import Conflict
-from jobs.models import Experiment, FailureReason, Job, JobEvent, JobStatus, Result
+from jobs.models import (
+    RETRYABLE_REASONS,
+    Experiment,
+    FailureReason,
+    Job,
+    JobEvent,
+    JobStatus,
+    Result,
+)
 from jobs.signals import announce_jobs_changed
 
-RETRYABLE = frozenset(
-    {FailureReason.LOST, FailureReason.UNSCHEDULABLE, FailureReason.BACKEND_ERROR, "evicted"}
-)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 600.0
 
@@ -26,7 +31,7 @@ def should_retry(job: Job, reason: str) -> bool:
         return False
     if reason == FailureReason.ALGORITHM_ERROR:
         return job.experiment.retry_algorithm_errors
-    return reason in RETRYABLE
+    return reason in RETRYABLE_REASONS
 
 
 def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from jobs import queries
 from jobs.errors import InvalidInput
-from jobs.models import Algorithm, Dataset, DatasetInput, Experiment, Job, JobStatus
+from jobs.models import Algorithm, Dataset, DatasetInput, Experiment
 from jobs.services.quotas import check_fits
 from jobs.signals import announce_jobs_changed
 from jobs.sweeps import NodeLister, expand_grid, grid_size, resolve_sweep, validate_resources
 from jobs.validators import depth_problem
-from jobs.wakeups import NOTIFY_CHANNEL, wake_schedulers
-
-BULK_BATCH = 2000
+from jobs.wakeups import wake_schedulers
 
 
 def _positive_int(errors: dict, field: str, value: Any, *, minimum: int, maximum: int) -> int:
@@ -117,64 +115,7 @@ def submit_experiment(
             job_count=size,
             created_at=now,
         )
-        _insert_jobs(experiment, axes, repeats, now)
-        notify_scheduler()
+        queries.insert_grid(experiment, expand_grid(axes), repeats, now)
+        wake_schedulers()
         announce_jobs_changed([], [experiment.pk])
     return experiment
-
-
-def _insert_jobs(experiment: Experiment, axes: dict[str, list[Any]], repeats: int, now) -> None:
-    """One row per combination and repeat, in grid order."""
-    common = {
-        "experiment": experiment,
-        "owner_id": experiment.owner_id,
-        "priority": experiment.priority,
-        "max_attempts": experiment.max_attempts,
-        "backend": experiment.backend,
-        "not_before": now,
-        "created_at": now,
-    }
-    if connection.vendor == "postgresql":
-        # Postgres expands the grid itself: one statement, no model instance per job.
-        table = Job._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""INSERT INTO {table} (experiment_id, owner_id, priority, "index", "repeat",
-                        parameters, status, attempt, max_attempts, not_before, created_at,
-                        scheduler, backend, handle, runner_token_hash, failure_reason, error,
-                        wait_reason)
-                    SELECT %s, %s, %s, e.ord - 1, r.rep, e.value, %s, 1, %s, %s, %s,
-                        '', %s, '', '', '', '', ''
-                    FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS e(value, ord)
-                    CROSS JOIN generate_series(0, %s) AS r(rep)
-                    ORDER BY e.ord, r.rep""",
-                [
-                    experiment.pk,
-                    experiment.owner_id,
-                    experiment.priority,
-                    JobStatus.WAITING,
-                    experiment.max_attempts,
-                    now,
-                    now,
-                    experiment.backend,
-                    json.dumps(list(expand_grid(axes))),
-                    repeats - 1,
-                ],
-            )
-        return
-    batch: list[Job] = []
-    for index, values in enumerate(expand_grid(axes)):
-        for repeat in range(repeats):
-            batch.append(Job(index=index, repeat=repeat, parameters=values, **common))
-            if len(batch) >= BULK_BATCH:
-                Job.objects.bulk_create(batch)
-                batch = []
-    Job.objects.bulk_create(batch)
-
-
-def notify_scheduler() -> None:
-    """Wake idle schedulers; Postgres delivers the NOTIFY once, when the transaction commits."""
-    wake_schedulers()
-
-
-__all__ = ["NOTIFY_CHANNEL", "notify_scheduler", "submit_experiment"]

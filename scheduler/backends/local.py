@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs import wakeups
+from jobs.models import RUNNER_LOST_EXIT_CODES, FailureReason
 from jobs.services.usage import requested
 from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
 
 log = logging.getLogger(__name__)
 
-# Runner exit statuses that mean "no result, and not the algorithm's fault" (see petri_runner).
-RUNNER_LOST_CODES = {0, 3, 4, 143}
 TERMINATE_GRACE_SECONDS = 5.0
 SELF_CHECK_SECONDS = 60.0
 # What the runner may see of the server's environment: nothing secret, nothing of Django's.
@@ -238,7 +237,10 @@ class LocalBackend(Backend):
                 proc = self._procs.get(handle)
                 if proc is None:
                     states[handle] = BackendState(
-                        handle, "gone", reason="lost", message="no runner process for this attempt"
+                        handle,
+                        "gone",
+                        reason=FailureReason.LOST,
+                        message="no runner process for this attempt",
                     )
                     continue
                 code = proc.poll()
@@ -246,7 +248,11 @@ class LocalBackend(Backend):
                     states[handle] = BackendState(handle, "running")
                     continue
                 del self._procs[handle]
-                reason = "lost" if code in RUNNER_LOST_CODES or code < 0 else "algorithm_error"
+                reason = (
+                    FailureReason.LOST
+                    if code in RUNNER_LOST_EXIT_CODES or code < 0
+                    else FailureReason.ALGORITHM_ERROR
+                )
                 states[handle] = BackendState(
                     handle,
                     "exited",

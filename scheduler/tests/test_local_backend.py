@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from jobs import services
-from jobs.models import FailureReason, Job, JobEvent, JobStatus
+from jobs.models import FINAL_STATUSES, FailureReason, Job, JobEvent, JobStatus
 from jobs.tests.factories import make_experiment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,7 +53,9 @@ def test_an_algorithm_exiting_non_zero_fails_the_job_and_keeps_its_log(
     experiment = make_experiment(
         user, catalog["sleep-and-score"], parameters={"fail": True, "exit_code": 3, "duration": 0}
     )
-    local_scheduler.run_until(lambda: job_of(experiment).is_final, what="the job to end")
+    local_scheduler.run_until(
+        lambda: job_of(experiment).status in FINAL_STATUSES, what="the job to end"
+    )
     job = job_of(experiment)
     assert (job.status, job.failure_reason, job.exit_code) == (
         JobStatus.FAILED,
@@ -75,7 +77,9 @@ def test_a_runner_killed_without_a_result_is_reconciled_as_lost(user, catalog, l
     )
     proc = local_scheduler.backend._procs[job_of(experiment).handle]
     os.killpg(proc.pid, signal.SIGKILL)
-    local_scheduler.run_until(lambda: job_of(experiment).is_final, what="reconciliation")
+    local_scheduler.run_until(
+        lambda: job_of(experiment).status in FINAL_STATUSES, what="reconciliation"
+    )
     job = job_of(experiment)
     assert (job.status, job.failure_reason) == (JobStatus.FAILED, FailureReason.LOST)
 

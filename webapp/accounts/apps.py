@@ -18,6 +18,6 @@ class AccountsConfig(AppConfig):
         post_save.connect(
             services.create_profile, sender=get_user_model(), dispatch_uid="accounts-profile"
         )
-        signals.jobs_changed.connect(
-            notifications.on_jobs_changed, dispatch_uid="accounts-notifications"
+        signals.experiment_ended.connect(
+            notifications.on_experiment_ended, dispatch_uid="accounts-notifications"
         )

@@ -1,66 +1,57 @@
-"""E-mail when an experiment ends: claimed once with a conditional UPDATE, sent on commit.
+"""E-mail the owner when an experiment ends, without holding up whoever saw it end.
 
-Whichever process (web or any scheduler replica) first sees an experiment with no unfinished
-job sets ``notified_at``; the others' UPDATE then matches no row, so one e-mail goes out.
+jobs/services/ended.py decides that an experiment ended (once, ever) and announces
+``experiment_ended`` after commit. The message is composed from the database at once, in the
+announcing thread; the SMTP conversation runs in a background thread, so neither the runner's
+HTTP request nor the scheduler's tick waits on a mail server. A process that dies while a send
+is in flight loses that one e-mail (the claim is not undone): the price of not queueing it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+import threading
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Exists, OuterRef
-from django.utils import timezone
 
-from jobs.models import FINAL_STATUSES, Experiment, Job, JobStatus, Result
+from jobs.models import FINAL_STATUSES, Experiment, JobStatus, Result
 from jobs.status import derive_status, job_counts
 from webapp.accounts.services import profile_of
 
 log = logging.getLogger(__name__)
+_sending: list[threading.Thread] = []
+_sending_lock = threading.Lock()
 
 
-def _ended() -> Any:
-    """Experiments that have jobs, none of them unfinished (a Q-like filter pair)."""
-    jobs = Job.objects.filter(experiment=OuterRef("pk"))
-    return Exists(jobs), ~Exists(jobs.exclude(status__in=FINAL_STATUSES))
-
-
-def claim_notification(experiment_id: int) -> bool:
-    """Take the one right to announce this experiment's end; False when it is not ours."""
-    has_jobs, none_unfinished = _ended()
-    claimed = (
-        Experiment.objects.filter(pk=experiment_id, notified_at__isnull=True)
-        .filter(has_jobs, none_unfinished)
-        .update(notified_at=timezone.now())
+def on_experiment_ended(sender: Any, experiment_id: int, **kwargs: Any) -> None:
+    message = experiment_mail(experiment_id)
+    if message is None:
+        return
+    thread = threading.Thread(
+        target=_send, args=message, name=f"petri-mail-{experiment_id}", daemon=True
     )
-    return claimed == 1
+    with _sending_lock:
+        _sending[:] = [t for t in _sending if t.is_alive()]
+        _sending.append(thread)
+    thread.start()
 
 
-def notify_ended(experiment_ids: Iterable[int]) -> list[int]:
-    """Claim and (after commit) e-mail every given experiment that has just ended."""
-    has_jobs, none_unfinished = _ended()
-    candidates = list(
-        Experiment.objects.filter(pk__in=list(experiment_ids), notified_at__isnull=True)
-        .filter(has_jobs, none_unfinished)
-        .values_list("pk", flat=True)
-    )
-    claimed = []
-    for experiment_id in candidates:
-        with transaction.atomic():
-            if claim_notification(experiment_id):
-                claimed.append(experiment_id)
-                transaction.on_commit(lambda pk=experiment_id: send_experiment_mail(pk))
-    return claimed
+def wait_for_mail(timeout: float = 30.0) -> None:
+    """Block until the e-mails being sent have gone (tests; a process about to exit)."""
+    with _sending_lock:
+        threads = list(_sending)
+    for thread in threads:
+        thread.join(timeout)
 
 
-def on_jobs_changed(sender: Any, experiment_ids: Iterable[int] = (), **kwargs: Any) -> None:
-    if experiment_ids:
-        notify_ended(experiment_ids)
+def _send(subject: str, body: str, recipient: str) -> None:
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+    except Exception:  # a mail server down must not go unnoticed, nor crash anything
+        log.exception("could not e-mail %s: %s", recipient, subject)
 
 
 def best_job(experiment: Experiment) -> tuple[int | None, float] | None:
@@ -104,16 +95,11 @@ def compose(experiment: Experiment) -> tuple[str, str]:
     return f"Petri: {name} {status}", "\n".join(lines) + "\n"
 
 
-def send_experiment_mail(experiment_id: int) -> bool:
-    """Send the e-mail unless the owner opted out or has no address; True when sent."""
+def experiment_mail(experiment_id: int) -> tuple[str, str, str] | None:
+    """(subject, body, recipient), or None when the owner opted out or has no address."""
     experiment = Experiment.objects.select_related("owner", "algorithm").get(pk=experiment_id)
     owner = experiment.owner
     if not owner.email or not profile_of(owner).email_notifications:
-        return False
+        return None
     subject, body = compose(experiment)
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [owner.email])
-    except Exception:  # a mail server down must not fail the scheduler or the runner's call
-        log.exception("could not e-mail %s about experiment %s", owner.email, experiment_id)
-        return False
-    return True
+    return subject, body, owner.email

@@ -11,6 +11,14 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from jobs.errors import Conflict, InvalidInput
 
 
+def int_query_param(request, name: str, default: int) -> int:
+    """An integer from the query string; a 400 naming the parameter when it is not one."""
+    try:
+        return int(request.query_params.get(name, default))
+    except ValueError:
+        raise InvalidInput({name: ["must be an integer"]}) from None
+
+
 def exception_handler(exc, context):
     if isinstance(exc, InvalidInput):
         return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)

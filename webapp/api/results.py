@@ -20,6 +20,7 @@ from jobs import graphs
 from jobs.errors import InvalidInput
 from jobs.metrics import filter_by_metrics, filter_by_parameters, ordering_term, sortable
 from jobs.services import results
+from webapp.api.exceptions import int_query_param
 
 
 class MetricFilterBackend(BaseFilterBackend):
@@ -142,13 +143,6 @@ class JobResultsMixin:
         return Response(results.compare_job(self.get_object(), other, self.get_queryset()))
 
 
-def _int_param(request, name: str, default: int) -> int:
-    try:
-        return int(request.query_params.get(name, default))
-    except ValueError:
-        raise InvalidInput({name: ["must be an integer"]}) from None
-
-
 class ExperimentResultsMixin:
     """/api/experiments/<id>/summary/, columns/, export.csv and outputs.zip."""
 
@@ -174,7 +168,7 @@ class ExperimentResultsMixin:
                 self.get_object(),
                 request.query_params.get("metric"),
                 request.query_params.get("order"),
-                _int_param(request, "limit", 100),
+                int_query_param(request, "limit", 100),
             )
         )
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import services
-from jobs.models import FailureReason, Job
+from jobs.models import RUNNER_REASONS, Job
 from jobs.validators import FLOAT_LIMIT, INT32_MAX, INT64_MAX
 from webapp.api.fields import MetricsField
 
@@ -171,7 +171,7 @@ class ResultSerializer(serializers.Serializer):
     metrics = MetricsField(required=False, default=dict)
     error = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
     failure_reason = serializers.ChoiceField(
-        [FailureReason.ALGORITHM_ERROR, FailureReason.DEADLINE_EXCEEDED, FailureReason.OOM_KILLED],
+        [reason.value for reason in RUNNER_REASONS],
         required=False,
         allow_null=True,
     )

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs.models import Algorithm, Artifact, Dataset, Experiment, Job, OutputFile
-from jobs.status import annotated_counts, derive_status
+from jobs.status import FINAL_EXPERIMENT_STATUSES, annotated_counts, derive_status
 
 
 class AlgorithmSerializer(serializers.ModelSerializer):
@@ -155,8 +155,10 @@ class ExperimentSerializer(serializers.ModelSerializer):
         return getattr(obj, "started_at", None)
 
     def get_finished_at(self, obj: Experiment) -> datetime | None:
-        """The last finish of its jobs so far (annotated by the viewset)."""
-        return getattr(obj, "finished_at", None)
+        """Its last job's finish, once every job has finished (annotated by the viewset)."""
+        if self.get_status(obj) not in FINAL_EXPERIMENT_STATUSES:
+            return None
+        return getattr(obj, "last_finished_at", None)
 
     def get_progress(self, obj: Experiment) -> float:
         counts = self._counts(obj)

@@ -10,6 +10,9 @@ EXIT_RETRIES_EXHAUSTED = 3
 EXIT_ATTEMPT_OVER = 4
 EXIT_FATAL_RESPONSE = 5
 EXIT_TERMINATED = 143
+# Exits that mean "no result, and not the algorithm's fault": the backends fail such an attempt
+# as `lost` and retry it. The server's RUNNER_LOST_EXIT_CODES must equal this (contract test).
+LOST_EXIT_CODES = frozenset({EXIT_OK, EXIT_RETRIES_EXHAUSTED, EXIT_ATTEMPT_OVER, EXIT_TERMINATED})
 
 
 class RunnerError(Exception):

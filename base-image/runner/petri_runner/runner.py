@@ -33,6 +33,8 @@ LOG_TAIL_LINES = 20
 # left the group (setsid) may hold it open forever, so reading stops after this long.
 READER_DRAIN_SECONDS = 5.0
 
+# Failure reasons this runner reports: values of the server's FailureReason (docs/runner.md;
+# jobs/tests/test_failure_contract.py checks them).
 ALGORITHM_ERROR = "algorithm_error"
 BACKEND_ERROR = "backend_error"
 DEADLINE_EXCEEDED = "deadline_exceeded"

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from jobs.models import RUNNER_LOST_EXIT_CODES, FailureReason
 from scheduler.backends.base import BackendState
 from scheduler.backends.kubernetes.manifests import RUNNER_CONTAINER
 
-# Exit statuses of petri_runner that mean "no result, and not the algorithm's fault": it could
-# not reach the API (3), the attempt was already over (4), or it was terminated (143).
-RUNNER_LOST_CODES = frozenset({0, 3, 4, 143})
 IMAGE_ERRORS = frozenset(
     {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 )
@@ -131,7 +129,7 @@ def _ended(
 def _lost_result(handle: str) -> Outcome:
     # A runner that posted its result made the job final, so this report is ignored; it
     # counts only when the runner exited 0 without a result.
-    return _ended(handle, "lost", "the runner exited without posting a result", 0)
+    return _ended(handle, FailureReason.LOST, "the runner exited without posting a result", 0)
 
 
 def failed_pod(handle: str, pod: dict[str, Any]) -> Outcome:
@@ -141,28 +139,30 @@ def failed_pod(handle: str, pod: dict[str, Any]) -> Outcome:
     disruption = _true_conditions(pod).get("DisruptionTarget")
     if status.get("reason") in EVICTED_POD_REASONS or disruption:
         why = status.get("message") or (disruption or {}).get("message") or "evicted"
-        return _ended(handle, "evicted", f"the pod was evicted: {why}")
+        return _ended(handle, FailureReason.EVICTED, f"the pod was evicted: {why}")
     if status.get("reason") == "DeadlineExceeded":
-        return _ended(handle, "deadline_exceeded", "the pod ran past its deadline", log_pod=name)
+        return _ended(
+            handle, FailureReason.DEADLINE_EXCEEDED, "the pod ran past its deadline", log_pod=name
+        )
     container = _runner_status(pod)
     state = container.get("state") or {}
     terminated = state.get("terminated") or (container.get("lastState") or {}).get("terminated")
     if not terminated:
         why = status.get("message") or status.get("reason") or "no container status"
-        return _ended(handle, "lost", f"the pod failed before the runner ran: {why}")
+        return _ended(handle, FailureReason.LOST, f"the pod failed before the runner ran: {why}")
     code = terminated.get("exitCode")
     if terminated.get("reason") == "OOMKilled":
         return _ended(
             handle,
-            "oom_killed",
+            FailureReason.OOM_KILLED,
             "the runner was killed for exceeding its memory limit (OOMKilled)",
             code,
             log_pod=name,
         )
-    lost = code is None or code in RUNNER_LOST_CODES or code >= 128
+    lost = code is None or code in RUNNER_LOST_EXIT_CODES or code >= 128
     return _ended(
         handle,
-        "lost" if lost else "algorithm_error",
+        FailureReason.LOST if lost else FailureReason.ALGORITHM_ERROR,
         f"the runner exited with status {code} ({terminated.get('reason') or 'Error'}) "
         "without a result",
         code,
@@ -179,7 +179,7 @@ def _pending_pod(
         image = (pod.get("spec") or {}).get("containers", [{}])[0].get("image", "")
         return _ended(
             handle,
-            "image_not_found",
+            FailureReason.IMAGE_NOT_FOUND,
             f"cannot pull the image {image}: {reason}: {waiting.get('message', '')}",
             stop=True,
         )
@@ -206,7 +206,7 @@ def _pending_pod(
         if waited >= graces.scheduling:
             return _ended(
                 handle,
-                "unschedulable",
+                FailureReason.UNSCHEDULABLE,
                 f"no node could take the pod for {int(waited.total_seconds())} s: "
                 f"{scheduled.get('message', '')}",
                 stop=True,
@@ -234,7 +234,10 @@ def classify(
     if job is None:
         return Outcome(
             BackendState(
-                handle, "gone", reason="lost", message="the Kubernetes Job is gone, with no result"
+                handle,
+                "gone",
+                reason=FailureReason.LOST,
+                message="the Kubernetes Job is gone, with no result",
             )
         )
     conditions = _true_conditions(job)
@@ -249,7 +252,7 @@ def classify(
     if failed and failed.get("reason") == "DeadlineExceeded":
         return _ended(
             handle,
-            "deadline_exceeded",
+            FailureReason.DEADLINE_EXCEEDED,
             f"Kubernetes stopped the Job at its deadline: {failed.get('message', '')}",
             log_pod=pod_name,
         )
@@ -257,7 +260,9 @@ def classify(
         return failed_pod(handle, pod)
     if failed:
         return _ended(
-            handle, "lost", f"the Job failed: {failed.get('reason')}: {failed.get('message', '')}"
+            handle,
+            FailureReason.LOST,
+            f"the Job failed: {failed.get('reason')}: {failed.get('message', '')}",
         )
     if pod is None and suspended(job):
         return Outcome(BackendState(handle, "pending", message="queued"), queued=True)
@@ -268,7 +273,7 @@ def classify(
         if waited >= graces.scheduling:
             return _ended(
                 handle,
-                "unschedulable",
+                FailureReason.UNSCHEDULABLE,
                 f"no pod was created for the Job in {int(waited.total_seconds())} s",
                 stop=True,
             )

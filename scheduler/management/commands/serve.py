@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from channels.routing import get_default_application
 from daphne.endpoints import build_endpoint_description_strings
@@ -49,6 +50,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         host, port = options["host"], options["port"]
+        # WhiteNoise serves from STATIC_ROOT; embedded, nothing else has made it.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         fleet = None
         if settings.PETRI_SCHEDULER_IN_WEB and not options["no_scheduler"]:
             # Runners on this machine reach this very server unless told otherwise.

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jobs import services
-from jobs.models import FailureReason, Job, JobStatus
+from jobs.models import FINAL_STATUSES, FailureReason, Job, JobStatus
 from jobs.tests.factories import make_experiment
 from scheduler.backends.base import JobSpec
 from scheduler.loop import Scheduler
@@ -51,7 +51,7 @@ def test_a_sweep_lives_its_whole_life_on_kubernetes(
 
     run_until(
         scheduler,
-        lambda: all(job.is_final for job in jobs_of(experiment)),
+        lambda: all(job.status in FINAL_STATUSES for job in jobs_of(experiment)),
         timeout=120,
         what="every job of the sweep to finish",
     )
@@ -82,15 +82,18 @@ def test_api_calls_per_dispatched_job_are_two_and_reconcile_is_constant(
     assert dispatched == 30
     calls = cluster.calls()
     assert calls[("POST", "jobs")] + calls[("POST", "secrets")] == 2 * dispatched
-    # Reconciling 30 pending attempts: one LIST of Jobs and one of their pods, no GET per job.
-    assert calls[("GET", "jobs")] == 1 and calls[("GET", "pods")] == 1
-    assert sum(calls.values()) == 2 * dispatched + 2
+    # Reconciling 30 pending attempts: one LIST of Jobs and one of their pods, no GET per job;
+    # publishing the nodes adds one LIST of nodes and one of the pods on them.
+    assert calls[("GET", "jobs")] == 1 and calls[("GET", "pods")] == 2
+    assert calls[("GET", "nodes")] == 1
+    assert sum(calls.values()) == 2 * dispatched + 4
 
     for job in Job.objects.filter(status=JobStatus.PENDING):
         cluster.run(job.handle)
     cluster.requests.clear()
     scheduler.tick()
-    assert cluster.calls() == {("GET", "jobs"): 1}  # all running: not even the pods are read
+    # All running: the attempts' pods are not read; only the nodes are published.
+    assert cluster.calls() == {("GET", "jobs"): 1, ("GET", "nodes"): 1, ("GET", "pods"): 1}
     assert all(j.status == JobStatus.PENDING for j in jobs_of(experiment))
 
 

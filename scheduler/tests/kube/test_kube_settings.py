@@ -9,12 +9,12 @@ from scheduler.backends import create_backend
 from scheduler.backends.kubernetes import KubernetesBackend
 from scheduler.backends.kubernetes.manifests import job_manifest
 from scheduler.tests.kube.helpers import make_spec
-from webapp import settings as petri_settings
+from webapp.env import env_json_objects, env_label_pairs
 
 
 def test_label_pairs_are_parsed(monkeypatch):
     monkeypatch.setenv("PETRI_K8S_NODE_SELECTOR", "pool=batch, example.com/disk=ssd")
-    assert petri_settings._k8s_pairs("PETRI_K8S_NODE_SELECTOR") == {
+    assert env_label_pairs("PETRI_K8S_NODE_SELECTOR") == {
         "pool": "batch",
         "example.com/disk": "ssd",
     }
@@ -24,23 +24,21 @@ def test_label_pairs_are_parsed(monkeypatch):
 def test_malformed_label_pairs_stop_petri_naming_the_variable(monkeypatch, raw):
     monkeypatch.setenv("PETRI_K8S_EXTRA_LABELS", raw)
     with pytest.raises(ImproperlyConfigured, match="PETRI_K8S_EXTRA_LABELS"):
-        petri_settings._k8s_pairs("PETRI_K8S_EXTRA_LABELS")
+        env_label_pairs("PETRI_K8S_EXTRA_LABELS")
 
 
 def test_tolerations_are_a_json_list(monkeypatch):
     monkeypatch.setenv("PETRI_K8S_TOLERATIONS", '[{"key": "gpu", "operator": "Exists"}]')
-    assert petri_settings._k8s_tolerations("PETRI_K8S_TOLERATIONS") == [
-        {"key": "gpu", "operator": "Exists"}
-    ]
+    assert env_json_objects("PETRI_K8S_TOLERATIONS") == [{"key": "gpu", "operator": "Exists"}]
     monkeypatch.delenv("PETRI_K8S_TOLERATIONS")
-    assert petri_settings._k8s_tolerations("PETRI_K8S_TOLERATIONS") == []
+    assert env_json_objects("PETRI_K8S_TOLERATIONS") == []
 
 
 @pytest.mark.parametrize("raw", ["gpu:NoSchedule", '{"key": "gpu"}', "[1, 2]"])
 def test_tolerations_that_are_not_a_json_list_of_objects_stop_petri(monkeypatch, raw):
     monkeypatch.setenv("PETRI_K8S_TOLERATIONS", raw)
     with pytest.raises(ImproperlyConfigured, match="PETRI_K8S_TOLERATIONS"):
-        petri_settings._k8s_tolerations("PETRI_K8S_TOLERATIONS")
+        env_json_objects("PETRI_K8S_TOLERATIONS")
 
 
 def test_create_backend_builds_the_kubernetes_backend_from_settings(

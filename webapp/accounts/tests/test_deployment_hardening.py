@@ -34,7 +34,9 @@ print(json.dumps({
 }))
 """
 
-SQLITE_PROBE = """
+# Every Petri process starts through manage.py, which prepares var/ before the settings load.
+PREPARED = "from webapp.var import prepare_var_dir; prepare_var_dir()\n"
+SQLITE_PROBE = PREPARED + """
 import json, os, stat, django
 django.setup()
 from django.conf import settings
@@ -113,7 +115,7 @@ def test_an_existing_world_readable_database_is_made_private(tmp_path):
     database.touch(mode=0o644)
     Path(f"{database}-wal").touch(mode=0o644)
     database.chmod(0o644)
-    run_django("import django; django.setup()", tmp_path)
+    run_django(PREPARED + "import django; django.setup()", tmp_path)
     assert mode(database) == 0o600 and mode(Path(f"{database}-wal")) == 0o600
 
 

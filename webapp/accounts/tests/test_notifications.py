@@ -7,11 +7,12 @@ from django.core import mail
 
 from jobs import services
 from jobs.models import Experiment
+from jobs.services.ended import claim_ended
 from jobs.tests.factories import UserFactory, make_experiment
 from scheduler.backends.base import BackendState
 from scheduler.backends.noop import NoopBackend
 from scheduler.loop import Scheduler
-from webapp.accounts.notifications import notify_ended
+from webapp.accounts.notifications import wait_for_mail
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ def test_the_owner_gets_one_email_when_an_experiment_ends(
     )
     with django_capture_on_commit_callbacks(execute=True):
         _run_all(experiment, [(True, {"loss": 0.5}), (True, {"loss": 0.2}), (False, {})])
+    wait_for_mail()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["erin@example.org"]
@@ -52,7 +54,8 @@ def test_the_owner_gets_one_email_when_an_experiment_ends(
 
     # Anything that happens to it later (a retry finishing again) sends nothing more.
     with django_capture_on_commit_callbacks(execute=True):
-        notify_ended([experiment.pk])
+        claim_ended([experiment.pk])
+    wait_for_mail()
     assert len(mail.outbox) == 1
 
 
@@ -62,6 +65,7 @@ def test_nothing_is_sent_while_jobs_are_unfinished(researcher, django_capture_on
     job = experiment.jobs.exclude(status="waiting").get()
     with django_capture_on_commit_callbacks(execute=True):
         services.finish_attempt(job.pk, job.attempt, succeeded=True)
+    wait_for_mail()
     assert mail.outbox == []
     assert Experiment.objects.get(pk=experiment.pk).notified_at is None
 
@@ -70,6 +74,7 @@ def test_a_cancelled_experiment_is_announced_too(researcher, django_capture_on_c
     experiment = make_experiment(researcher, parameters={"n": [1, 2]})
     with django_capture_on_commit_callbacks(execute=True):
         services.cancel_experiment(experiment)
+    wait_for_mail()
     assert len(mail.outbox) == 1 and mail.outbox[0].subject.endswith(" cancelled")
     assert "2 cancelled" in mail.outbox[0].body
 
@@ -79,6 +84,7 @@ def test_the_public_url_makes_the_link(researcher, settings, django_capture_on_c
     experiment = make_experiment(researcher)
     with django_capture_on_commit_callbacks(execute=True):
         services.cancel_experiment(experiment)
+    wait_for_mail()
     assert f"https://petri.example.org/experiments/{experiment.pk}" in mail.outbox[0].body
 
 
@@ -92,6 +98,7 @@ def test_a_user_who_opted_out_gets_no_email(
     experiment = make_experiment(researcher)
     with django_capture_on_commit_callbacks(execute=True):
         services.cancel_experiment(experiment)
+    wait_for_mail()
     assert mail.outbox == []
     # Decided once all the same: opting in again later does not resend old news.
     assert Experiment.objects.get(pk=experiment.pk).notified_at is not None
@@ -101,6 +108,7 @@ def test_an_account_without_an_address_gets_no_email(db, django_capture_on_commi
     experiment = make_experiment(UserFactory(username="noaddress", email=""))
     with django_capture_on_commit_callbacks(execute=True):
         services.cancel_experiment(experiment)
+    wait_for_mail()
     assert mail.outbox == []
 
 
@@ -153,6 +161,7 @@ def test_two_schedulers_finishing_one_experiment_send_exactly_one_email():
         raise AssertionError("the experiment did not end")
 
     _in_threads(2, drive)
+    wait_for_mail()
     assert experiment.jobs.filter(status="failed").count() == 40
     assert len(mail.outbox) == 1, [m.subject for m in mail.outbox]
     assert mail.outbox[0].to == ["frank@example.org"]
@@ -164,11 +173,32 @@ def test_many_processes_claiming_one_ended_experiment_at_once_send_one_email():
     owner = UserFactory(username="gina", email="gina@example.org")
     experiment = make_experiment(owner, parameters={"n": [1, 2]})
     services.cancel_experiment(experiment)  # on_commit ran: that claim is the one
+    wait_for_mail()
     assert len(mail.outbox) == 1
     Experiment.objects.filter(pk=experiment.pk).update(notified_at=None)
     mail.outbox.clear()
 
     claimed: list[list[int]] = [[] for _ in range(8)]
-    _in_threads(8, lambda i: claimed[i].extend(notify_ended([experiment.pk])))
+    _in_threads(8, lambda i: claimed[i].extend(claim_ended([experiment.pk])))
+    wait_for_mail()
     assert sum(len(c) for c in claimed) == 1
     assert len(mail.outbox) == 1
+
+
+def test_the_mail_server_is_talked_to_outside_the_thread_that_saw_the_end(
+    researcher, monkeypatch, django_capture_on_commit_callbacks
+):
+    from webapp.accounts import notifications
+
+    senders: list[str] = []
+    monkeypatch.setattr(
+        notifications,
+        "send_mail",
+        lambda *args, **kwargs: senders.append(threading.current_thread().name),
+    )
+    experiment = make_experiment(researcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_experiment(experiment)
+    wait_for_mail()
+    assert senders == [f"petri-mail-{experiment.pk}"]
+    assert threading.current_thread().name not in senders

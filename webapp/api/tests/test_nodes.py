@@ -1,53 +1,52 @@
-"""GET /api/nodes/: the backend's nodes, for users picking where a job runs."""
+"""GET /api/nodes/: the nodes the scheduler last published, for users picking where a job runs."""
 
 from __future__ import annotations
 
-import os
-import socket
+import threading
 
 import pytest
-import yaml
 from rest_framework.test import APIClient
 
-from scheduler.tests.kube.fake import FakeCluster
-from webapp.api.nodes import forget_backends, web_backend
+from jobs.models import BackendNode
+from jobs.services.nodes import publish_nodes
+from scheduler.backends import BackendError, Node
+from scheduler.backends.noop import NoopBackend
+from scheduler.loop import Scheduler, run_forever
+
+GIB = 1024**3
 
 
-@pytest.fixture(autouse=True)
-def fresh_backends():
-    forget_backends()
-    yield
-    forget_backends()
+class NodesBackend(NoopBackend):
+    """A noop backend that reports a fixed set of nodes, or fails to list them."""
+
+    def __init__(self, nodes: list[Node] | None = None, error: str = "") -> None:
+        super().__init__()
+        self.listed, self.error = nodes or [], error
+
+    def nodes(self) -> list[Node]:
+        if self.error:
+            raise BackendError(self.error)
+        return self.listed
+
+
+def gpu_node(requested_cpu: float = 4) -> Node:
+    return Node(
+        name="gpu-1",
+        cpu_allocatable=16,
+        cpu_requested=requested_cpu,
+        memory_allocatable=64 * GIB,
+        memory_requested=16 * GIB,
+        gpu_allocatable=4,
+        gpu_requested=1,
+        labels={"pool": "gpu"},
+    )
 
 
 @pytest.fixture
-def kube_cluster(settings, tmp_path, monkeypatch):
-    """PETRI_BACKEND=kubernetes, configured through a kubeconfig file for a fake cluster."""
-    cluster = FakeCluster().start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "fake", "cluster": {"server": cluster.url}}],
-                "users": [{"name": "tester", "user": {"token": "t0ken"}}],
-                "contexts": [
-                    {
-                        "name": "fake",
-                        "context": {"cluster": "fake", "user": "tester", "namespace": "petri"},
-                    }
-                ],
-                "current-context": "fake",
-            }
-        )
-    )
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    settings.PETRI_BACKEND = "kubernetes"
-    settings.PETRI_K8S_NAMESPACE = ""  # taken from the kubeconfig context
-    yield cluster
-    cluster.stop()
+def noop_settings(settings):
+    settings.PETRI_BACKEND = "noop"
+    settings.PETRI_BACKENDS = ["noop"]
+    return settings
 
 
 def test_nodes_need_an_authenticated_user(db):
@@ -57,60 +56,71 @@ def test_nodes_need_an_authenticated_user(db):
     assert response["WWW-Authenticate"] == "Token"
 
 
-def test_the_local_backend_reports_this_machine_as_one_node(api, settings):
-    settings.PETRI_BACKEND = "local"
+def test_before_any_scheduler_published_the_nodes_the_answer_is_a_503_saying_so(api, noop_settings):
     response = api.get("/api/nodes/")
-    assert response.status_code == 200
-    (node,) = response.json()
-    assert node["name"] == socket.gethostname()
-    assert node["cpu_allocatable"] == os.cpu_count()
-    assert node["memory_allocatable"] > 64 * 1024**2
-    assert node["gpu_allocatable"] == 0
-    assert node["cpu_free"] == node["cpu_allocatable"] - node["cpu_requested"]
+    assert response.status_code == 503
+    assert "no scheduler has published the nodes of noop" in response.json()["detail"]
 
 
-def test_the_kubernetes_backend_reports_the_clusters_nodes_with_what_is_free(api, kube_cluster):
-    kube_cluster.add_node("gpu-1", cpu="16", memory="64Gi", gpu=4, labels={"pool": "gpu"})
-    kube_cluster.add_node("cpu-1", cpu="8", memory="32Gi")
-    kube_cluster.add_running_pod(
-        "train", "gpu-1", {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}
-    )
+def test_a_reconciling_scheduler_publishes_its_backends_nodes_with_what_is_free(api, noop_settings):
+    scheduler = Scheduler(NodesBackend([gpu_node()]), identity="s1", reconcile_interval=0)
+    scheduler.tick()
 
     response = api.get("/api/nodes/")
 
     assert response.status_code == 200
-    nodes = {node["name"]: node for node in response.json()}
-    assert set(nodes) == {"cpu-1", "gpu-1"}
-    gpu = nodes["gpu-1"]
-    assert (gpu["cpu_allocatable"], gpu["cpu_requested"], gpu["cpu_free"]) == (16, 4, 12)
-    assert gpu["memory_free"] == 48 * 1024**3
-    assert (gpu["gpu_allocatable"], gpu["gpu_requested"], gpu["gpu_free"]) == (4, 1, 3)
-    assert gpu["labels"]["pool"] == "gpu"
-    # The namespace came from the kubeconfig context, and the token was sent.
-    assert any(path == "/api/v1/namespaces/petri/pods" for _, path, _ in kube_cluster.requests)
+    (node,) = response.json()
+    assert node["name"] == "gpu-1"
+    assert (node["cpu_allocatable"], node["cpu_requested"], node["cpu_free"]) == (16, 4, 12)
+    assert node["memory_free"] == 48 * GIB
+    assert (node["gpu_allocatable"], node["gpu_requested"], node["gpu_free"]) == (4, 1, 3)
+    assert node["labels"] == {"pool": "gpu"}
+    assert node["backend"] == "noop"
 
 
-def test_the_web_process_creates_its_backend_once(api, kube_cluster):
-    kube_cluster.add_node("n1")
-    first = web_backend()
-    api.get("/api/nodes/")
-    api.get("/api/nodes/")
-    assert web_backend() is first
+def test_with_several_backends_the_nodes_of_each_are_listed_with_their_backend(api, noop_settings):
+    noop_settings.PETRI_BACKENDS = ["noop", "kubernetes"]
+    publish_nodes("kubernetes", "s2", [{"name": "gpu-1", **_fields(gpu_node())}])
+    publish_nodes("noop", "s1", [{"name": "here", **_fields(gpu_node())}])
+    publish_nodes("slurm", "s3", [{"name": "not-configured", **_fields(gpu_node())}])
+
+    listed = [(node["backend"], node["name"]) for node in api.get("/api/nodes/").json()]
+
+    assert listed == [("kubernetes", "gpu-1"), ("noop", "here")]
 
 
-def test_an_unreachable_cluster_is_a_503_naming_the_problem(api, kube_cluster):
-    kube_cluster.stop()
-    web_backend().api_client.configuration.retries = 0
-    response = api.get("/api/nodes/")
-    assert response.status_code == 503
-    assert "kubernetes backend cannot list its nodes" in response.json()["detail"]
+def test_the_next_reconcile_replaces_what_was_published(api, noop_settings):
+    backend = NodesBackend([gpu_node(requested_cpu=4)])
+    scheduler = Scheduler(backend, identity="s1", reconcile_interval=0)
+    scheduler.tick()
+    backend.listed = [gpu_node(requested_cpu=10)]
+    scheduler.tick()
+
+    (node,) = api.get("/api/nodes/").json()
+    assert node["cpu_requested"] == 10
 
 
-def test_no_kubernetes_configuration_is_a_503(api, settings, monkeypatch, tmp_path):
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    settings.PETRI_BACKEND = "kubernetes"
-    response = api.get("/api/nodes/")
-    assert response.status_code == 503
-    assert "no Kubernetes configuration" in response.json()["detail"]
+def test_a_backend_that_cannot_list_its_nodes_leaves_the_last_published_ones(api, noop_settings):
+    backend = NodesBackend([gpu_node()])
+    scheduler = Scheduler(backend, identity="s1", reconcile_interval=0)
+    scheduler.tick()
+    backend.error = "the API server timed out"
+    scheduler.tick()
+
+    assert [node["name"] for node in api.get("/api/nodes/").json()] == ["gpu-1"]
+
+
+def test_a_stopping_scheduler_withdraws_only_the_nodes_it_published(db, noop_settings):
+    publish_nodes("noop", "other-machine", [{"name": "other", **_fields(gpu_node())}])
+    scheduler = Scheduler(NodesBackend([gpu_node()]), identity="s1", reconcile_interval=0)
+    stop = threading.Event()
+    scheduler.tick()
+    stop.set()
+
+    run_forever(scheduler, stop, poll_interval=0)
+
+    assert list(BackendNode.objects.values_list("name", flat=True)) == ["other"]
+
+
+def _fields(node: Node) -> dict:
+    return {key: value for key, value in vars(node).items() if key != "name"}

@@ -14,6 +14,7 @@ DEMO_DATASET = "linear-gaussian-6"
 
 
 class Command(BaseCommand):
+    # Lives with accounts: it makes an account and a token as well as the demo experiment.
     help = "Create the demo account, its dataset and a small demo experiment; print the token."
 
     def add_arguments(self, parser):

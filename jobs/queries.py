@@ -1,0 +1,149 @@
+"""The job queue's SQL in one place: named statements from sql/queue.sql, and named rows.
+
+As procrastinate does, the statements live in a .sql file and are looked up by name; each
+function here runs one of them on Postgres and does the same through the ORM elsewhere, so the
+services never branch on the database vendor.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from django.db import connection
+
+from jobs.models import Job, JobStatus
+
+BULK_BATCH = 2000
+_NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+
+
+def _load(path: Path) -> dict[str, str]:
+    parts = _NAME.split(path.read_text())
+    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+QUERIES = _load(Path(__file__).with_name("sql") / "queue.sql")
+
+
+class ClaimRow(NamedTuple):
+    """A waiting job the claim chose, with the attempt it will start."""
+
+    job_id: int
+    attempt: int
+
+
+class ClaimWrite(NamedTuple):
+    """What a claim writes on one row."""
+
+    job_id: int
+    handle: str
+    token_hash: str
+
+
+class ClaimedRow(NamedTuple):
+    """A claimed row as it reads back: whose it is and in which experiment."""
+
+    job_id: int
+    experiment_id: int
+    owner_id: int
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def mark_claimed(
+    writes: list[ClaimWrite], *, scheduler: str, backend: str, now: datetime
+) -> list[ClaimedRow]:
+    """Move these rows to ``dispatching`` under this scheduler, in one statement on Postgres."""
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                QUERIES["mark_claimed"],
+                {
+                    "status": JobStatus.DISPATCHING.value,
+                    "now": now,
+                    "scheduler": scheduler,
+                    "backend": backend,
+                    "ids": [w.job_id for w in writes],
+                    "handles": [w.handle for w in writes],
+                    "hashes": [w.token_hash for w in writes],
+                },
+            )
+            return [ClaimedRow(*row) for row in cursor.fetchall()]
+    jobs = [
+        Job(
+            pk=w.job_id,
+            status=JobStatus.DISPATCHING,
+            claimed_at=now,
+            scheduler=scheduler,
+            backend=backend,
+            handle=w.handle,
+            runner_token_hash=w.token_hash,
+            wait_reason="",
+        )
+        for w in writes
+    ]
+    fields = ["status", "claimed_at", "scheduler", "backend", "handle", "runner_token_hash"]
+    Job.objects.bulk_update(jobs, [*fields, "wait_reason"])
+    rows = Job.objects.filter(pk__in=[w.job_id for w in writes]).values_list(
+        "id", "experiment_id", "owner_id"
+    )
+    return [ClaimedRow(*row) for row in rows]
+
+
+def insert_grid(
+    experiment: Any, combinations: Iterable[dict[str, Any]], repeats: int, now: datetime
+) -> None:
+    """One waiting row per combination and repeat, in grid order."""
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                QUERIES["insert_grid"],
+                {
+                    "experiment_id": experiment.pk,
+                    "owner_id": experiment.owner_id,
+                    "priority": experiment.priority,
+                    "status": JobStatus.WAITING.value,
+                    "max_attempts": experiment.max_attempts,
+                    "backend": experiment.backend,
+                    "now": now,
+                    "combinations": json.dumps(list(combinations)),
+                    "last_repeat": repeats - 1,
+                },
+            )
+        return
+    common = {
+        "experiment": experiment,
+        "owner_id": experiment.owner_id,
+        "priority": experiment.priority,
+        "max_attempts": experiment.max_attempts,
+        "backend": experiment.backend,
+        "not_before": now,
+        "created_at": now,
+    }
+    batch: list[Job] = []
+    for index, values in enumerate(combinations):
+        for repeat in range(repeats):
+            batch.append(Job(index=index, repeat=repeat, parameters=values, **common))
+            if len(batch) >= BULK_BATCH:
+                Job.objects.bulk_create(batch)
+                batch = []
+    Job.objects.bulk_create(batch)
+
+
+def notify_new_jobs() -> None:
+    """Wake idle schedulers when this transaction commits (Postgres; others poll)."""
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(QUERIES["notify_new_jobs"])
+
+
+def listen_new_jobs(cursor: Any) -> None:
+    """Subscribe a dedicated Postgres connection's cursor to new-job notifications."""
+    cursor.execute(QUERIES["listen_new_jobs"])

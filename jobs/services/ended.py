@@ -1,0 +1,39 @@
+"""The "experiment ended" rule: once its last job reaches a final state, announce it once.
+
+Services call ``check_ended`` in the transaction that moved a job to a final state (never for
+progress). The check runs after commit, so two last jobs finished at once in two
+transactions still see each other; a conditional UPDATE of ``notified_at`` lets exactly one
+process, of any number of web and scheduler replicas, announce ``experiment_ended``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from jobs.models import FINAL_STATUSES, Experiment, Job
+from jobs.signals import experiment_ended
+
+
+def check_ended(experiment_ids: Iterable[int]) -> None:
+    """After commit, claim and announce whichever of these experiments has just ended."""
+    ids = sorted(set(experiment_ids))
+    if ids:
+        transaction.on_commit(lambda: claim_ended(ids), robust=True)
+
+
+def claim_ended(experiment_ids: Iterable[int]) -> list[int]:
+    """Take the one right to announce each ended experiment; announce those taken."""
+    jobs = Job.objects.filter(experiment=OuterRef("pk"))
+    ended = Experiment.objects.filter(notified_at__isnull=True).filter(
+        Exists(jobs), ~Exists(jobs.exclude(status__in=FINAL_STATUSES))
+    )
+    claimed = []
+    for experiment_id in experiment_ids:
+        if ended.filter(pk=experiment_id).update(notified_at=timezone.now()) == 1:
+            claimed.append(experiment_id)
+            experiment_ended.send(None, experiment_id=experiment_id)
+    return claimed
