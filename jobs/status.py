@@ -28,11 +28,14 @@ def job_counts(experiment: Experiment) -> dict[str, int]:
 
 
 def job_times(experiment: Experiment) -> tuple[datetime | None, datetime | None]:
-    """The first start and the last finish of its jobs: when it started and how long it ran."""
+    """The first start and the last finish of its jobs, pruned ones included: when it started
+    and how long it ran (one experiment's ``with_job_times``)."""
     times = Job.objects.filter(experiment=experiment).aggregate(
         started=Min("started_at"), finished=Max("finished_at")
     )
-    return times["started"], times["finished"]
+    starts = [t for t in (times["started"], experiment.pruned_started_at) if t is not None]
+    ends = [t for t in (times["finished"], experiment.pruned_finished_at) if t is not None]
+    return min(starts, default=None), max(ends, default=None)
 
 
 def with_job_counts(queryset: QuerySet[Experiment]) -> QuerySet[Experiment]:

@@ -200,7 +200,7 @@ class ExperimentViewSet(
 
     def retrieve(self, request, *args, **kwargs):
         experiment = self.get_object()
-        experiment.started_at, experiment.finished_at = job_times(experiment)
+        experiment.started_at, experiment.last_finished_at = job_times(experiment)
         return Response(ExperimentSerializer(experiment).data)
 
     @extend_schema(request=ExperimentCreateSerializer, responses=ExperimentSerializer)

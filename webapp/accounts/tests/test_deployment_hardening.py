@@ -36,7 +36,9 @@ print(json.dumps({
 
 # Every Petri process starts through manage.py, which prepares var/ before the settings load.
 PREPARED = "from webapp.var import prepare_var_dir; prepare_var_dir()\n"
-SQLITE_PROBE = PREPARED + """
+SQLITE_PROBE = (
+    PREPARED
+    + """
 import json, os, stat, django
 django.setup()
 from django.conf import settings
@@ -51,6 +53,7 @@ with connection.cursor() as cursor:
         for suffix in ("", "-wal", "-shm")
     }))
 """
+)
 
 
 def run_django(code: str, tmp_path: Path, **env: str) -> str:

@@ -41,12 +41,13 @@ def api_schema(db):
 
 
 @pytest.fixture
-def fuzz_fixtures(user, catalog) -> Fixtures:
+def fuzz_fixtures(user, catalog, settings) -> Fixtures:
     """A dataset, an experiment with a finished job, a claimed job, tokens for both APIs."""
     import io
     import json
 
     from jobs import services
+    from jobs.services.nodes import publish_nodes
     from jobs.tests.factories import finish_job, make_experiment
     from webapp.accounts.tokens import issue_token
 
@@ -62,6 +63,23 @@ def fuzz_fixtures(user, catalog) -> Fixtures:
     finish_job(job, {"shd": 1.0}, {"graph.json": json.dumps(truth).encode()})
     waiting = make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2]})
     [claimed, _] = services.claim_waiting_jobs(scheduler="fuzz", backend="noop", limit=2)
+    # What a running scheduler publishes; without it /api/nodes/ rightly answers 503.
+    publish_nodes(
+        settings.PETRI_BACKEND,
+        "fuzz",
+        [
+            {
+                "name": "node-a",
+                "cpu_allocatable": 2.0,
+                "cpu_requested": 0.0,
+                "memory_allocatable": 2**33,
+                "memory_requested": 0,
+                "gpu_allocatable": 0,
+                "gpu_requested": 0,
+                "labels": {},
+            }
+        ],
+    )
     _, key = issue_token(user, "fuzz")
     ids = {
         "/api/datasets/": str(dataset.pk),

@@ -9,6 +9,27 @@ from jobs.tests.factories import make_dataset
 URL = "/api/experiments/"
 
 
+PUBLISHED_NODE = "node-a"
+
+
+@pytest.fixture(autouse=True)
+def published_node(db, settings):
+    """One node, as the scheduler of the default backend publishes it at every reconcile."""
+    from jobs.services.nodes import publish_nodes
+
+    node = {
+        "name": PUBLISHED_NODE,
+        "cpu_allocatable": 8.0,
+        "cpu_requested": 0.0,
+        "memory_allocatable": 32 * 2**30,
+        "memory_requested": 0,
+        "gpu_allocatable": 0,
+        "gpu_requested": 0,
+        "labels": {},
+    }
+    publish_nodes(settings.PETRI_BACKEND, "test-scheduler", [node])
+
+
 @pytest.fixture
 def sleep(catalog):
     return catalog["sleep-and-score"]
@@ -217,36 +238,27 @@ def test_kubernetes_quantities_are_accepted_and_cpu_is_stored_in_cores(api, type
     assert response.json()["resources"]["memory"] == "512Mi"
 
 
-def test_a_node_the_backend_lists_may_be_named(api, typed, settings):
-    import socket
-
-    from webapp.api.nodes import forget_backends
-
-    settings.PETRI_BACKEND = "local"
-    forget_backends()
-    try:
-        response = post(api, algorithm="typed", resources={"node": socket.gethostname()})
-    finally:
-        forget_backends()
+def test_a_node_the_backend_lists_may_be_named(api, typed):
+    response = post(api, algorithm="typed", resources={"node": PUBLISHED_NODE})
 
     assert response.status_code == 201, response.content
-    assert response.json()["resources"]["node"] == socket.gethostname()
+    assert response.json()["resources"]["node"] == PUBLISHED_NODE
 
 
-def test_a_node_that_is_not_listed_is_refused_naming_the_nodes_there_are(api, typed, settings):
-    import socket
-
-    from webapp.api.nodes import forget_backends
-
-    settings.PETRI_BACKEND = "local"
-    forget_backends()
-    try:
-        response = post(api, algorithm="typed", resources={"node": "gpu-node-7"})
-    finally:
-        forget_backends()
+def test_a_node_that_is_not_listed_is_refused_naming_the_nodes_there_are(api, typed):
+    response = post(api, algorithm="typed", resources={"node": "gpu-node-7"})
 
     assert_refused(response, "resources", "node")
-    assert socket.gethostname() in response.json()["resources"]["node"][0]
+    assert PUBLISHED_NODE in response.json()["resources"]["node"][0]
+
+
+def test_any_node_is_taken_while_no_scheduler_has_published_its_nodes(api, typed):
+    from jobs.models import BackendNode
+
+    BackendNode.objects.all().delete()
+    response = post(api, algorithm="typed", resources={"node": "gpu-node-7"})
+
+    assert response.status_code == 201, response.content
 
 
 def test_a_job_with_a_huge_memory_request_never_breaks_the_usage_report(api, user, typed):
