@@ -23,12 +23,37 @@ install_packages() {
   fi
 }
 
+# The kit's build copies base-image/runner/petri_runner alone; Python algorithms also import
+# petri_kit, which base-image/Dockerfile ships beside it. Add it and write the image again, with
+# the same name, command, user and environment as the kit's build.
+add_algorithm_kit() {
+  local home=${K8SREAL_HOME:-${HOME:-/root}/.cache/k8sreal}
+  local rootfs=${K8SREAL_WORK:-$home/work}/rootfs/petri-runner
+  local image=${K8SREAL_OUT:-$home/out}/images/petri-runner.tar
+  [ -d "$rootfs/opt/petri/runner/petri_kit" ] && return 0
+  cp -a "$ROOT/base-image/runner/petri_kit" "$rootfs/opt/petri/runner/"
+  find "$rootfs/opt/petri/runner" -name __pycache__ -prune -exec rm -rf {} +
+  python3 "$KIT/mkimage.py" "$rootfs" "$image" localhost/petri-runner:0.1.0 \
+    --cmd '["python","-m","petri_runner"]' --user 10001:10001 --workdir /tmp \
+    --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8 \
+    --env PYTHONUNBUFFERED=1 --env PYTHONDONTWRITEBYTECODE=1 --env PIP_NO_CACHE_DIR=1 \
+    --env PYTHONPATH=/opt/petri/runner --env PETRI_ALGORITHMS_DIR=/opt/petri/algorithms \
+    --env HOME=/tmp
+}
+
 up() {
   [ -x "$KIT/up.sh" ] || { echo "kube: no kit at $KIT (set PETRI_KUBE_KIT)" >&2; exit 1; }
   install_packages
   # The runner image holds this checkout's runner and catalog: rebuild it for every run.
   rm -f "${K8SREAL_HOME:-$HOME/.cache/k8sreal}/out/images/petri-runner.tar"
   PETRI_SRC="$ROOT" "$KIT/build.sh" >&2
+  add_algorithm_kit >&2
+  # A fresh state every run: up.sh keeps the images a reused state already holds, and the
+  # runner image must be this checkout's.
+  if [ -d "$STATE" ]; then
+    "$KIT/down.sh" "$STATE" >&2 || true
+    rm -rf "$STATE"
+  fi
   "$KIT/up.sh" "$STATE" >&2
   echo "export KUBECONFIG=$STATE/kubeconfig PETRI_KUBE_STATE=$STATE PETRI_KUBE_KIT=$KIT"
 }
