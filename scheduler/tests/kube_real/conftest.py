@@ -13,6 +13,15 @@ from scheduler.tests.cluster_lock import holding
 from scheduler.tests.kube_real.petri import KubePetri, kube_api, wait_for
 
 
+def pytest_collection_modifyitems(config, items):
+    # One worker runs them all, one after another: their session fixtures (a namespace, a
+    # served Petri) would otherwise be made or removed on other workers while the outage test
+    # holds the control plane down.
+    for item in items:
+        if "kube_real" in str(item.path):
+            item.add_marker(pytest.mark.xdist_group("kube-cluster"))
+
+
 @pytest.fixture(autouse=True)
 def kube_cluster_share(request):
     """Tests share the one cluster; the control-plane outage test holds it alone."""
