@@ -27,6 +27,21 @@ def kube_cluster_share(request):
     """Tests share the one cluster; the control-plane outage test holds it alone."""
     with holding("kube", request):
         yield
+        if getattr(request.function, "exclusive_cluster", False):
+            # The control plane it stopped must answer again before anyone else goes on.
+            api = kube_api()
+            try:
+                wait_for(lambda: _answers(api), 180, "kube-apiserver to answer again", every=1)
+            finally:
+                api.close()
+
+
+def _answers(api: k8s.ApiClient) -> bool:
+    try:
+        k8s.CoreV1Api(api).list_namespace(limit=1, _request_timeout=5)
+    except Exception:
+        return False
+    return True
 
 
 def _namespace(api: k8s.ApiClient, prefix: str) -> str:

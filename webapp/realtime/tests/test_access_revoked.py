@@ -48,7 +48,12 @@ async def still_open(client, change) -> bool:
     assert (await client.connect())[0]
     await database_sync_to_async(change)()
     revoked = await access_watch().recheck()
-    alive = await client.receive_nothing(timeout=0.3)
+    # Updates may still arrive (the share announces itself); only a close means it was cut off.
+    alive = True
+    while not await client.receive_nothing(timeout=0.3):
+        if (await client.receive_output(timeout=1)).get("type") == "websocket.close":
+            alive = False
+            break
     await client.disconnect()
     return revoked == 0 and alive
 
