@@ -13,6 +13,9 @@ from scheduler.tests.cluster_lock import holding
 from scheduler.tests.kube_real.petri import KubePetri, kube_api, wait_for
 
 
+EXCLUSIVE = "exclusive_cluster"
+
+
 def pytest_collection_modifyitems(config, items):
     # One worker runs them all, one after another: their session fixtures (a namespace, a
     # served Petri) would otherwise be made or removed on other workers while the outage test
@@ -20,6 +23,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "kube_real" in str(item.path):
             item.add_marker(pytest.mark.xdist_group("kube-cluster"))
+    # The control-plane outage goes last: nothing after it meets a cluster still recovering.
+    items.sort(key=lambda item: getattr(getattr(item, "function", None), EXCLUSIVE, False))
 
 
 @pytest.fixture(autouse=True)
