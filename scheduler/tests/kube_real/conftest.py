@@ -12,7 +12,6 @@ from kubernetes.client.exceptions import ApiException
 from scheduler.tests.cluster_lock import holding
 from scheduler.tests.kube_real.petri import KubePetri, kube_api, wait_for
 
-
 EXCLUSIVE = "exclusive_cluster"
 
 
