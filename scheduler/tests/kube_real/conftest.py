@@ -16,12 +16,6 @@ EXCLUSIVE = "exclusive_cluster"
 
 
 def pytest_collection_modifyitems(config, items):
-    # One worker runs them all, one after another: their session fixtures (a namespace, a
-    # served Petri) would otherwise be made or removed on other workers while the outage test
-    # holds the control plane down.
-    for item in items:
-        if "kube_real" in str(item.path):
-            item.add_marker(pytest.mark.xdist_group("kube-cluster"))
     # The control-plane outage goes last: nothing after it meets a cluster still recovering.
     items.sort(key=lambda item: getattr(getattr(item, "function", None), EXCLUSIVE, False))
 

@@ -12,7 +12,8 @@ from scheduler.backends.kubernetes.manifests import job_manifest
 from scheduler.tests.kube_real.conftest import _drop_namespace, _namespace
 from scheduler.tests.kube_real.petri import HOST_IP, RUNNER_IMAGE, wait_for
 
-pytestmark = [pytest.mark.requires("kube")]
+# One worker runs every real-cluster test, one after another (conftest: the outage goes last).
+pytestmark = [pytest.mark.requires("kube"), pytest.mark.xdist_group("kube-cluster")]
 INSTALLATION = "sysabc"
 
 

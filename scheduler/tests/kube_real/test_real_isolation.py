@@ -8,7 +8,8 @@ import zipfile
 
 import pytest
 
-pytestmark = [pytest.mark.requires("kube")]
+# One worker runs every real-cluster test, one after another (conftest: the outage goes last).
+pytestmark = [pytest.mark.requires("kube"), pytest.mark.xdist_group("kube-cluster")]
 
 # Runs as uploaded code inside the runner pod, doing what an attacker would: read every
 # environment it can see (its own and the runner's), try the runner token on a user endpoint,

@@ -17,7 +17,8 @@ from kubernetes.client.exceptions import ApiException
 from scheduler.tests.kube_real.conftest import _drop_namespace
 from scheduler.tests.kube_real.petri import ROOT, KubePetri, wait_for
 
-pytestmark = [pytest.mark.requires("kube")]
+# One worker runs every real-cluster test, one after another (conftest: the outage goes last).
+pytestmark = [pytest.mark.requires("kube"), pytest.mark.xdist_group("kube-cluster")]
 APP, RUNNERS = "petri", "petri-runners"  # the names k8s/base and k8s/runners use
 
 

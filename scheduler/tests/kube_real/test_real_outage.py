@@ -9,7 +9,8 @@ import pytest
 from scheduler.tests.cluster_lock import exclusive_cluster
 from scheduler.tests.kube_real.petri import kit_dir, kube_state, wait_for
 
-pytestmark = [pytest.mark.requires("kube")]
+# One worker runs every real-cluster test, one after another (conftest: the outage goes last).
+pytestmark = [pytest.mark.requires("kube"), pytest.mark.xdist_group("kube-cluster")]
 
 OUTAGE_SECONDS = 20
 

@@ -10,7 +10,8 @@ import pytest
 
 from scheduler.tests.kube_real.petri import wait_for
 
-pytestmark = [pytest.mark.requires("kube")]
+# One worker runs every real-cluster test, one after another (conftest: the outage goes last).
+pytestmark = [pytest.mark.requires("kube"), pytest.mark.xdist_group("kube-cluster")]
 
 
 def code_zip(main: str) -> bytes:
