@@ -55,3 +55,6 @@ class RecurringFiring(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["recurring_run", "slot"], name="one_firing_per_slot")
         ]
+
+    def __str__(self) -> str:
+        return f"firing of recurring run {self.recurring_run_id} at {self.slot:%Y-%m-%d %H:%M:%S}"
