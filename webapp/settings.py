@@ -369,6 +369,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(PETRI_CELERY_DIR / "control"),
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Installations (and test processes) sharing one Redis keep their tasks apart by queue name.
+CELERY_TASK_DEFAULT_QUEUE = env_str("PETRI_CELERY_QUEUE", "petri")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
