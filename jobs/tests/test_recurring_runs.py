@@ -224,3 +224,19 @@ def test_retention_is_off_by_default(user, settings):
 
     assert housekeeping.prune_expired_jobs(NOON) == 0
     assert Job.objects.count() == 1
+
+
+def test_operators_see_and_edit_schedules_in_the_admin(client, user, template):
+    from jobs.tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="op", is_staff=True, is_superuser=True))
+    run = recurring.create_recurring_run(owner=user, experiment=template, every_seconds=60)
+    recurring.fire_recurring_run(run.pk, NOON)
+
+    listed = client.get("/admin/django_celery_beat/periodictask/")
+    shown = client.get(f"/admin/jobs/recurringrun/{run.pk}/change/")
+
+    assert listed.status_code == 200 and f"recurring run {run.pk}" in listed.content.decode()
+    assert shown.status_code == 200 and "2026-11-27" in shown.content.decode()
+    page = client.get(f"/admin/django_celery_beat/periodictask/{run.periodic_task_id}/change/")
+    assert page.status_code == 200 and "petri.fire_recurring_run" in page.content.decode()
