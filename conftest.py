@@ -150,6 +150,8 @@ def _serve(log_path) -> PetriServer:
         "PETRI_MAX_RUNNING": "4",
         "PETRI_POLL_INTERVAL": "0.2",
         "PETRI_SECRET_KEY": settings.SECRET_KEY,
+        # Beat and its worker are proven by jobs/tests/test_beat_processes.py; not needed here.
+        "PETRI_CELERY_IN_WEB": "0",
     }
     with log_path.open("wb") as out:
         process = subprocess.Popen(

@@ -239,5 +239,5 @@ class ArtifactAdmin(admin.ModelAdmin):
     readonly_fields = ["sha256", "size", "kind", "created_at"]
 
 
-# The usage report lives in its own module; importing it registers its admin.
-from jobs import usage_admin  # noqa: E402, F401
+# The usage report and recurring runs live in their own modules; importing registers them.
+from jobs import recurring_admin, usage_admin  # noqa: E402, F401

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from petri_client import schedules
 from petri_client.client import FINAL_STATUSES, Client, PetriError
 from petri_client.config import Config, load_config, save_config
 from petri_client.render import progress_bars, result_rows, table
@@ -381,6 +382,8 @@ def parser() -> argparse.ArgumentParser:
     usage = commands.add_parser("usage", help="resources used per month")
     usage.add_argument("--user", help="staff only: another user")
     usage.set_defaults(handler=cmd_usage)
+
+    schedules.add_commands(commands)
     return top
 
 
@@ -389,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "anonymous", False):
             return args.handler(args)
+        if hasattr(args, "schedule_handler"):
+            return args.schedule_handler(args, Client.from_config(), out)
         return args.handler(args, Client.from_config())
     except PetriError as exc:
         print(f"petri: {exc}", file=sys.stderr)

@@ -256,3 +256,18 @@ class Client:
 
     def usage(self, user: str = "") -> list[Json]:
         return self.request("GET", "/api/usage/", params={"user": user} if user else None)
+
+    def schedules(self) -> list[Json]:
+        return list(self._all("/api/schedules/"))
+
+    def create_schedule(self, experiment_id: int, **schedule: Any) -> Json:
+        """``cron="0 3 * * *"`` or ``every_seconds=3600``; ``newest_datasets``, ``enabled``."""
+        return self.request(
+            "POST", "/api/schedules/", body={"experiment": experiment_id, **schedule}
+        )
+
+    def update_schedule(self, schedule_id: int, **changes: Any) -> Json:
+        return self.request("PATCH", f"/api/schedules/{schedule_id}/", body=changes)
+
+    def delete_schedule(self, schedule_id: int) -> None:
+        self.request("DELETE", f"/api/schedules/{schedule_id}/")

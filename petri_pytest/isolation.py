@@ -43,6 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     prefix = f"petri-test-{os.getpid()}"
     os.environ["PETRI_CHANNEL_PREFIX"] = prefix
+    # Celery workers started by tests take only this process's tasks from a shared Redis.
+    os.environ["PETRI_CELERY_QUEUE"] = prefix
+    settings.CELERY_TASK_DEFAULT_QUEUE = prefix
     for layer in settings.CHANNEL_LAYERS.values():
         if "CONFIG" in layer:
             layer["CONFIG"]["prefix"] = prefix

@@ -32,7 +32,6 @@ from scheduler.wakeup import Waker
 
 log = logging.getLogger(__name__)
 REPLICA_HEARTBEAT_SECONDS = 10
-RETENTION_EVERY_SECONDS = 60
 ORPHAN_SWEEP_SECONDS = 300
 # Dispatched attempts are recorded in chunks as they go, not once for the whole batch.
 MARK_EVERY_JOBS = 50
@@ -98,8 +97,6 @@ class Scheduler:
             self.publish_nodes()
         if self._every("orphans", self.orphan_sweep_interval):
             changed += self.sweep_orphans()
-        if settings.PETRI_RETENTION_DAYS and self._every("retention", RETENTION_EVERY_SECONDS):
-            self.prune(now)
         return changed > 0
 
     def publish_nodes(self) -> None:
@@ -317,13 +314,6 @@ class Scheduler:
             log.warning("stopping %s: the database has no live attempt of that name", handle)
             self._stop(handle)
         return len(orphans)
-
-    def prune(self, now: datetime) -> int:
-        cutoff = now - timedelta(days=settings.PETRI_RETENTION_DAYS)
-        pruned = housekeeping.prune_finished_jobs(cutoff, settings.PETRI_RETENTION_BATCH)
-        if pruned:
-            log.info("pruned %s finished jobs older than %s", pruned, cutoff)
-        return pruned
 
 
 def _touch(path: str) -> None:

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     # Failed sign-ins, counted per account and per client address (docs/security.md).
     "axes",
+    # Recurring runs and housekeeping on a clock: schedules are rows, editable in the admin.
+    "django_celery_beat",
 ]
 
 MIDDLEWARE = [
@@ -251,6 +253,7 @@ PETRI_DISPATCH_TIMEOUT = env_int("PETRI_DISPATCH_TIMEOUT", 120, minimum=1)
 PETRI_RECONCILE_INTERVAL = env_float("PETRI_RECONCILE_INTERVAL", 5.0, minimum=0)
 PETRI_RETENTION_DAYS = env_int("PETRI_RETENTION_DAYS", 0, minimum=0)
 PETRI_RETENTION_BATCH = env_int("PETRI_RETENTION_BATCH", 1000, minimum=1)
+PETRI_RETENTION_EVERY = env_int("PETRI_RETENTION_EVERY", 600, minimum=1)
 PETRI_NOOP_RECORD_FILE = env_str("PETRI_NOOP_RECORD_FILE")
 PETRI_NOOP_SUBMIT_DELAY = env_float("PETRI_NOOP_SUBMIT_DELAY", 0.0, minimum=0)
 PETRI_ALGORITHMS_DIR = Path(env_str("PETRI_ALGORITHMS_DIR", str(BASE_DIR / "algorithms"))).resolve()
@@ -354,3 +357,30 @@ PETRI_WS_RECHECK_SECONDS = env_float("PETRI_WS_RECHECK_SECONDS", 3.0, minimum=0.
 # Prometheus: GET /metrics, behind a bearer token when one is set.
 PETRI_METRICS_TOKEN = env_str("PETRI_METRICS_TOKEN")
 PETRI_SCHEDULER_METRICS_PORT = env_int("PETRI_SCHEDULER_METRICS_PORT", 0, minimum=0)
+
+# Celery: beat fires recurring runs and housekeeping; a worker carries them out (docs/schedules.md).
+# Embedded, `serve` runs both against kombu's filesystem transport, so no broker is needed.
+CELERY_BROKER_URL = env_str("PETRI_CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+PETRI_CELERY_DIR = VAR_DIR / "celery"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(PETRI_CELERY_DIR / "queue"),
+        "data_folder_out": str(PETRI_CELERY_DIR / "queue"),
+        "control_folder": str(PETRI_CELERY_DIR / "control"),
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Installations (and test processes) sharing one Redis keep their tasks apart by queue name.
+CELERY_TASK_DEFAULT_QUEUE = env_str("PETRI_CELERY_QUEUE", "petri")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "jobs.beat:SingleBeatScheduler"
+# Housekeeping on a clock; beat copies these into its schedule rows, where operators edit them.
+CELERY_BEAT_SCHEDULE = {
+    "petri: retention": {"task": "petri.prune_expired_jobs", "schedule": PETRI_RETENTION_EVERY},
+}
+# How often a beat that does not hold the beat lock tries to take it over.
+PETRI_BEAT_LOCK_RETRY = env_float("PETRI_BEAT_LOCK_RETRY", 5.0, minimum=0.1)
+# Whether `serve` runs a Celery worker with beat beside the web server (embedded: yes).
+PETRI_CELERY_IN_WEB = env_bool("PETRI_CELERY_IN_WEB", True)

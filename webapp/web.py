@@ -18,6 +18,7 @@ CLIENT_ROUTES = (
     "nodes",
     "usage",
     "account",
+    "schedules",
 )
 
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Petri</title>

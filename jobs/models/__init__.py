@@ -18,6 +18,7 @@ from jobs.models.installation import Installation
 from jobs.models.nodes import BackendNode
 from jobs.models.queue import Experiment, Job, JobEvent, OutputFile, Result
 from jobs.models.quotas import Quota, UsageRecord
+from jobs.models.recurring import RecurringFiring, RecurringRun
 
 __all__ = [
     "BACKEND_STATUSES",
@@ -39,6 +40,8 @@ __all__ = [
     "JobStatus",
     "OutputFile",
     "Quota",
+    "RecurringFiring",
+    "RecurringRun",
     "RemoteDatabase",
     "Result",
     "UsageRecord",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 
@@ -94,6 +95,18 @@ def prune_finished_jobs(older_than: datetime, batch: int) -> int:
             experiment.save(update_fields=list(_PRUNED_FIELDS))
         Job.objects.filter(pk__in=ids).delete()
     return len(ids)
+
+
+def prune_expired_jobs(now: datetime) -> int:
+    """Retention (PETRI_RETENTION_DAYS; 0 keeps everything): prune every finished job older than
+    that, batch by batch, so no transaction holds many locks. Runs on a beat schedule."""
+    if not settings.PETRI_RETENTION_DAYS:
+        return 0
+    cutoff = now - timedelta(days=settings.PETRI_RETENTION_DAYS)
+    total = 0
+    while pruned := prune_finished_jobs(cutoff, settings.PETRI_RETENTION_BATCH):
+        total += pruned
+    return total
 
 
 _PRUNED_FIELDS = (

@@ -126,26 +126,6 @@ def test_a_job_past_its_deadline_is_cancelled_and_not_retried(user, catalog, clo
     assert backend.cancelled == [job.handle]
 
 
-def test_retention_prunes_old_finished_queue_rows_but_keeps_their_results(
-    user, catalog, clock, settings
-):
-    settings.PETRI_RETENTION_DAYS = 7
-    settings.PETRI_RETENTION_BATCH = 2
-    experiment = make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2, 3, 4]})
-    for item in services.claim_waiting_jobs(scheduler="s", backend="noop", limit=3):
-        services.finish_attempt(item.job_id, item.attempt, succeeded=True, metrics={"score": 1})
-    Job.objects.filter(status=JobStatus.SUCCEEDED).update(finished_at=clock.now - timedelta(days=8))
-    recent = Job.objects.filter(status=JobStatus.SUCCEEDED).first()
-    Job.objects.filter(pk=recent.pk).update(finished_at=clock.now - timedelta(days=1))
-    scheduler = scheduler_with(NoopBackend(), clock)
-    assert scheduler.prune(clock.now) == 2
-    assert set(Job.objects.values_list("status", flat=True)) == {"succeeded", "waiting"}
-    assert Job.objects.count() == 2
-    results = Result.objects.filter(experiment=experiment)
-    assert results.count() == 3
-    assert all(r.metrics == {"score": 1} and r.parameters for r in results)
-
-
 def test_a_tick_records_the_replica_and_what_it_dispatched(user, catalog, clock):
     from scheduler.models import SchedulerReplica
 

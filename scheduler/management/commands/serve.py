@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from channels.routing import get_default_application
@@ -30,8 +34,37 @@ def listen_endpoints(host: str, port: int, backlog: int | None = None) -> list[s
     ]
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when serve dies, even by SIGKILL (Linux's PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+def start_embedded_celery() -> subprocess.Popen:
+    """One Celery worker with beat inside it, for recurring runs and housekeeping; embedded,
+    its broker is kombu's filesystem transport under var/ (no server to run)."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "webapp.celery", "worker", "--beat",
+        "--pool", "solo", "--hostname", f"petri-embedded-{os.getpid()}@%h",
+        "--loglevel", settings.LOGGING["root"]["level"], "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    return subprocess.Popen(command, preexec_fn=_die_with_parent)
+
+
+def stop_embedded_celery(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Command(BaseCommand):
-    help = "Serve Petri (HTTP and websockets, with daphne) and run the scheduler in-process."
+    help = (
+        "Serve Petri (HTTP and websockets, with daphne); run the scheduler in-process and a "
+        "Celery worker with beat beside it."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -47,6 +80,11 @@ class Command(BaseCommand):
             action="store_true",
             help="serve only; run `manage.py scheduler` separately",
         )
+        parser.add_argument(
+            "--no-celery",
+            action="store_true",
+            help="run no Celery worker and beat here (run them separately: docs/schedules.md)",
+        )
 
     def handle(self, *args, **options):
         host, port = options["host"], options["port"]
@@ -60,6 +98,9 @@ class Command(BaseCommand):
                 api_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
             fleet = SchedulerFleet(build_schedulers(settings.PETRI_BACKENDS, api_url=api_url))
             fleet.start()
+        celery = None
+        if settings.PETRI_CELERY_IN_WEB and not options["no_celery"]:
+            celery = start_embedded_celery()
         self.stdout.write(f"Petri is serving at http://{host}:{port}/ (Ctrl-C stops it)")
         server = Server(
             application=get_default_application(),
@@ -69,6 +110,8 @@ class Command(BaseCommand):
         try:
             server.run()
         finally:
+            if celery is not None:
+                stop_embedded_celery(celery)
             if fleet is not None:
                 fleet.request_stop()
                 fleet.join(timeout=30)

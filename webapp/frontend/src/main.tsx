@@ -13,6 +13,7 @@ import { JobPage } from "./pages/Job";
 import { LoginPage } from "./pages/Login";
 import { NewExperimentPage } from "./pages/NewExperiment";
 import { NodesPage } from "./pages/Nodes";
+import { SchedulesPage } from "./pages/Schedules";
 import { UsagePage } from "./pages/Usage";
 import { UserContext } from "./session";
 import "./styles.css";
@@ -28,6 +29,7 @@ function Page({ path }: { path: string }) {
   if (/^\/algorithms\/?$/.test(path)) return <AlgorithmsPage />;
   if (/^\/nodes\/?$/.test(path)) return <NodesPage />;
   if (/^\/usage\/?$/.test(path)) return <UsagePage />;
+  if (/^\/schedules\/?$/.test(path)) return <SchedulesPage />;
   if (/^\/account\/?$/.test(path)) return <AccountPage />;
   return (
     <div class="card">
@@ -43,6 +45,7 @@ const NAV = [
   ["/experiments", "Experiments"],
   ["/experiments/new", "New experiment"],
   ["/datasets", "Datasets"],
+  ["/schedules", "Schedules"],
   ["/algorithms", "Algorithms"],
   ["/nodes", "Nodes"],
   ["/usage", "Usage"],

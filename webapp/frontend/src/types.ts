@@ -276,3 +276,25 @@ export interface GraphComparison {
   edges: Scores;
   orientations: Scores;
 }
+
+export interface ScheduleFiring {
+  slot: string;
+  fired_at: string;
+  experiment: number | null;
+  skipped: string;
+}
+
+/** A recurring run (GET /api/schedules/). */
+export interface Schedule {
+  id: number;
+  experiment: number;
+  cron: string | null;
+  every_seconds: number | null;
+  enabled: boolean;
+  newest_datasets: boolean;
+  created_at: string;
+  last_run_at: string | null;
+  total_run_count: number;
+  next_run_at: string | null;
+  recent_firings: ScheduleFiring[];
+}

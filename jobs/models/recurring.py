@@ -1,0 +1,60 @@
+"""Recurring runs: an experiment run again on a clock, by a django-celery-beat schedule."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from jobs.models.queue import Experiment
+
+
+class RecurringRun(models.Model):
+    """A user's schedule: each firing of ``periodic_task`` submits ``experiment`` again."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    experiment = models.ForeignKey(
+        Experiment,
+        on_delete=models.CASCADE,
+        related_name="recurring_runs",
+        help_text="the template: each firing submits a copy of it",
+    )
+    # Beat's row: its schedule (crontab or interval) and its enabled flag are the truth.
+    periodic_task = models.OneToOneField(
+        PeriodicTask, on_delete=models.CASCADE, related_name="recurring_run"
+    )
+    newest_datasets = models.BooleanField(
+        default=False, help_text="re-query an SQL dataset before each run; uploads keep theirs"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"recurring run {self.pk} of experiment {self.experiment_id}"
+
+
+class RecurringFiring(models.Model):
+    """One firing of a recurring run: the run it made, or why it was skipped.
+
+    ``slot`` is the due time the firing answers; one row per slot is what makes a firing
+    idempotent when a task is delivered twice or two beats were started by mistake.
+    """
+
+    recurring_run = models.ForeignKey(
+        RecurringRun, on_delete=models.CASCADE, related_name="firings"
+    )
+    slot = models.DateTimeField()
+    fired_at = models.DateTimeField(default=timezone.now)
+    experiment = models.ForeignKey(
+        Experiment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    skipped = models.CharField(max_length=200, blank=True, help_text="why no run was made")
+
+    class Meta:
+        ordering = ["-slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["recurring_run", "slot"], name="one_firing_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"firing of recurring run {self.recurring_run_id} at {self.slot:%Y-%m-%d %H:%M:%S}"
