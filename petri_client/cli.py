@@ -14,6 +14,7 @@ from typing import Any
 
 from petri_client.client import FINAL_STATUSES, Client, PetriError
 from petri_client.config import Config, load_config, save_config
+from petri_client.pipeline_cli import add_pipeline_commands
 from petri_client.render import progress_bars, result_rows, table
 
 # Every key POST /api/experiments/ takes (webapp/api/tests checks the two stay alike).
@@ -381,6 +382,7 @@ def parser() -> argparse.ArgumentParser:
     usage = commands.add_parser("usage", help="resources used per month")
     usage.add_argument("--user", help="staff only: another user")
     usage.set_defaults(handler=cmd_usage)
+    add_pipeline_commands(commands)
     return top
 
 
