@@ -42,7 +42,6 @@ export function PipelineDag({ stages, onSelect, selected }: { stages: PipelineSt
             transform={`translate(${x} ${y})`}
             tabIndex={0}
             role="button"
-            aria-label={`stage ${stage.name}: ${stage.status}`}
             onClick={() => onSelect(stage.name)}
             onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && onSelect(stage.name)}
           >
@@ -51,7 +50,7 @@ export function PipelineDag({ stages, onSelect, selected }: { stages: PipelineSt
             <text x={10} y={40} class="dag-what">{stage.kind === "compare" ? "compare" : stage.algorithm}</text>
             <text x={10} y={56} class="dag-status">
               {stage.status}
-              {stage.kind === "experiment" && runs.length > 0 ? ` · ${ended}/${runs.length} experiments` : ""}
+              {stage.kind === "experiment" && runs.length > 0 ? ` · ${ended}/${runs.length} ended` : ""}
             </text>
           </g>
         );
