@@ -239,5 +239,5 @@ class ArtifactAdmin(admin.ModelAdmin):
     readonly_fields = ["sha256", "size", "kind", "created_at"]
 
 
-# The usage report lives in its own module; importing it registers its admin.
-from jobs import usage_admin  # noqa: E402, F401
+# The usage report and pipelines live in their own modules; importing them registers them.
+from jobs import pipeline_admin, usage_admin  # noqa: E402, F401
