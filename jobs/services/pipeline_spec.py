@@ -15,7 +15,7 @@ from jobs.models import Algorithm, Artifact, Dataset, DatasetInput, Stage
 from jobs.services.artifacts import artifact_algorithm
 from jobs.services.submit import submit_experiment
 from jobs.sweeps import NodeLister
-from jobs.validators import depth_problem
+from jobs.validators import nul_problem
 
 MAX_STAGES = 50
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -130,6 +130,16 @@ def _parse_stage(raw: Any, label: str, errors: _Errors) -> StagePlan | None:
             continue
         plan.inputs[key] = {"stage": stage, **({"file": file} if file else {})}
     plan.template = {key: raw[key] for key in TEMPLATE_KEYS if key in raw}
+    # What the experiments' serializer checks before submit_experiment sees it.
+    objective = plan.template.get("objective", "")
+    if not isinstance(objective, str) or len(objective) > 100:
+        errors.add(label, "objective", "must be a metric's name (at most 100 characters)")
+    if plan.template.get("objective_order", "max") not in ("min", "max"):
+        errors.add(label, "objective_order", "must be 'min' or 'max'")
+    if not isinstance(plan.template.get("backend", ""), str):
+        errors.add(label, "backend", "must be a string")
+    if not isinstance(plan.template.get("retry_algorithm_errors", False), bool):
+        errors.add(label, "retry_algorithm_errors", "must be true or false")
     return plan
 
 
@@ -287,7 +297,7 @@ def check_spec(owner: Any, spec: Any, list_nodes: NodeLister | None = None) -> l
     errors = _Errors()
     if not isinstance(spec, dict):
         raise InvalidInput({"spec": ["must be an object with name and stages"]})
-    problem = depth_problem(spec)
+    problem = nul_problem(spec)
     if problem:
         raise InvalidInput({"spec": [problem]})
     for key in sorted(set(spec) - {"name", "stages"}, key=str):

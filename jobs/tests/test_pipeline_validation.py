@@ -137,3 +137,24 @@ def test_a_first_stage_the_submit_refuses_writes_nothing(user, settings):
     errors = refused(user, study())
 
     assert errors["stages"]["generate"]["algorithm"] == ["algorithm 'gen' is disabled"]
+
+
+def test_values_the_experiment_form_would_refuse_are_refused_per_stage(user):
+    spec = study(
+        disc={"objective_order": "up", "objective": ["shd"]},
+        other={"retry_algorithm_errors": "yes"},
+    )
+
+    errors = refused(user, spec)["stages"]
+
+    assert errors["disc"] == {
+        "objective": ["must be a metric's name (at most 100 characters)"],
+        "objective_order": ["must be 'min' or 'max'"],
+    }
+    assert errors["other"] == {"retry_algorithm_errors": ["must be true or false"]}
+
+
+def test_a_nul_character_anywhere_is_refused_before_it_reaches_the_database(user):
+    assert refused(user, study(disc={"name": "disc", "objective": "a\x00b"})) == {
+        "spec": ["must not contain the NUL character"]
+    }
