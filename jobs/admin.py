@@ -239,5 +239,6 @@ class ArtifactAdmin(admin.ModelAdmin):
     readonly_fields = ["sha256", "size", "kind", "created_at"]
 
 
-# The usage report and recurring runs live in their own modules; importing registers them.
-from jobs import recurring_admin, usage_admin  # noqa: E402, F401
+# The usage report, recurring runs and pipelines live in their own modules; importing them
+# registers them.
+from jobs import pipeline_admin, recurring_admin, usage_admin  # noqa: E402, F401

@@ -21,6 +21,8 @@ job_measured = Signal()
 # experiment_id: its last job reached a final state; sent once per experiment, ever
 # (jobs/services/ended.py), from whichever process saw it first, after that commit.
 experiment_ended = Signal()
+# pipeline_id, owner_id: a pipeline or one of its stages changed status (services/pipelines.py)
+pipeline_changed = Signal()
 
 
 def announce_jobs_changed(job_ids: Iterable[int], experiment_ids: Iterable[int]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from petri_client import schedules
 from petri_client.client import FINAL_STATUSES, Client, PetriError
 from petri_client.config import Config, load_config, save_config
+from petri_client.pipeline_cli import add_pipeline_commands
 from petri_client.render import progress_bars, result_rows, table
 
 # Every key POST /api/experiments/ takes (webapp/api/tests checks the two stay alike).
@@ -384,6 +385,7 @@ def parser() -> argparse.ArgumentParser:
     usage.set_defaults(handler=cmd_usage)
 
     schedules.add_commands(commands)
+    add_pipeline_commands(commands)
     return top
 
 

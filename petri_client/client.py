@@ -271,3 +271,23 @@ class Client:
 
     def delete_schedule(self, schedule_id: int) -> None:
         self.request("DELETE", f"/api/schedules/{schedule_id}/")
+
+    def submit_pipeline(self, spec: Json) -> Json:
+        return self.request("POST", "/api/pipelines/", body=spec)
+
+    def pipeline(self, pipeline_id: int) -> Json:
+        return self.request("GET", f"/api/pipelines/{pipeline_id}/")
+
+    def pipelines(self) -> list[Json]:
+        return list(self._all("/api/pipelines/"))
+
+    def cancel_pipeline(self, pipeline_id: int) -> Json:
+        return self.request("POST", f"/api/pipelines/{pipeline_id}/cancel/")
+
+    def retry_pipeline(self, pipeline_id: int) -> Json:
+        return self.request("POST", f"/api/pipelines/{pipeline_id}/retry/")
+
+    def pipeline_table(self, pipeline_id: int, stage: str = "") -> Json:
+        """A compare stage's table: ``{"stage", "columns", "rows", "truncated"}``."""
+        params = {"stage": stage} if stage else None
+        return self.request("GET", f"/api/pipelines/{pipeline_id}/table/", params=params)

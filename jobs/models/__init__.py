@@ -16,12 +16,20 @@ from jobs.models.enums import (
 )
 from jobs.models.installation import Installation
 from jobs.models.nodes import BackendNode
+from jobs.models.pipelines import (
+    FINAL_STAGE_STATUSES,
+    Pipeline,
+    PipelineStatus,
+    Stage,
+    StageStatus,
+)
 from jobs.models.queue import Experiment, Job, JobEvent, OutputFile, Result
 from jobs.models.quotas import Quota, UsageRecord
 from jobs.models.recurring import RecurringFiring, RecurringRun
 
 __all__ = [
     "BACKEND_STATUSES",
+    "FINAL_STAGE_STATUSES",
     "FINAL_STATUSES",
     "RETRYABLE_REASONS",
     "RUNNER_LOST_EXIT_CODES",
@@ -39,10 +47,14 @@ __all__ = [
     "JobEvent",
     "JobStatus",
     "OutputFile",
+    "Pipeline",
+    "PipelineStatus",
     "Quota",
     "RecurringFiring",
     "RecurringRun",
     "RemoteDatabase",
     "Result",
+    "Stage",
+    "StageStatus",
     "UsageRecord",
 ]

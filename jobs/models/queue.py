@@ -51,6 +51,10 @@ class Experiment(models.Model):
     pruned_cancelled = models.PositiveIntegerField(default=0)
     pruned_started_at = models.DateTimeField(null=True, blank=True)
     pruned_finished_at = models.DateTimeField(null=True, blank=True)
+    # The pipeline stage that submitted it, if any (jobs/services/pipelines.py).
+    pipeline_stage = models.ForeignKey(
+        "Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="experiments"
+    )
 
     objects = OwnedQuerySet.as_manager()
 

@@ -22,6 +22,12 @@ from jobs.services.lifecycle import (
     retry_job,
 )
 from jobs.services.outputs import store_output_file
+from jobs.services.pipelines import (
+    advance_pipeline,
+    cancel_pipeline,
+    retry_pipeline,
+    submit_pipeline,
+)
 from jobs.services.priority import change_priority
 from jobs.services.retry import retry_failed_jobs
 from jobs.services.sharing import share_experiment, shared_usernames, unshare_experiment
@@ -30,8 +36,10 @@ from jobs.services.tokens import job_for_runner_token, runner_token
 
 __all__ = [
     "ClaimedJob",
+    "advance_pipeline",
     "cancel_experiment",
     "cancel_job",
+    "cancel_pipeline",
     "change_priority",
     "claim_waiting_jobs",
     "create_dataset",
@@ -48,10 +56,12 @@ __all__ = [
     "release_claimed",
     "retry_failed_jobs",
     "retry_job",
+    "retry_pipeline",
     "runner_token",
     "share_experiment",
     "shared_usernames",
     "store_output_file",
     "submit_experiment",
+    "submit_pipeline",
     "unshare_experiment",
 ]

@@ -3,7 +3,8 @@
 Services call ``check_ended`` in the transaction that moved a job to a final state (never for
 progress). The check runs after commit, so two last jobs finished at once in two
 transactions still see each other; a conditional UPDATE of ``notified_at`` lets exactly one
-process, of any number of web and scheduler replicas, announce ``experiment_ended``.
+process, of any number of web and scheduler replicas, announce ``experiment_ended`` and
+advance the pipeline the experiment belongs to (services/pipelines.py).
 """
 
 from __future__ import annotations
@@ -36,4 +37,9 @@ def claim_ended(experiment_ids: Iterable[int]) -> list[int]:
         if ended.filter(pk=experiment_id).update(notified_at=timezone.now()) == 1:
             claimed.append(experiment_id)
             experiment_ended.send(None, experiment_id=experiment_id)
+    if claimed:
+        # Imported here: pipelines submit and cancel experiments, whose services import this.
+        from jobs.services.pipelines import advance_after_experiments
+
+        advance_after_experiments(claimed)
     return claimed

@@ -44,10 +44,13 @@ def submit_experiment(
     objective_order: str = "max",
     backend: str = "",
     list_nodes: NodeLister | None = None,
+    validate_only: bool = False,
 ) -> Experiment:
     """Check the sweep against the algorithm's schema and queue one job per combination.
 
     ``list_nodes`` lists the nodes a ``resources.node`` may name (see sweeps.validate_resources).
+    ``validate_only``: check everything, write nothing (a pipeline's later stages); the
+    ``dataset`` then only needs to say whether there will be one.
     """
     errors: dict[str, Any] = {}
     # Each value is checked where its rule lives (sweeps); only absurd nesting stops here.
@@ -93,6 +96,8 @@ def submit_experiment(
         errors.update(exc.errors)
     if errors:
         raise InvalidInput(errors)
+    if validate_only:
+        return Experiment(owner=owner, algorithm=algorithm, name=name or algorithm.name)
     size = grid_size(axes, repeats)
 
     now = timezone.now()

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from webapp.api import accounts, runner, schema, session, views  # noqa: F401  (schema: extensions)
 from webapp.api.nodes import NodesView
+from webapp.api.pipelines import PipelineViewSet
 from webapp.api.schedules import ScheduleViewSet
 from webapp.api.sources import ArtifactViewSet, DatabaseViewSet
 from webapp.api.usage import UsageView
@@ -19,6 +20,7 @@ router.register("tokens", accounts.TokenViewSet, basename="token")
 router.register("databases", DatabaseViewSet, basename="database")
 router.register("artifacts", ArtifactViewSet, basename="artifact")
 router.register("schedules", ScheduleViewSet, basename="schedule")
+router.register("pipelines", PipelineViewSet, basename="pipeline")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="auth-token"),

@@ -18,6 +18,9 @@ class RealtimeConfig(AppConfig):
         signals.jobs_changed.connect(events.on_jobs_changed, dispatch_uid="realtime-jobs")
         signals.job_logged.connect(events.on_job_logged, dispatch_uid="realtime-log")
         signals.job_measured.connect(events.on_job_measured, dispatch_uid="realtime-metric")
+        signals.pipeline_changed.connect(
+            events.on_pipeline_changed, dispatch_uid="realtime-pipeline"
+        )
 
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_out

@@ -64,24 +64,28 @@ class _Batch:
         return {"type": self.kind, "data": data}
 
 
+# Whole-object states: a newer one replaces the older, which nobody needs to see.
+LATEST_ONLY = ("experiment.updated", "pipeline.updated")
+
+
 class Outbox:
     """Keeps, per job and in arrival order, what a client has yet to be sent.
 
-    Only the latest ``job.updated`` of a job and of ``experiment.updated`` of an experiment
-    survive until the flush; log lines and metric points of an attempt merge into one message
-    each, capped to the newest ``MAX_LINES``/``MAX_POINTS`` with a ``dropped`` count. A job's
-    messages keep their relative order, so a client never sees a job's state older than one
-    it has seen.
+    Only the latest ``job.updated`` of a job, and ``experiment.updated`` of an experiment or
+    ``pipeline.updated`` of a pipeline, survive until the flush; log lines and metric points
+    of an attempt merge into one message each, capped to the newest ``MAX_LINES``/
+    ``MAX_POINTS`` with a ``dropped`` count. A job's messages keep their relative order, so a
+    client never sees a job's state older than one it has seen.
     """
 
     def __init__(self, max_lines: int = MAX_LINES, max_points: int = MAX_POINTS) -> None:
         self.limits = {"job.log": max_lines, "job.metric": max_points}
         self._jobs: dict[int, list[dict[str, Any] | _Batch]] = {}
-        self._experiments: dict[int, dict[str, Any]] = {}
+        self._states: dict[tuple[str, int], dict[str, Any]] = {}
         self._latest: OrderedDict[int, tuple[int, int]] = OrderedDict()
 
     def __bool__(self) -> bool:
-        return bool(self._jobs or self._experiments)
+        return bool(self._jobs or self._states)
 
     def add(self, event: dict[str, Any]) -> None:
         kind, data = event["type"], event["data"]
@@ -89,9 +93,9 @@ class Outbox:
             self._add_update(event)
         elif kind in self.limits:
             self._add_batch(kind, data)
-        elif kind == "experiment.updated":
-            self._experiments.pop(data["id"], None)
-            self._experiments[data["id"]] = event
+        elif kind in LATEST_ONLY:
+            self._states.pop((kind, data["id"]), None)
+            self._states[(kind, data["id"])] = event
 
     def _add_update(self, event: dict[str, Any]) -> None:
         data = event["data"]
@@ -133,8 +137,8 @@ class Outbox:
             for entries in self._jobs.values()
             for entry in entries
         ]
-        messages.extend(self._experiments.values())
-        self._jobs, self._experiments = {}, {}
+        messages.extend(self._states.values())
+        self._jobs, self._states = {}, {}
         return messages
 
 

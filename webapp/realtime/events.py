@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from jobs.models import FINAL_STATUSES, Experiment, Job
+from jobs.models import FINAL_STATUSES, Experiment, Job, Pipeline
 from jobs.status import annotated_counts, derive_status, with_job_counts
 from webapp.realtime.broadcast import broadcaster, experiment_group, user_group
 from webapp.realtime.coalesce import MAX_LINES, MAX_POINTS
@@ -154,3 +154,15 @@ def on_job_measured(
         owner_id=owner_id,
         attempt=attempt,
     )
+
+
+def on_pipeline_changed(sender: Any, pipeline_id: int, owner_id: int, **_) -> None:
+    """``pipeline.updated`` to its owner: the page re-reads the pipeline over REST."""
+    if not broadcaster.listening():
+        return
+    status = Pipeline.objects.filter(pk=pipeline_id).values_list("status", flat=True).first()
+    if status is None:
+        return
+    message = {"type": "pipeline.updated", "data": {"id": pipeline_id, "status": status}}
+    with _ordered:
+        broadcaster.publish([user_group(owner_id)], [message])

@@ -14,6 +14,7 @@ import { LoginPage } from "./pages/Login";
 import { NewExperimentPage } from "./pages/NewExperiment";
 import { NodesPage } from "./pages/Nodes";
 import { SchedulesPage } from "./pages/Schedules";
+import { PipelinePage, PipelinesPage } from "./pages/Pipelines";
 import { UsagePage } from "./pages/Usage";
 import { UserContext } from "./session";
 import "./styles.css";
@@ -24,6 +25,8 @@ function Page({ path }: { path: string }) {
   if (path === "/experiments/new" || path === "/experiments/new/") return <NewExperimentPage />;
   if ((match = path.match(/^\/experiments\/(\d+)\/?$/))) return <ExperimentPage id={Number(match[1])} />;
   if ((match = path.match(/^\/jobs\/(\d+)\/?$/))) return <JobPage id={Number(match[1])} />;
+  if (/^\/pipelines\/?$/.test(path)) return <PipelinesPage />;
+  if ((match = path.match(/^\/pipelines\/(\d+)\/?$/))) return <PipelinePage id={Number(match[1])} />;
   if (/^\/compare\/?$/.test(path)) return <ComparePage />;
   if (/^\/datasets\/?$/.test(path)) return <DatasetsPage />;
   if (/^\/algorithms\/?$/.test(path)) return <AlgorithmsPage />;
@@ -44,6 +47,7 @@ function Page({ path }: { path: string }) {
 const NAV = [
   ["/experiments", "Experiments"],
   ["/experiments/new", "New experiment"],
+  ["/pipelines", "Pipelines"],
   ["/datasets", "Datasets"],
   ["/schedules", "Schedules"],
   ["/algorithms", "Algorithms"],

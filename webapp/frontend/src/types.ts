@@ -229,7 +229,8 @@ export type LiveMessage =
   | { type: "job.updated"; data: JobUpdated }
   | { type: "experiment.updated"; data: ExperimentUpdated }
   | { type: "job.log"; data: JobLog }
-  | { type: "job.metric"; data: JobMetric };
+  | { type: "job.metric"; data: JobMetric }
+  | { type: "pipeline.updated"; data: { id: number; status: string } };
 
 /** GET /api/experiments/<id>/columns/ */
 export interface ExperimentColumns {
@@ -297,4 +298,59 @@ export interface Schedule {
   total_run_count: number;
   next_run_at: string | null;
   recent_firings: ScheduleFiring[];
+}
+
+/** One experiment a pipeline stage submitted (GET /api/pipelines/<id>/). */
+export interface StageExperiment {
+  id: number;
+  name: string;
+  status: string;
+  dataset: number | null;
+  dataset_name: string;
+  counts: Record<string, number>;
+}
+
+export interface CompareRow {
+  stage: string;
+  algorithm: string;
+  dataset: { id: number | null; name: string };
+  experiment: number;
+  job: number;
+  parameters: Record<string, unknown>;
+  shd?: number;
+  precision?: number;
+  recall?: number;
+  f1?: number;
+  orientation_precision?: number;
+  orientation_recall?: number;
+  orientation_f1?: number;
+  problem: string;
+}
+
+export interface PipelineStage {
+  name: string;
+  kind: "experiment" | "compare";
+  status: string;
+  algorithm: string | null;
+  dataset: number | null;
+  needs: string[];
+  inputs: Record<string, { stage: string; file?: string }>;
+  on_failure: "stop" | "continue";
+  error: string;
+  started_at: string | null;
+  finished_at: string | null;
+  previous_experiments: number[];
+  experiments?: StageExperiment[];
+  result?: { columns: string[]; rows: CompareRow[]; truncated: boolean } | null;
+}
+
+/** GET /api/pipelines/ and /api/pipelines/<id>/ */
+export interface Pipeline {
+  id: number;
+  name: string;
+  status: string;
+  owner: string;
+  created_at: string;
+  finished_at: string | null;
+  stages: PipelineStage[];
 }
