@@ -260,11 +260,12 @@ class Client:
     def schedules(self) -> list[Json]:
         return list(self._all("/api/schedules/"))
 
-    def create_schedule(self, experiment_id: int, **schedule: Any) -> Json:
+    def create_schedule(
+        self, experiment_id: int = 0, pipeline_id: int = 0, **schedule: Any
+    ) -> Json:
         """``cron="0 3 * * *"`` or ``every_seconds=3600``; ``newest_datasets``, ``enabled``."""
-        return self.request(
-            "POST", "/api/schedules/", body={"experiment": experiment_id, **schedule}
-        )
+        what = {"pipeline": pipeline_id} if pipeline_id else {"experiment": experiment_id}
+        return self.request("POST", "/api/schedules/", body={**what, **schedule})
 
     def update_schedule(self, schedule_id: int, **changes: Any) -> Json:
         return self.request("PATCH", f"/api/schedules/{schedule_id}/", body=changes)

@@ -13,10 +13,23 @@ def _when(schedule: dict) -> str:
     return schedule["cron"] or f"every {schedule['every_seconds']} s"
 
 
+def _template(schedule: dict) -> str:
+    if schedule.get("pipeline"):
+        return f"pipeline {schedule['pipeline']}"
+    return f"experiment {schedule['experiment']}"
+
+
+def _made(firing: dict) -> str:
+    if firing.get("pipeline"):
+        return f"pipeline {firing['pipeline']}"
+    return f"experiment {firing['experiment']}"
+
+
 def cmd_create(args: argparse.Namespace, client: Client, out: Callable[[str], None]) -> int:
     when = {"cron": args.cron} if args.cron else {"every_seconds": args.every}
-    made = client.create_schedule(args.experiment, newest_datasets=args.newest_datasets, **when)
-    out(f"Schedule {made['id']}: experiment {made['experiment']} {_when(made)}; "
+    what = {"pipeline_id": args.id} if args.pipeline else {"experiment_id": args.id}
+    made = client.create_schedule(**what, newest_datasets=args.newest_datasets, **when)
+    out(f"Schedule {made['id']}: {_template(made)} {_when(made)}; "
         f"next run {made['next_run_at']}")  # fmt: skip
     return 0
 
@@ -25,10 +38,10 @@ def cmd_list(args: argparse.Namespace, client: Client, out: Callable[[str], None
     rows = []
     for s in client.schedules():
         last = (s["recent_firings"] or [{}])[0]
-        outcome = last.get("skipped") or (f"experiment {last['experiment']}" if last else "")
-        rows.append([s["id"], s["experiment"], _when(s), "yes" if s["enabled"] else "paused",
+        outcome = last.get("skipped") or (_made(last) if last else "")
+        rows.append([s["id"], _template(s), _when(s), "yes" if s["enabled"] else "paused",
                      s["next_run_at"] or "", outcome])  # fmt: skip
-    out(table(["id", "experiment", "when", "enabled", "next run", "last firing"], rows))
+    out(table(["id", "runs again", "when", "enabled", "next run", "last firing"], rows))
     return 0
 
 
@@ -50,8 +63,9 @@ def cmd_delete(args: argparse.Namespace, client: Client, out: Callable[[str], No
 def add_commands(commands: argparse._SubParsersAction) -> None:
     schedule = commands.add_parser("schedule", help="run an experiment again on a clock")
     actions = schedule.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="schedule an experiment of yours")
-    create.add_argument("experiment", type=int, help="experiment id")
+    create = actions.add_parser("create", help="schedule an experiment (or pipeline) of yours")
+    create.add_argument("id", type=int, help="experiment id (pipeline id with --pipeline)")
+    create.add_argument("--pipeline", action="store_true", help="the id is a pipeline's")
     when = create.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", help='five fields, UTC, e.g. "0 3 * * *"')
     when.add_argument("--every", type=int, metavar="SECONDS", help="an interval in seconds")

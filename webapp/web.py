@@ -19,6 +19,7 @@ CLIENT_ROUTES = (
     "usage",
     "account",
     "schedules",
+    "pipelines",
 )
 
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Petri</title>

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +15,8 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from jobs.errors import InvalidInput
-from jobs.models import Dataset, Experiment, RecurringFiring, RecurringRun
+from jobs.models import Dataset, Experiment, Pipeline, RecurringFiring, RecurringRun
+from jobs.services.pipelines import submit_pipeline
 from jobs.services.quotas import quota_book
 from jobs.services.remote import QueryRefused, reload_dataset
 from jobs.services.submit import submit_experiment
@@ -60,16 +63,21 @@ def _schedule(cron: Any, every_seconds: Any) -> dict[str, Any]:
 def create_recurring_run(
     *,
     owner: Any,
-    experiment: Experiment,
+    experiment: Experiment | None = None,
+    pipeline: Pipeline | None = None,
     cron: str = "",
     every_seconds: int | None = None,
     newest_datasets: bool = False,
     enabled: bool = True,
 ) -> RecurringRun:
-    """Schedule ``experiment`` to be submitted again on a cron expression or an interval."""
+    """Schedule ``experiment`` (or ``pipeline``) to be submitted again on a cron expression or
+    an interval."""
+    if (experiment is None) == (pipeline is None):
+        raise InvalidInput({"experiment": ["give either an experiment or a pipeline"]})
+    what = f"experiment {experiment.pk}" if experiment else f"pipeline {pipeline.pk}"
     with transaction.atomic():
         task = PeriodicTask.objects.create(
-            name=f"recurring run of experiment {experiment.pk} ({timezone.now().isoformat()})",
+            name=f"recurring run of {what} ({timezone.now().isoformat()})",
             task=FIRE_TASK,
             enabled=enabled,
             **_schedule(cron, every_seconds),
@@ -77,10 +85,11 @@ def create_recurring_run(
         run = RecurringRun.objects.create(
             owner=owner,
             experiment=experiment,
+            pipeline=pipeline,
             periodic_task=task,
             newest_datasets=bool(newest_datasets),
         )
-        task.name = f"recurring run {run.pk}: experiment {experiment.pk}"
+        task.name = f"recurring run {run.pk}: {what}"
         task.kwargs = json.dumps({"recurring_run": run.pk})
         task.save(update_fields=["name", "kwargs"])
     return run
@@ -133,17 +142,16 @@ def _skip_reason(run: RecurringRun) -> str:
     owner = run.owner
     if not owner.is_active:
         return "the owner's account is switched off"
-    book = quota_book([owner.pk], backend=run.experiment.backend)
+    book = quota_book([owner.pk], backend=run.experiment.backend if run.experiment else "")
     for bucket in book.buckets.get(owner.pk, []):
         if bucket.cpu_budget_spent:
             return bucket.reason("monthly CPU-hours budget").replace("waiting: ", "") + " spent"
     return ""
 
 
-def _newest_dataset(run: RecurringRun) -> Dataset | None:
-    """The template's dataset, re-queried first when asked and it came from a database."""
-    dataset = run.experiment.dataset
-    if dataset is None or not run.newest_datasets or dataset.source_database_id is None:
+def _newest(dataset: Dataset | None, asked: bool) -> Dataset | None:
+    """``dataset``, re-queried first when asked and it came from a database."""
+    if dataset is None or not asked or dataset.source_database_id is None:
         return dataset
     newest = (
         Dataset.objects.filter(
@@ -154,6 +162,25 @@ def _newest_dataset(run: RecurringRun) -> Dataset | None:
     )
     reloaded, _ = reload_dataset(newest or dataset)
     return reloaded
+
+
+def _submitter(run: RecurringRun, stamp: str) -> Callable[[], dict[str, Any]]:
+    """What submits the run's template again (its firing's fields). Datasets are re-queried
+    here, before the firing's transaction, so a new version's file and row land together; a
+    duplicate firing re-queries the same rows and finds that version (no new one)."""
+    if run.pipeline_id:
+        spec = copy.deepcopy(run.pipeline.spec)
+        spec["name"] = f"{spec.get('name') or 'pipeline'}{stamp}"[:200]
+        for stage in spec.get("stages") or []:
+            if isinstance(stage, dict) and type(stage.get("dataset")) is int:
+                mine = Dataset.objects.filter(pk=stage["dataset"], owner=run.owner).first()
+                if mine is not None:
+                    stage["dataset"] = _newest(mine, run.newest_datasets).pk
+        return lambda: {"pipeline": submit_pipeline(run.owner, spec)}
+    kwargs = resubmission(run.experiment)
+    kwargs["dataset"] = _newest(run.experiment.dataset, run.newest_datasets)
+    kwargs["name"] = f"{run.experiment.name}{stamp}"[:200]
+    return lambda: {"experiment": submit_experiment(**kwargs)}
 
 
 def resubmission(experiment: Experiment) -> dict[str, Any]:
@@ -177,11 +204,13 @@ def resubmission(experiment: Experiment) -> dict[str, Any]:
 
 
 def fire_recurring_run(run_id: int, now: datetime | None = None) -> RecurringFiring | None:
-    """Submit the run's experiment again, once per due slot; None when the slot already fired
-    (a redelivered task, a second beat) or the schedule is gone."""
+    """Submit the run's experiment or pipeline again, once per due slot; None when the slot
+    already fired (a redelivered task, a second beat) or the schedule is gone."""
     now = now or timezone.now()
     run = (
-        RecurringRun.objects.select_related("owner", "experiment__dataset", "periodic_task")
+        RecurringRun.objects.select_related(
+            "owner", "experiment__dataset", "pipeline", "periodic_task"
+        )
         .filter(pk=run_id)
         .first()
     )
@@ -190,27 +219,25 @@ def fire_recurring_run(run_id: int, now: datetime | None = None) -> RecurringFir
     slot = due_slot(run.periodic_task, now)
     if RecurringFiring.objects.filter(recurring_run=run, slot=slot).exists():
         return None
-    outcome: dict[str, Any] = {"skipped": _skip_reason(run)}
-    kwargs = resubmission(run.experiment)
-    if not outcome["skipped"]:
+    skipped = _skip_reason(run)
+    submit = None
+    if not skipped:
         try:
-            # Before the transaction, so that the new version's file and row land together; a
-            # duplicate firing re-queries the same rows and finds that version (no new one).
-            kwargs["dataset"] = _newest_dataset(run)
+            submit = _submitter(run, f" · {slot:%Y-%m-%d %H:%M:%S}")
         except (InvalidInput, QueryRefused) as exc:
-            outcome["skipped"] = f"the dataset's query failed: {_message(exc)}"
-    kwargs["name"] = f"{run.experiment.name} · {slot:%Y-%m-%d %H:%M:%S}"
+            skipped = f"the dataset's query failed: {_message(exc)}"
     try:
         with transaction.atomic():
             firing = RecurringFiring.objects.create(recurring_run=run, slot=slot, fired_at=now)
-            if not outcome["skipped"]:
+            if submit is not None:
                 try:
                     with transaction.atomic():
-                        firing.experiment = submit_experiment(**kwargs)
+                        for field, made in submit().items():
+                            setattr(firing, field, made)
                 except InvalidInput as exc:
-                    outcome["skipped"] = f"not submitted: {_message(exc)}"
-            firing.skipped = outcome["skipped"][:200]
-            firing.save(update_fields=["experiment", "skipped"])
+                    skipped = f"not submitted: {_message(exc)}"
+            firing.skipped = skipped[:200]
+            firing.save(update_fields=["experiment", "pipeline", "skipped"])
     except IntegrityError:
         return None
     if firing.skipped:
@@ -225,7 +252,7 @@ def _message(exc: Exception) -> str:
 
 
 def firings_of(run: RecurringRun, limit: int = 20) -> list[RecurringFiring]:
-    return list(run.firings.select_related("experiment")[:limit])
+    return list(run.firings.select_related("experiment", "pipeline")[:limit])
 
 
 def next_due(run: RecurringRun, now: datetime | None = None) -> datetime | None:

@@ -240,3 +240,33 @@ def test_operators_see_and_edit_schedules_in_the_admin(client, user, template):
     assert shown.status_code == 200 and "2026-11-27" in shown.content.decode()
     page = client.get(f"/admin/django_celery_beat/periodictask/{run.periodic_task_id}/change/")
     assert page.status_code == 200 and "petri.fire_recurring_run" in page.content.decode()
+
+
+def test_a_pipeline_schedule_submits_the_whole_pipeline_again(user):
+    from jobs.models import Pipeline
+    from jobs.services.pipelines import submit_pipeline
+    from jobs.tests.pipeline_helpers import algorithms, study
+
+    algorithms()
+    template = submit_pipeline(user, study())
+    run = recurring.create_recurring_run(owner=user, pipeline=template, cron="0 4 * * *")
+
+    firing = recurring.fire_recurring_run(run.pk, NOON)
+    assert recurring.fire_recurring_run(run.pk, NOON + timedelta(seconds=30)) is None
+
+    fresh = firing.pipeline
+    assert fresh.pk != template.pk and firing.experiment is None
+    assert fresh.name == "study · 2026-11-27 12:00:00"
+    assert [s.name for s in fresh.stages.order_by("position")] == [
+        "generate",
+        "disc",
+        "other",
+        "compare",
+    ]
+    assert Pipeline.objects.count() == 2
+
+
+def test_a_schedule_is_of_an_experiment_or_a_pipeline_never_both(user, template):
+    with pytest.raises(InvalidInput) as refused:
+        recurring.create_recurring_run(owner=user, every_seconds=60)
+    assert "experiment" in refused.value.errors

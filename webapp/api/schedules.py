@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from jobs.models import Experiment, RecurringFiring, RecurringRun
+from jobs.models import Experiment, Pipeline, RecurringFiring, RecurringRun
 from jobs.services import recurring
 from webapp.api.parsers import BoundedJSONParser
 
@@ -14,7 +14,7 @@ from webapp.api.parsers import BoundedJSONParser
 class FiringSerializer(serializers.ModelSerializer):
     class Meta:
         model = RecurringFiring
-        fields = ["slot", "fired_at", "experiment", "skipped"]
+        fields = ["slot", "fired_at", "experiment", "pipeline", "skipped"]
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
@@ -33,6 +33,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "experiment",
+            "pipeline",
             "cron",
             "every_seconds",
             "enabled",
@@ -65,6 +66,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
 class ScheduleWriteSerializer(serializers.Serializer):
     experiment = serializers.IntegerField(required=False, help_text="the experiment to run again")
+    pipeline = serializers.IntegerField(required=False, help_text="or the pipeline to run again")
     cron = serializers.CharField(required=False, allow_blank=True, max_length=200)
     every_seconds = serializers.IntegerField(required=False, allow_null=True)
     enabled = serializers.BooleanField(required=False)
@@ -77,8 +79,8 @@ class ScheduleViewSet(
     mixins.DestroyModelMixin,
     viewsets.ReadOnlyModelViewSet,
 ):
-    """Schedule one of your experiments to be submitted again on a cron expression or every N
-    seconds; pause (``enabled: false``), resume, reschedule or delete it."""
+    """Schedule one of your experiments or pipelines to be submitted again on a cron expression
+    or every N seconds; pause (``enabled: false``), resume, reschedule or delete it."""
 
     serializer_class = ScheduleSerializer
     parser_classes = [BoundedJSONParser]
@@ -97,14 +99,25 @@ class ScheduleViewSet(
         form = ScheduleWriteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        experiment = Experiment.objects.filter(
-            pk=data.get("experiment"), owner=request.user
-        ).first()
-        if experiment is None:
-            raise serializers.ValidationError({"experiment": ["no experiment of yours has it"]})
+        experiment = pipeline = None
+        if ("experiment" in data) == ("pipeline" in data):
+            raise serializers.ValidationError(
+                {"experiment": ["give either an experiment or a pipeline"]}
+            )
+        if "pipeline" in data:
+            pipeline = Pipeline.objects.filter(pk=data["pipeline"], owner=request.user).first()
+            if pipeline is None:
+                raise serializers.ValidationError({"pipeline": ["no pipeline of yours has it"]})
+        else:
+            experiment = Experiment.objects.filter(
+                pk=data["experiment"], owner=request.user
+            ).first()
+            if experiment is None:
+                raise serializers.ValidationError({"experiment": ["no experiment of yours has it"]})
         run = recurring.create_recurring_run(
             owner=request.user,
             experiment=experiment,
+            pipeline=pipeline,
             cron=data.get("cron", ""),
             every_seconds=data.get("every_seconds"),
             newest_datasets=data.get("newest_datasets", False),
@@ -118,8 +131,9 @@ class ScheduleViewSet(
         form = ScheduleWriteSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        if "experiment" in data and data["experiment"] != run.experiment_id:
-            raise serializers.ValidationError({"experiment": ["cannot be changed; schedule anew"]})
+        for field in ("experiment", "pipeline"):
+            if field in data and data[field] != getattr(run, f"{field}_id"):
+                raise serializers.ValidationError({field: ["cannot be changed; schedule anew"]})
         run = recurring.update_recurring_run(
             run,
             enabled=data.get("enabled"),

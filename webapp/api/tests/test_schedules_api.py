@@ -129,3 +129,29 @@ def test_each_run_re_queries_an_sql_dataset_when_asked(api, user, pg_source):  #
     assert changed.dataset.previous_id == loaded["id"]
     template.refresh_from_db()
     assert template.dataset_id == loaded["id"]
+
+
+def test_a_user_schedules_a_pipeline_of_theirs_and_not_anothers(api, other_api, user):
+    from jobs.services.pipelines import submit_pipeline
+    from jobs.tests.pipeline_helpers import algorithms, study
+
+    algorithms()
+    pipeline = submit_pipeline(user, study())
+
+    made = api.post(
+        "/api/schedules/", {"pipeline": pipeline.pk, "every_seconds": 600}, format="json"
+    )
+    refused = other_api.post(
+        "/api/schedules/", {"pipeline": pipeline.pk, "every_seconds": 600}, format="json"
+    )
+    both = api.post(
+        "/api/schedules/",
+        {"pipeline": pipeline.pk, "experiment": 1, "every_seconds": 600},
+        format="json",
+    )
+
+    assert made.status_code == 201 and made.json()["pipeline"] == pipeline.pk
+    assert made.json()["experiment"] is None
+    assert refused.status_code == 400 and "pipeline" in refused.json()
+    assert both.status_code == 400 and "experiment" in both.json()
+    assert RecurringRun.objects.count() == 1

@@ -282,13 +282,15 @@ export interface ScheduleFiring {
   slot: string;
   fired_at: string;
   experiment: number | null;
+  pipeline: number | null;
   skipped: string;
 }
 
 /** A recurring run (GET /api/schedules/). */
 export interface Schedule {
   id: number;
-  experiment: number;
+  experiment: number | null;
+  pipeline: number | null;
   cron: string | null;
   every_seconds: number | null;
   enabled: boolean;

@@ -6,10 +6,12 @@ import { api, ApiError, getAll } from "../api";
 import { Card, ErrorBox, FieldErrors, Loading } from "../components/bits";
 import { formatTime } from "../format";
 import { useLoad } from "../hooks";
-import type { Experiment, Page, Schedule } from "../types";
+import type { Experiment, Page, Pipeline, Schedule } from "../types";
 
-function NewScheduleForm({ experiments, onCreated }: { experiments: Experiment[]; onCreated: () => void }) {
-  const preset = new URLSearchParams(location.search).get("experiment") ?? "";
+function NewScheduleForm({ experiments, pipelines, onCreated }: { experiments: Experiment[]; pipelines: Pipeline[]; onCreated: () => void }) {
+  const query = new URLSearchParams(location.search);
+  const preset = query.get("pipeline") ? `p${query.get("pipeline")}` : query.get("experiment") ?? "";
+  // "<id>" names an experiment, "p<id>" a pipeline.
   const [experiment, setExperiment] = useState(preset);
   const [kind, setKind] = useState<"cron" | "every">("cron");
   const [cron, setCron] = useState("0 3 * * *");
@@ -24,7 +26,8 @@ function NewScheduleForm({ experiments, onCreated }: { experiments: Experiment[]
     setErrors({});
     const when = kind === "cron" ? { cron } : { every_seconds: Number(every) };
     try {
-      await api<Schedule>("/api/schedules/", { json: { experiment: Number(experiment), newest_datasets: newest, ...when } });
+      const what = experiment.startsWith("p") ? { pipeline: Number(experiment.slice(1)) } : { experiment: Number(experiment) };
+      await api<Schedule>("/api/schedules/", { json: { ...what, newest_datasets: newest, ...when } });
       onCreated();
     } catch (failure) {
       setErrors(failure instanceof ApiError ? failure.fields : { detail: String(failure) });
@@ -36,16 +39,26 @@ function NewScheduleForm({ experiments, onCreated }: { experiments: Experiment[]
   return (
     <form class="stack" id="new-schedule" onSubmit={submit}>
       <label>
-        Experiment
+        Experiment or pipeline
         <select name="experiment" value={experiment} onChange={(e) => setExperiment(e.currentTarget.value)} required>
           <option value="">Choose one of yours…</option>
-          {experiments.map((x) => (
-            <option value={String(x.id)}>
-              #{x.id} {x.name}
-            </option>
-          ))}
+          <optgroup label="Experiments">
+            {experiments.map((x) => (
+              <option value={String(x.id)}>
+                #{x.id} {x.name}
+              </option>
+            ))}
+          </optgroup>
+          <optgroup label="Pipelines">
+            {pipelines.map((x) => (
+              <option value={`p${x.id}`}>
+                pipeline #{x.id} {x.name}
+              </option>
+            ))}
+          </optgroup>
         </select>
         <FieldErrors errors={errors.experiment} />
+        <FieldErrors errors={errors.pipeline} />
       </label>
       <fieldset class="row">
         <legend>When (UTC)</legend>
@@ -81,13 +94,20 @@ function lastFiring(schedule: Schedule) {
   const last = schedule.recent_firings[0];
   if (!last) return <span class="muted">not yet</span>;
   if (last.skipped) return <span class="warning">skipped: {last.skipped}</span>;
+  if (last.pipeline) return <a href={`/pipelines/${last.pipeline}`}>pipeline #{last.pipeline}</a>;
   return <a href={`/experiments/${last.experiment}`}>experiment #{last.experiment}</a>;
+}
+
+/** The newest 200 of a list to choose from; the server refuses one that is not yours. */
+async function newest<T>(path: string, signal: AbortSignal): Promise<T[]> {
+  const page = await api<Page<T> | T[]>(`${path}?page_size=200`, { signal });
+  return Array.isArray(page) ? page : page.results;
 }
 
 export function SchedulesPage() {
   const { data: schedules, error, reload } = useLoad((signal) => getAll<Schedule>("/api/schedules/", signal), []);
-  // The newest experiments to choose from; the server refuses one that is not yours.
-  const { data: experiments } = useLoad((signal) => api<Page<Experiment>>("/api/experiments/?page_size=200", { signal }).then((page) => page.results), []);
+  const { data: experiments } = useLoad((signal) => newest<Experiment>("/api/experiments/", signal), []);
+  const { data: pipelines } = useLoad((signal) => newest<Pipeline>("/api/pipelines/", signal), []);
   const [actionError, setActionError] = useState("");
 
   const act = async (schedule: Schedule, request: Promise<unknown>) => {
@@ -107,7 +127,7 @@ export function SchedulesPage() {
         <h1>Schedules</h1>
       </div>
       <Card title="Run an experiment again on a clock">
-        {experiments ? <NewScheduleForm experiments={experiments} onCreated={reload} /> : <Loading />}
+        {experiments && pipelines ? <NewScheduleForm experiments={experiments} pipelines={pipelines} onCreated={reload} /> : <Loading />}
       </Card>
       <ErrorBox error={error || actionError} />
       {!schedules ? (
@@ -119,7 +139,7 @@ export function SchedulesPage() {
           <table class="table" id="schedules">
             <thead>
               <tr>
-                <th>Experiment</th>
+                <th>Runs again</th>
                 <th>When</th>
                 <th>Next run</th>
                 <th>Last firing</th>
@@ -129,9 +149,7 @@ export function SchedulesPage() {
             <tbody>
               {schedules.map((s) => (
                 <tr data-schedule={s.id} data-enabled={String(s.enabled)}>
-                  <td>
-                    <a href={`/experiments/${s.experiment}`}>#{s.experiment}</a>
-                  </td>
+                  <td>{s.pipeline ? <a href={`/pipelines/${s.pipeline}`}>pipeline #{s.pipeline}</a> : <a href={`/experiments/${s.experiment}`}>#{s.experiment}</a>}</td>
                   <td>
                     <code>{s.cron ?? `every ${s.every_seconds} s`}</code>
                     {s.newest_datasets && <span class="muted small"> · newest data</span>}
