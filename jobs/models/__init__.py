@@ -16,7 +16,7 @@ from jobs.models.enums import (
 )
 from jobs.models.installation import Installation
 from jobs.models.nodes import BackendNode
-from jobs.models.queue import Experiment, Job, JobEvent, OutputFile, Result
+from jobs.models.queue import Experiment, ExperimentTag, Job, JobEvent, OutputFile, Result
 from jobs.models.quotas import Quota, UsageRecord
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Dataset",
     "DatasetInput",
     "Experiment",
+    "ExperimentTag",
     "FailureReason",
     "Installation",
     "Job",
