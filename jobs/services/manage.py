@@ -113,14 +113,19 @@ def delete_experiment(experiment: Experiment) -> int:
     with transaction.atomic():
         experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
         # Locked, so no retry turns a finished job into a waiting one while this runs.
-        jobs = Job.objects.select_for_update().filter(experiment=experiment)
-        unfinished = jobs.exclude(status__in=FINAL_STATUSES).count()
+        # (Rows, not a COUNT: Postgres takes no FOR UPDATE with an aggregate.)
+        statuses = list(
+            Job.objects.select_for_update()
+            .filter(experiment=experiment)
+            .values_list("status", flat=True)
+        )
+        unfinished = sum(1 for status in statuses if status not in FINAL_STATUSES)
         if unfinished:
             raise Conflict(
                 f"experiment {experiment.pk} has {unfinished} unfinished jobs: "
                 "cancel it first, then delete it"
             )
-        count = jobs.count()
+        count = len(statuses)
         files = list(
             OutputFile.objects.filter(experiment=experiment).values_list("file", flat=True)
         )

@@ -172,7 +172,7 @@ export function AccountPage() {
                     <code>{token.prefix}…</code>
                   </td>
                   <td>{formatTime(token.created_at)}</td>
-                  <td>{token.last_used_at ? formatTime(token.last_used_at) : <span class="muted">never</span>}</td>
+                  <td class="last-used">{token.last_used_at ? formatTime(token.last_used_at) : <span class="muted">never</span>}</td>
                   <td class="expires">
                     <Expiry at={token.expires_at} />
                   </td>
