@@ -155,3 +155,28 @@ def test_the_account_page_shows_when_each_token_expires_and_which_have(page):
     expect(cell["old ci"].locator("[data-expired=true]")).to_have_count(1)
     expect(cell["laptop"]).not_to_contain_text("expired")
     expect(cell["laptop"]).not_to_have_text("never")
+
+
+def test_the_grid_is_extended_from_the_page_with_only_new_points_queued(page):
+    user = UserFactory(username="ada")
+    Quota.objects.create(user=user, max_running=0)  # the new jobs stay waiting
+    experiment = finished_sweep(user, values=3)  # n in 0..2 × mode in a, b: 6 finished jobs
+    sign_in(page, "ada")
+    page.goto(f"/experiments/{experiment.pk}")
+    expect(page.locator("#jobs tbody tr")).to_have_count(6)
+    page.get_by_role("button", name="Manage").click()
+    extend = page.locator("#extend")
+    extend.locator("select[name=extend-parameter]").select_option("n")
+    extend.locator("#extend-values").fill("2, 3")
+    extend.get_by_role("button", name="Add jobs").click()
+    # n = 2 ran already; n = 3 is new, with both modes.
+    expect(extend.get_by_role("status")).to_have_text("2 jobs added.")
+    expect(page.locator("#jobs tbody tr")).to_have_count(8)
+    expect(page.locator("#jobs tbody tr[data-status=waiting]")).to_have_count(2)
+    assert Job.objects.filter(experiment=experiment).count() == 8
+
+    # Nothing new is refused, and the reason is shown.
+    extend.locator("#extend-values").fill("3")
+    extend.get_by_role("button", name="Add jobs").click()
+    expect(extend.locator(".field-errors")).to_contain_text("adds no job")
+    assert Job.objects.filter(experiment=experiment).count() == 8

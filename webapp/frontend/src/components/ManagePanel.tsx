@@ -5,6 +5,7 @@ import { api, ApiError } from "../api";
 import { navigate } from "../router";
 import type { Experiment } from "../types";
 import { Card, FieldErrors } from "./bits";
+import { ExtendForm } from "./ExtendForm";
 
 /** Comma-separated tags as the API takes them: trimmed, empty ones dropped. */
 export function splitTags(text: string): string[] {
@@ -17,12 +18,18 @@ export function splitTags(text: string): string[] {
 export function ManagePanel({
   experiment,
   running,
+  parameters,
   onChange,
+  onExtended,
   onClose,
 }: {
   experiment: Experiment;
   running: boolean;
+  /** Its parameters, swept and fixed: what an extension may add values to. */
+  parameters: string[];
   onChange: (experiment: Experiment) => void;
+  /** New jobs were queued: the table and counts are read again. */
+  onExtended: () => void;
   onClose: () => void;
 }) {
   const [name, setName] = useState(experiment.name);
@@ -129,6 +136,20 @@ export function ManagePanel({
         {running && <p class="muted small">An experiment with unfinished jobs cannot be deleted: cancel it first.</p>}
         <FieldErrors errors={errors.detail ?? errors.archived} />
       </form>
+      {parameters.length > 0 && (
+        <section class="extend" aria-labelledby="extend-title">
+          <h3 id="extend-title">Add to the grid</h3>
+          <p class="muted small">Only parameter values and repeats that never ran become new jobs.</p>
+          <ExtendForm
+            experiment={experiment}
+            parameters={parameters}
+            onExtended={(changed) => {
+              onChange(changed);
+              onExtended();
+            }}
+          />
+        </section>
+      )}
     </Card>
   );
 }

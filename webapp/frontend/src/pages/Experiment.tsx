@@ -292,6 +292,8 @@ export function ExperimentPage({ id }: { id: number }) {
         <ManagePanel
           experiment={exp}
           running={running}
+          parameters={[...swept, ...Object.keys(cols?.fixed ?? {})]}
+          onExtended={refresh}
           onChange={(changed) => {
             if (experiment.current) experiment.current = { ...experiment.current, ...changed, counts: experiment.current.counts };
             render();
