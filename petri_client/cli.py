@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from petri_client import schedules
+from petri_client import experiments_cli, schedules
 from petri_client.client import FINAL_STATUSES, Client, PetriError
 from petri_client.config import Config, load_config, save_config
 from petri_client.pipeline_cli import add_pipeline_commands
@@ -239,25 +239,6 @@ def write_export(client: Client, experiment_id: int, target: str) -> int:
     return 0
 
 
-def cmd_list(args: argparse.Namespace, client: Client) -> int:
-    # An experiment's status is derived from its jobs' counts; the API does not filter by it.
-    experiments = [e for e in client.experiments() if not args.status or e["status"] == args.status]
-    rows = [
-        [
-            e["id"],
-            e["name"],
-            e["algorithm"],
-            e["status"],
-            e["job_count"],
-            f"{e['progress'] * 100:.0f}%",
-            e["created_at"][:19],
-        ]
-        for e in experiments
-    ]
-    out(table(["id", "name", "algorithm", "status", "jobs", "done", "created"], rows))
-    return 0
-
-
 def cmd_retry(args: argparse.Namespace, client: Client) -> int:
     if args.job:
         job = client.retry_job(args.id)
@@ -362,9 +343,7 @@ def parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=cmd_export)
 
-    listing = commands.add_parser("list", help="your experiments and those shared with you")
-    listing.add_argument("--status", help="only experiments in this status, e.g. running")
-    listing.set_defaults(handler=cmd_list)
+    experiments_cli.add_commands(commands)
 
     retry = commands.add_parser("retry", help="queue an experiment's failed jobs again")
     retry.add_argument("id", type=int, help="experiment id (job id with --job)")

@@ -227,6 +227,31 @@ class Client:
     def experiments(self, **filters: Any) -> list[Json]:
         return list(self._all("/api/experiments/", filters))
 
+    def update_experiment(self, experiment_id: int, **changes: Any) -> Json:
+        """Change its ``name``, ``notes``, ``tags`` (the whole list) or ``archived``."""
+        return self.request("PATCH", f"/api/experiments/{experiment_id}/", body=changes)
+
+    def delete_experiment(self, experiment_id: int) -> None:
+        """Delete it with its jobs, results and files (refused while jobs are unfinished)."""
+        self.request("DELETE", f"/api/experiments/{experiment_id}/")
+
+    def extend_experiment(
+        self, experiment_id: int, parameters: Json | None = None, repeats: int | None = None
+    ) -> Json:
+        """Add values per parameter, or repeats: ``{"added": n, "experiment": {...}}``."""
+        body: Json = {}
+        if parameters is not None:
+            body["parameters"] = parameters
+        if repeats is not None:
+            body["repeats"] = repeats
+        return self.request("POST", f"/api/experiments/{experiment_id}/extend/", body=body)
+
+    def results_frame(self, experiment_id: int) -> Any:
+        """The experiment's jobs as a pandas DataFrame (pandas is imported only here)."""
+        from petri_client.frames import jobs_frame
+
+        return jobs_frame(self.jobs(experiment_id))
+
     def retry_experiment(self, experiment_id: int) -> Json:
         """Every failed job queued again: ``{"retried": n}``."""
         return self.request("POST", f"/api/experiments/{experiment_id}/retry/")

@@ -23,7 +23,7 @@ from jobs.models.pipelines import (
     Stage,
     StageStatus,
 )
-from jobs.models.queue import Experiment, Job, JobEvent, OutputFile, Result
+from jobs.models.queue import Experiment, ExperimentTag, Job, JobEvent, OutputFile, Result
 from jobs.models.quotas import Quota, UsageRecord
 from jobs.models.recurring import RecurringFiring, RecurringRun
 
@@ -41,6 +41,7 @@ __all__ = [
     "Dataset",
     "DatasetInput",
     "Experiment",
+    "ExperimentTag",
     "FailureReason",
     "Installation",
     "Job",

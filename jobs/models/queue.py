@@ -55,6 +55,9 @@ class Experiment(models.Model):
     pipeline_stage = models.ForeignKey(
         "Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="experiments"
     )
+    # What its owner keeps about it: free notes, and when it was archived (off the default list).
+    notes = models.TextField(blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()
 
@@ -63,6 +66,23 @@ class Experiment(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"experiment {self.pk}"
+
+
+class ExperimentTag(models.Model):
+    """One label on an experiment; a row of its own so the list filters by it on any database."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "name"], name="experimenttag_unique")
+        ]
+        indexes = [models.Index(fields=["name", "experiment"], name="experimenttag_name")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Job(models.Model):

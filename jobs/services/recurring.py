@@ -128,6 +128,11 @@ def delete_recurring_run(run: RecurringRun) -> None:
     PeriodicTask.objects.filter(pk=run.periodic_task_id).delete()  # cascades to the run
 
 
+def delete_schedules_of(experiment: Experiment) -> None:
+    """An experiment about to be deleted takes its schedules (beat's rows too) with it."""
+    PeriodicTask.objects.filter(recurring_run__experiment=experiment).delete()
+
+
 def due_slot(task: PeriodicTask, now: datetime) -> datetime:
     """The due time a firing at ``now`` answers: the interval's slot since the epoch, or the
     minute for a crontab (cron's grain), so two deliveries of one firing name the same slot."""

@@ -270,3 +270,15 @@ def test_a_schedule_is_of_an_experiment_or_a_pipeline_never_both(user, template)
     with pytest.raises(InvalidInput) as refused:
         recurring.create_recurring_run(owner=user, every_seconds=60)
     assert "experiment" in refused.value.errors
+
+
+def test_deleting_an_experiment_deletes_its_schedules_with_beats_rows(user, template):
+    from jobs.services.manage import delete_experiment
+
+    recurring.create_recurring_run(owner=user, experiment=template, every_seconds=60)
+    Job.objects.filter(experiment=template).update(status="cancelled")
+
+    delete_experiment(template)
+
+    assert not RecurringRun.objects.exists()
+    assert not PeriodicTask.objects.filter(task=recurring.FIRE_TASK).exists()

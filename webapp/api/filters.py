@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Exists, OuterRef
 from django_filters import rest_framework as filters
 
-from jobs.models import Experiment, Job, JobStatus
+from jobs.models import Experiment, ExperimentTag, Job, JobStatus
 from jobs.validators import INT64_MAX
 
 
@@ -29,7 +30,18 @@ class JobFilter(filters.FilterSet):
 
 class ExperimentFilter(filters.FilterSet):
     algorithm = filters.CharFilter(field_name="algorithm__name")
+    tag = filters.CharFilter(method="filter_tag", max_length=50, help_text="experiments so tagged")
+    # Applied by the viewset (the list hides archived ones by default); here for the schema.
+    archived = filters.BooleanFilter(method="filter_nothing", help_text="true: only archived ones")
 
     class Meta:
         model = Experiment
-        fields = ["algorithm"]
+        fields = ["algorithm", "tag", "archived"]
+
+    def filter_tag(self, queryset, name, value):
+        # EXISTS, not a join: the job counts annotated on the list stay right.
+        tagged = ExperimentTag.objects.filter(experiment_id=OuterRef("pk"), name=value.strip())
+        return queryset.filter(Exists(tagged))
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset

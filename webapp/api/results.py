@@ -24,11 +24,16 @@ from webapp.api.exceptions import int_query_param
 
 
 class MetricFilterBackend(BaseFilterBackend):
-    """`?metric=shd__lt:5` and `?param=alpha__lt:0.1`; all are AND-ed."""
+    """`?metric=shd__lt:5`, `?param=alpha__lt:0.1` and `?has_metric=shd`; all are AND-ed."""
 
     def filter_queryset(self, request, queryset, view):
         metrics = request.query_params.getlist("metric")
         parameters = request.query_params.getlist("param")
+        for name in request.query_params.getlist("has_metric"):
+            if not name.strip() or len(name) > 100 or "\x00" in name:
+                raise InvalidInput({"has_metric": ["must be a metric's name"]})
+            # Scored: its result holds the metric (the web app's "hide unscored jobs").
+            queryset = queryset.filter(result__metrics__has_key=name)
         queryset = filter_by_metrics(queryset, metrics) if metrics else queryset
         return filter_by_parameters(queryset, parameters) if parameters else queryset
 
@@ -36,6 +41,7 @@ class MetricFilterBackend(BaseFilterBackend):
         described = {
             "metric": "name__op:value, op one of lt, lte, gt, gte, eq; repeat to AND",
             "param": "a parameter's name__op:value (eq also takes text); repeat to AND",
+            "has_metric": "only jobs that reported this metric; repeat to AND",
         }
         return [
             {

@@ -82,12 +82,18 @@ class ExperimentSerializer(serializers.ModelSerializer):
     started_at = serializers.SerializerMethodField()
     finished_at = serializers.SerializerMethodField()
     code = serializers.SerializerMethodField()
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    archived = serializers.SerializerMethodField()
 
     class Meta:
         model = Experiment
         fields = [
             "id",
             "name",
+            "notes",
+            "tags",
+            "archived",
+            "archived_at",
             "algorithm",
             "code",
             "dataset",
@@ -137,6 +143,9 @@ class ExperimentSerializer(serializers.ModelSerializer):
                 for spec in algorithm.parameters
             },
         }
+
+    def get_archived(self, obj: Experiment) -> bool:
+        return obj.archived_at is not None
 
     def _counts(self, obj: Experiment) -> dict[str, int]:
         if not hasattr(obj, "_petri_counts"):

@@ -28,6 +28,7 @@ from webapp.api.accounts import NewApiTokenSerializer
 from webapp.api.credentials import signed_in_user
 from webapp.api.exceptions import int_query_param
 from webapp.api.filters import ExperimentFilter, JobFilter
+from webapp.api.manage import ExperimentManageMixin
 from webapp.api.nodes import listed_nodes
 from webapp.api.results import (
     ExperimentResultsMixin,
@@ -177,7 +178,11 @@ class DatasetViewSet(
 
 
 class ExperimentViewSet(
-    SharingMixin, ExperimentResultsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+    ExperimentManageMixin,
+    SharingMixin,
+    ExperimentResultsMixin,
+    mixins.CreateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
     filterset_class = ExperimentFilter
     ordering_fields = ["created_at", "priority", "name"]
@@ -186,8 +191,10 @@ class ExperimentViewSet(
         visible = (
             Experiment.objects.visible_to(self.request.user)
             .select_related("algorithm", "owner")
-            .prefetch_related("shared_with")
+            .prefetch_related("shared_with", "tags")
         )
+        if self.action == "list":
+            visible = self.listed(visible)
         if self.action not in ("list", "create"):
             # One experiment: the serializer counts its jobs on the (experiment, status) index,
             # instead of a join over every job per status (a third of a second at 100,000).
@@ -198,10 +205,19 @@ class ExperimentViewSet(
     def get_serializer_class(self):
         return ExperimentCreateSerializer if self.action == "create" else ExperimentSerializer
 
-    def retrieve(self, request, *args, **kwargs):
-        experiment = self.get_object()
+    def listed(self, visible):
+        """The list hides archived experiments unless ``?archived=true`` asks for those."""
+        raw = self.request.query_params.get("archived", "false").lower()
+        if raw not in ("true", "false"):
+            raise InvalidInput({"archived": ["must be true or false"]})
+        return visible.filter(archived_at__isnull=raw == "false")
+
+    def retrieve_data(self, experiment: Experiment) -> dict:
         experiment.started_at, experiment.last_finished_at = job_times(experiment)
-        return Response(ExperimentSerializer(experiment).data)
+        return ExperimentSerializer(experiment).data
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self.retrieve_data(self.get_object()))
 
     @extend_schema(request=ExperimentCreateSerializer, responses=ExperimentSerializer)
     def create(self, request, *args, **kwargs):

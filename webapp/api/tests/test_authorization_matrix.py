@@ -115,6 +115,28 @@ CELLS = [
         {"usernames": ["carol"]},
         {**WRITE, "owner": 200, "staff": 200},
     ),
+    (
+        "experiment-extend",
+        "post",
+        "/api/experiments/{e}/extend/",
+        {"parameters": {"n": [4]}},
+        {**WRITE, "owner": 200, "staff": 200},
+    ),
+    (
+        "experiment-update",
+        "patch",
+        "/api/experiments/{e}/",
+        {"name": "renamed", "tags": ["t"], "archived": True},
+        {**WRITE, "owner": 200, "staff": 200},
+    ),
+    # Its waiting job is unfinished: those who may delete it are told to cancel first.
+    (
+        "experiment-delete",
+        "delete",
+        "/api/experiments/{e}/",
+        None,
+        {**WRITE, "owner": 409, "staff": 409},
+    ),
     ("job-list", "get", "/api/jobs/?experiment={e}", None, EVERYONE),
     ("job-detail", "get", "/api/jobs/{done}/", None, READ),
     ("job-log", "get", "/api/jobs/{failed}/log/", None, READ),

@@ -149,3 +149,15 @@ def test_a_query_parameter_no_database_could_hold_is_a_400_naming_it(api, jobs, 
 
     assert response.status_code == 400, response.content
     assert field in response.json()
+
+
+def test_has_metric_keeps_only_the_jobs_that_reported_it(api, user, catalog):
+    experiment = make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2, 3]})
+    first, second, _ = experiment.jobs.order_by("index")
+    finish_job(first, {"score": 1.0, "loss": 2.0})
+    finish_job(second, {"loss": 0.5})
+    listed = api.get(f"/api/jobs/?experiment={experiment.pk}&has_metric=score").json()
+    assert [job["id"] for job in listed["results"]] == [first.pk]
+    both = api.get(f"/api/jobs/?experiment={experiment.pk}&has_metric=loss").json()
+    assert both["count"] == 2
+    assert api.get("/api/jobs/?has_metric=").json() == {"has_metric": ["must be a metric's name"]}

@@ -28,6 +28,8 @@ export interface JobView {
   order: "min" | "max" | null;
   hidden: string[];
   pinned: string[];
+  /** Hide jobs without a value of the ranking metric (the server's `?has_metric=`). */
+  scored: boolean;
 }
 
 export const DEFAULT_VIEW: JobView = {
@@ -39,6 +41,7 @@ export const DEFAULT_VIEW: JobView = {
   order: null,
   hidden: [],
   pinned: [],
+  scored: false,
 };
 
 /** 'shd__lt:5' -> a condition; null when it is not name__op:value. */
@@ -76,6 +79,7 @@ export function parseView(search: string): JobView {
     order: order === "min" || order === "max" ? order : null,
     hidden: list(query.get("hide")),
     pinned: list(query.get("pin")),
+    scored: query.get("unscored") === "hide",
   };
 }
 
@@ -90,12 +94,16 @@ export function viewSearch(view: JobView): string {
   if (view.order) query.set("order", view.order);
   if (view.hidden.length) query.set("hide", view.hidden.join(","));
   if (view.pinned.length) query.set("pin", view.pinned.join(","));
+  if (view.scored) query.set("unscored", "hide");
   const text = query.toString();
   return text ? `?${text}` : "";
 }
 
-/** The API path reading one page of the view's jobs, ordered and filtered by the server. */
-export function jobsPath(experiment: number, view: JobView, pageSize = PAGE_SIZE): string {
+/**
+ * The API path reading one page of the view's jobs, ordered and filtered by the server;
+ * `scoredBy` is the metric a job must have reported when the view hides unscored jobs.
+ */
+export function jobsPath(experiment: number, view: JobView, pageSize = PAGE_SIZE, scoredBy: string | null = null): string {
   const query = new URLSearchParams({
     experiment: String(experiment),
     page: String(view.page + 1),
@@ -106,6 +114,7 @@ export function jobsPath(experiment: number, view: JobView, pageSize = PAGE_SIZE
   query.set("ordering", sortKey === "id" ? view.sort : `${view.sort},id`);
   if (view.status) query.set("status", view.status);
   for (const condition of view.conditions) query.append(condition.kind, conditionText(condition));
+  if (view.scored && scoredBy) query.set("has_metric", scoredBy);
   return `/api/jobs/?${query}`;
 }
 

@@ -82,6 +82,10 @@ export interface Experiment {
   finished_at?: string | null;
   owner?: string | null;
   shared_with?: string[];
+  notes?: string;
+  tags?: string[];
+  archived?: boolean;
+  archived_at?: string | null;
 }
 
 export interface Job {
@@ -152,6 +156,8 @@ export interface ApiToken {
   prefix: string;
   created_at: string;
   last_used_at: string | null;
+  /** null: it never expires. */
+  expires_at: string | null;
   key?: string; // only in the answer that created it
 }
 

@@ -36,6 +36,7 @@ export function JobTable({
   picked,
   onPick,
   act,
+  scoredBy,
 }: {
   exp: Experiment;
   rows: Job[];
@@ -51,6 +52,8 @@ export function JobTable({
   picked: Set<number>;
   onPick: (id: number) => void;
   act: (path: string) => void;
+  /** The metric a job needs to count as scored (the one the page ranks by). */
+  scoredBy: string | null;
 }) {
   const repeated = (exp.repeats ?? 1) > 1;
   const columns = useMemo<Column[]>(() => [
@@ -152,9 +155,13 @@ export function JobTable({
 
   return (
     <Card
-      title={`Jobs (${total}${view.status ? ` ${view.status}` : ""}${view.conditions.length ? ", filtered" : ""})`}
+      title={`Jobs (${total}${view.status ? ` ${view.status}` : ""}${view.conditions.length ? ", filtered" : ""}${view.scored ? ", scored" : ""})`}
       actions={
         <>
+          <label class="toggle" title={scoredBy ? `only jobs that reported ${scoredBy}` : "no job has reported a metric yet"}>
+            <input type="checkbox" name="hide-unscored" checked={view.scored} onChange={() => setView({ scored: !view.scored })} />
+            Hide unscored jobs
+          </label>
           <select
             aria-label="status filter"
             name="status-filter"

@@ -7,6 +7,19 @@ import { formatTime } from "../format";
 import { useLoad } from "../hooks";
 import type { ApiToken, Me } from "../types";
 
+/** When a token stops working: never, a time, or that it already has (and no longer signs in). */
+function Expiry({ at }: { at: string | null }) {
+  if (!at) return <span class="muted">never</span>;
+  if (Date.parse(at) <= Date.now()) {
+    return (
+      <span class="expired" data-expired="true" title={`expired ${formatTime(at)}`}>
+        expired {formatTime(at)}
+      </span>
+    );
+  }
+  return <span title="it stops working then">{formatTime(at)}</span>;
+}
+
 function NewTokenForm({ onCreated }: { onCreated: (token: ApiToken) => void }) {
   const [name, setName] = useState("");
   const [errors, setErrors] = useState<Record<string, unknown>>({});
@@ -147,6 +160,7 @@ export function AccountPage() {
                 <th>Prefix</th>
                 <th>Created</th>
                 <th>Last used</th>
+                <th>Expires</th>
                 <th />
               </tr>
             </thead>
@@ -158,7 +172,10 @@ export function AccountPage() {
                     <code>{token.prefix}…</code>
                   </td>
                   <td>{formatTime(token.created_at)}</td>
-                  <td>{token.last_used_at ? formatTime(token.last_used_at) : <span class="muted">never</span>}</td>
+                  <td class="last-used">{token.last_used_at ? formatTime(token.last_used_at) : <span class="muted">never</span>}</td>
+                  <td class="expires">
+                    <Expiry at={token.expires_at} />
+                  </td>
                   <td class="row-actions">
                     {confirmRevoke === token.id ? (
                       <span class="confirm">

@@ -3,18 +3,20 @@
 // The page never reads every job: 100 rows, the counts, and the best few hundred for the chart.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, ApiError, getAll } from "../api";
+import { api, ApiError } from "../api";
 import { BestJob } from "../components/BestJob";
-import { Card, ErrorBox, LiveBadge, Loading, StatusBadge } from "../components/bits";
+import { ErrorBox, LiveBadge, Loading, StatusBadge } from "../components/bits";
+import { ExperimentActions } from "../components/ExperimentActions";
 import { ExperimentSummary } from "../components/ExperimentSummary";
 import { JobTable } from "../components/JobTable";
+import { ManagePanel } from "../components/ManagePanel";
 import { MetricScatter } from "../components/MetricScatter";
-import { ParallelCoordinates } from "../components/ParallelCoordinates";
+import { RankingCard } from "../components/RankingCard";
 import { SharePanel } from "../components/SharePanel";
 import { elapsed, experimentTitle } from "../format";
 import { throttle, useFrameRender, useNow } from "../hooks";
 import type { JobView } from "../jobview";
-import { applyToRows, bestTies, jobsPath, parseView, viewSearch } from "../jobview";
+import { applyToRows, bestTies, jobsPath, PAGE_SIZE, parseView, viewSearch } from "../jobview";
 import { Replay, useLive } from "../live";
 import { guessMaximize, preferredMetric } from "../metrics";
 import { navigate, useLocation } from "../router";
@@ -29,7 +31,8 @@ const LIVE_RENDER_MS = 200;
 export function ExperimentPage({ id }: { id: number }) {
   const where = useLocation();
   const view = useMemo(() => parseView(location.search), [where]);
-  const viewKey = jobsPath(id, view);
+  // Hiding unscored jobs depends on the metric ranked by, so a new one is a new read.
+  const viewKey = `${jobsPath(id, view)}|${view.scored ? view.rank : ""}`;
 
   const experiment = useRef<Experiment | null>(null);
   const rows = useRef<Job[]>([]);
@@ -40,8 +43,8 @@ export function ExperimentPage({ id }: { id: number }) {
   const [dataset, setDataset] = useState<Dataset | null>(null);
   const [loadError, setLoadError] = useState<Error | null>(null);
   const [actionError, setActionError] = useState<string>("");
-  const [confirming, setConfirming] = useState(false);
   const [sharing, setSharing] = useState(false);
+  const [managing, setManaging] = useState(false);
   const [picked, setPicked] = useState<Set<number>>(new Set());
   const user = useUser();
   const render = useFrameRender();
@@ -57,16 +60,24 @@ export function ExperimentPage({ id }: { id: number }) {
 
   const replay = useRef(new Replay<LiveMessage>());
 
+  /** The metric a job needs to be shown while unscored jobs are hidden (columns read first). */
+  const scoredBy = async (): Promise<string | null> => {
+    if (!viewRef.current.scored) return null;
+    if (!columns.current) columns.current = await api<ExperimentColumns>(`/api/experiments/${id}/columns/`);
+    return rankingOf(columns.current, viewRef.current).metric;
+  };
+
   /** The experiment (counts, status) and the page of jobs the view shows. */
   const readPage = useMemo(
     () => async () => {
       loading.current = true;
       try {
+        const scored = await scoredBy();
         await replay.current.read(
           () =>
             Promise.all([
               api<Experiment>(`/api/experiments/${id}/`),
-              api<Page<Job>>(jobsPath(id, viewRef.current)),
+              api<Page<Job>>(jobsPath(id, viewRef.current, PAGE_SIZE, scored)),
             ]),
           ([fresh, page]) => {
             if (experiment.current === null && fresh.dataset) {
@@ -229,31 +240,10 @@ export function ExperimentPage({ id }: { id: number }) {
     });
   }, []);
 
-  const retryFailed = async () => {
-    setActionError("");
-    try {
-      await api<unknown>(`/api/experiments/${id}/retry/`, { method: "POST" });
-    } catch (failure) {
-      if (!(failure instanceof ApiError) || (failure.status !== 404 && failure.status !== 405)) {
-        setActionError(failure instanceof ApiError ? failure.message : String(failure));
-        return;
-      }
-      // A server without the experiment-level retry: each failed job's own retry.
-      try {
-        const failed = await getAll<Job>(`/api/jobs/?experiment=${id}&status=failed&page_size=1000`);
-        for (const job of failed) await api<unknown>(`/api/jobs/${job.id}/retry/`, { method: "POST" });
-      } catch (inner) {
-        setActionError(inner instanceof ApiError ? inner.message : String(inner));
-      }
-    }
-    refresh();
-  };
-
   if (loadError && !exp) return <ErrorBox error={loadError} />;
   if (!exp) return <Loading />;
 
   const duration = elapsed(exp.started_at, FINAL_STATUSES.has(exp.status) ? exp.finished_at : null, now);
-  const failedCount = exp.counts.failed ?? 0;
   const pickedIds = [...picked];
   return (
     <>
@@ -266,48 +256,26 @@ export function ExperimentPage({ id }: { id: number }) {
             shared by <strong>{exp.owner ?? "someone"}</strong> (read-only)
           </span>
         )}
-        <span class="spacer" />
-        {!readOnly &&
-          running &&
-          exp.status !== "cancelling" &&
-          (confirming ? (
-            <span class="confirm">
-              Cancel its unfinished jobs?
-              <button
-                class="danger"
-                onClick={() => {
-                  setConfirming(false);
-                  void act(`/api/experiments/${id}/cancel/`);
-                }}
-              >
-                Yes, cancel
-              </button>
-              <button onClick={() => setConfirming(false)}>Keep running</button>
-            </span>
-          ) : (
-            <button class="danger" onClick={() => setConfirming(true)}>
-              Cancel experiment
-            </button>
-          ))}
-        {!readOnly && failedCount > 0 && (
-          <button onClick={() => void retryFailed()} data-action="retry-failed">
-            Retry failed ({failedCount})
-          </button>
-        )}
-        {!readOnly && (
-          <button class={sharing ? "active" : ""} onClick={() => setSharing(!sharing)} aria-expanded={sharing}>
-            Share{exp.shared_with?.length ? ` (${exp.shared_with.length})` : ""}
-          </button>
-        )}
-        {(!readOnly || !exp.dataset) && (
-          <a class="button" href={`/experiments/new?from=${id}`}>
-            Run again
+        {exp.archived && <span class="badge archived">archived</span>}
+        {(exp.tags ?? []).map((tag) => (
+          <a class="tag" href={`/experiments?tag=${encodeURIComponent(tag)}`} data-tag={tag}>
+            {tag}
           </a>
-        )}
-        <a class="button" href={`/api/experiments/${id}/export.csv`} download>
-          Export CSV
-        </a>
+        ))}
+        <span class="spacer" />
+        <ExperimentActions
+          exp={exp}
+          readOnly={readOnly}
+          running={running}
+          sharing={sharing}
+          managing={managing}
+          onSharing={() => setSharing(!sharing)}
+          onManaging={() => setManaging(!managing)}
+          onDone={refresh}
+          onError={setActionError}
+        />
       </div>
+      {exp.notes && <p class="experiment-notes">{exp.notes}</p>}
       <ErrorBox error={actionError || loadError} />
       {sharing && !readOnly && (
         <SharePanel
@@ -320,49 +288,35 @@ export function ExperimentPage({ id }: { id: number }) {
         />
       )}
 
+      {managing && !readOnly && (
+        <ManagePanel
+          experiment={exp}
+          running={running}
+          parameters={[...swept, ...Object.keys(cols?.fixed ?? {})]}
+          onExtended={refresh}
+          onChange={(changed) => {
+            if (experiment.current) experiment.current = { ...experiment.current, ...changed, counts: experiment.current.counts };
+            render();
+          }}
+          onClose={() => setManaging(false)}
+        />
+      )}
+
       <ExperimentSummary exp={exp} dataset={dataset} username={user.username} duration={duration} fixed={cols?.fixed ?? {}} />
 
       <div class="split">
-        <Card
-          title="Parameters against a metric"
-          actions={
-            metricNames.length > 0 && (
-              <>
-                <select aria-label="metric" name="metric" value={metric ?? ""} onChange={(e) => setView({ rank: e.currentTarget.value }, true)}>
-                  {metricNames.map((name) => (
-                    <option value={name}>{name}</option>
-                  ))}
-                </select>
-                <select
-                  aria-label="direction"
-                  name="direction"
-                  value={order}
-                  onChange={(e) => setView({ order: e.currentTarget.value as "min" | "max" }, true)}
-                >
-                  <option value="max">higher is better</option>
-                  <option value="min">lower is better</option>
-                </select>
-              </>
-            )
-          }
-        >
-          <div class="chart-scroll" tabIndex={0} role="region" aria-label="parallel coordinates chart">
-            <ParallelCoordinates
-              jobs={scoredJobs as unknown as Job[]}
-              params={swept}
-              metric={metric}
-              maximize={maximize}
-              bestId={best?.id ?? null}
-              onPick={openJob}
-              onBrush={brush}
-            />
-          </div>
-          {ranked && ranked.with_metric > scoredJobs.length && (
-            <p class="small">
-              The best {scoredJobs.length} of {ranked.with_metric} jobs with {metric}.
-            </p>
-          )}
-        </Card>
+        <RankingCard
+          metricNames={metricNames}
+          metric={metric}
+          order={order}
+          onRank={(patch) => setView(patch, true)}
+          jobs={scoredJobs as unknown as Job[]}
+          swept={swept}
+          bestId={best?.id ?? null}
+          withMetric={ranked ? ranked.with_metric : null}
+          onPick={openJob}
+          onBrush={brush}
+        />
         <BestJob
           best={best as unknown as Job | null}
           metric={metric}
@@ -401,6 +355,7 @@ export function ExperimentPage({ id }: { id: number }) {
         picked={picked}
         onPick={pick}
         act={act}
+        scoredBy={metric}
       />
     </>
   );

@@ -1,11 +1,13 @@
-// All of the user's experiments, updating live from /ws/events/.
+// All of the user's experiments, updating live from /ws/events/; filtered by a tag, or the
+// archived ones instead (`?tag=pc`, `?archived=true`, kept in the URL).
 
-import { useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../api";
 import { CountChips, CountsBar, ErrorBox, LiveBadge, Loading, StatusBadge } from "../components/bits";
 import { elapsed, experimentTitle, formatDuration, formatTime } from "../format";
 import { throttle, useFrameRender, useNow } from "../hooks";
 import { Replay, useLive } from "../live";
+import { navigate, useLocation } from "../router";
 import { useUser } from "../session";
 import type { Experiment, LiveMessage, Page } from "../types";
 import { FINAL_STATUSES, UNFINISHED_EXPERIMENT } from "../types";
@@ -22,6 +24,20 @@ export function ExperimentsPage() {
   const user = useUser();
   const limitRef = useRef(limit);
   limitRef.current = limit;
+  const where = useLocation();
+  const query = useMemo(() => new URLSearchParams(location.search), [where]);
+  const tag = query.get("tag") ?? "";
+  const archived = query.get("archived") === "true";
+  const filtersRef = useRef("");
+  filtersRef.current = `${tag ? `&tag=${encodeURIComponent(tag)}` : ""}${archived ? "&archived=true" : ""}`;
+  const setFilters = (next: { tag?: string; archived?: boolean }) => {
+    const search = new URLSearchParams();
+    const nextTag = next.tag ?? tag;
+    if (nextTag) search.set("tag", nextTag);
+    if (next.archived ?? archived) search.set("archived", "true");
+    const text = search.toString();
+    navigate(`/experiments${text ? `?${text}` : ""}`, { replace: true, keepScroll: true });
+  };
 
   const replay = useRef(new Replay<LiveMessage>());
   const refresh = useMemo(
@@ -29,7 +45,7 @@ export function ExperimentsPage() {
       throttle(async () => {
         try {
           await replay.current.read(
-            () => api<Page<Experiment>>(`/api/experiments/?page_size=${limitRef.current}`),
+            () => api<Page<Experiment>>(`/api/experiments/?page_size=${limitRef.current}${filtersRef.current}`),
             (page) => {
               rows.current = new Map(page.results.map((e) => [e.id, e]));
               setTotal(page.count);
@@ -80,9 +96,22 @@ export function ExperimentsPage() {
 
   const onMessage = (message: LiveMessage) => {
     replay.current.note(message);
-    if (!apply(message)) refresh(); // perhaps from another tab or the CLI
+    // A new experiment (perhaps from another tab or the CLI) has no tag and is not archived:
+    // a filtered list never shows it.
+    if (!apply(message) && !filtersRef.current) refresh();
     render();
   };
+
+  const firstFilters = useRef(true);
+  useEffect(() => {
+    if (firstFilters.current) {
+      firstFilters.current = false;
+      return;
+    }
+    rows.current = new Map();
+    setLoaded(false);
+    refresh();
+  }, [tag, archived]);
 
   const connected = useLive({ path: "/ws/events/", onMessage, refresh, pollMs: 4000 });
   const list = [...rows.current.values()].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
@@ -98,9 +127,27 @@ export function ExperimentsPage() {
           New experiment
         </a>
       </div>
+      <div class="list-filters" role="group" aria-label="filter experiments">
+        {tag && (
+          <span class="tag active" data-tag={tag}>
+            tag: {tag}
+            <button class="small" aria-label={`Stop filtering by ${tag}`} onClick={() => setFilters({ tag: "" })}>
+              ✕
+            </button>
+          </span>
+        )}
+        <label class="toggle">
+          <input type="checkbox" name="show-archived" checked={archived} onChange={() => setFilters({ archived: !archived })} />
+          Archived experiments instead
+        </label>
+      </div>
       <ErrorBox error={error} />
       {!loaded ? (
         <Loading />
+      ) : list.length === 0 && (tag || archived) ? (
+        <div class="card empty">
+          <p>No {archived ? "archived " : ""}experiments{tag ? ` tagged ${tag}` : ""}.</p>
+        </div>
       ) : list.length === 0 ? (
         <div class="card empty">
           <p>No experiments yet.</p>
@@ -132,6 +179,11 @@ export function ExperimentsPage() {
                   <tr data-experiment={e.id}>
                     <td>
                       <a href={`/experiments/${e.id}`}>{experimentTitle(e)}</a>
+                      {(e.tags ?? []).map((name) => (
+                        <a class="tag" href={`/experiments?tag=${encodeURIComponent(name)}`} data-tag={name}>
+                          {name}
+                        </a>
+                      ))}
                       {e.owner && e.owner !== user.username && (
                         <span class="shared-tag" data-owner={e.owner} title={`owned by ${e.owner}`}>
                           {e.shared_with?.includes(user.username ?? "") ? `shared by ${e.owner}` : e.owner}

@@ -1,162 +1,17 @@
 // The new-experiment form: generated from the algorithm's parameter schema.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, ApiError, flattenErrors, getAll, results } from "../api";
+import { api, ApiError, getAll, results } from "../api";
 import { Card, ErrorBox, FieldErrors, Loading } from "../components/bits";
+import { ErrorSummary } from "../components/ErrorSummary";
+import { ParamField } from "../components/ParamField";
+import type { Errors, Resources, UploadedCode } from "../experimentform";
+import { codeAlgorithm, errorLinks, flattenUpload, numberOr, sub } from "../experimentform";
 import { formatBytes } from "../format";
 import { navigate, queryParam } from "../router";
-import type { FieldMode, FieldState, FieldValue } from "../sweep";
-import { describeSpec, emptyField, fieldFrom, fieldValue, gridSize, isNumeric, isPickable, pickableValues } from "../sweep";
-import type { Algorithm, Dataset, Experiment, Page, ParamSpec } from "../types";
-
-type Errors = Record<string, unknown>;
-
-interface Resources {
-  cpu: string;
-  memory: string;
-  gpu: string;
-  node: string;
-}
-
-function sub(errors: Errors, key: string): Errors {
-  const value = errors[key];
-  return value && typeof value === "object" && !Array.isArray(value) ? (value as Errors) : {};
-}
-
-/** Uploaded code an experiment ran, as GET /api/experiments/<id>/ gives it: submitted again as is. */
-interface UploadedCode {
-  artifact: number;
-  entrypoint: string[];
-  parameter_schema: Record<string, Omit<ParamSpec, "name">>;
-}
-
-function codeAlgorithm(name: string, code: UploadedCode): Algorithm {
-  return {
-    name,
-    title: `Uploaded code (artifact ${code.artifact})`,
-    description: `Runs ${code.entrypoint.join(" ")} from the uploaded archive.`,
-    language: "",
-    image: "",
-    dataset_input: "optional",
-    resources: {},
-    parameters: Object.entries(code.parameter_schema).map(([param, spec]) => ({ ...spec, name: param }) as ParamSpec),
-    enabled: true,
-  };
-}
-
-/** Each error of a 400 answer with the id of the input it is about, for the summary's links. */
-function errorLinks(errors: Errors): { href: string; text: string }[] {
-  const links: { href: string; text: string }[] = [];
-  for (const [key, value] of Object.entries(errors)) {
-    if (value === undefined) continue;
-    if ((key === "parameters" || key === "resources") && value && typeof value === "object" && !Array.isArray(value)) {
-      for (const [name, inner] of Object.entries(value as Errors)) {
-        const href = key === "parameters" ? `#param-${name}` : `#resources-${name}`;
-        for (const message of flattenErrors(inner)) links.push({ href, text: `${name}: ${message}` });
-      }
-      continue;
-    }
-    for (const message of flattenErrors(value)) links.push({ href: `#field-${key}`, text: key === "detail" ? message : `${key}: ${message}` });
-  }
-  return links;
-}
-
-function numberOr(text: string): unknown {
-  const number = Number(text.trim());
-  return text.trim() !== "" && Number.isFinite(number) ? number : text;
-}
-
-function ParamField({
-  spec,
-  field,
-  value,
-  errors,
-  onChange,
-}: {
-  spec: ParamSpec;
-  field: FieldState;
-  value: FieldValue;
-  errors: unknown;
-  onChange: (field: FieldState) => void;
-}) {
-  const set = (patch: Partial<FieldState>) => onChange({ ...field, ...patch });
-  const id = `param-${spec.name}`;
-  const count = value.kind === "send" ? value.count : value.kind === "omit" ? 1 : null;
-  const modes: FieldMode[] = isNumeric(spec) ? ["value", "list", "range"] : ["value", "list"];
-  const bad = value.kind === "invalid" || !!flattenErrors(errors).length;
-  const described = bad ? `${id}-errors` : undefined;
-  return (
-    <div class={`param ${errors ? "has-error" : ""}`} data-param={spec.name}>
-      <div class="param-head">
-        {isPickable(spec) ? (
-          <span class="param-name" id={`${id}-label`}>
-            {spec.name}
-          </span>
-        ) : (
-          <label for={id} class="param-name">
-            {spec.name}
-          </label>
-        )}
-        <span class="param-spec">{describeSpec(spec)}</span>
-        <span class="spacer" />
-        <span class="param-count" title="values in the grid">
-          × {count ?? "?"}
-        </span>
-      </div>
-      {spec.description && <p class="param-doc">{spec.description}</p>}
-      {isPickable(spec) ? (
-        <div class="picks" id={id} role="group" aria-labelledby={`${id}-label`} aria-describedby={described}>
-          {pickableValues(spec).map((option) => {
-            const checked = field.picked.some((p) => p === option);
-            return (
-              <label class="pick">
-                <input
-                  type="checkbox"
-                  name={`${spec.name}:${String(option)}`}
-                  checked={checked}
-                  onChange={() =>
-                    set({
-                      picked: checked
-                        ? field.picked.filter((p) => p !== option)
-                        : pickableValues(spec).filter((v) => v === option || field.picked.includes(v)),
-                    })
-                  }
-                />
-                {String(option)}
-              </label>
-            );
-          })}
-          <span class="muted small">tick several to sweep</span>
-        </div>
-      ) : (
-        <div class="param-input">
-          <select aria-label={`${spec.name} mode`} name={`${spec.name}:mode`} value={field.mode} onChange={(e) => set({ mode: e.currentTarget.value as FieldMode })}>
-            {modes.map((mode) => (
-              <option value={mode}>{mode === "value" ? "one value" : mode}</option>
-            ))}
-          </select>
-          {field.mode === "value" && (
-            <input id={id} name={spec.name} aria-invalid={bad} aria-describedby={described} placeholder={spec.default !== undefined ? `default ${String(spec.default)}` : ""} value={field.value} onInput={(e) => set({ value: e.currentTarget.value })} />
-          )}
-          {field.mode === "list" && (
-            <input id={id} name={`${spec.name}:list`} aria-invalid={bad} aria-describedby={described} placeholder="comma-separated, e.g. 1, 2, 5" value={field.list} onInput={(e) => set({ list: e.currentTarget.value })} />
-          )}
-          {field.mode === "range" && (
-            <span class="range">
-              <input name={`${spec.name}:start`} id={id} aria-invalid={bad} aria-describedby={described} aria-label={`${spec.name} start`} placeholder="start" value={field.start} onInput={(e) => set({ start: e.currentTarget.value })} />
-              <input name={`${spec.name}:stop`} id={`${id}-stop`} aria-invalid={bad} aria-describedby={described} aria-label={`${spec.name} stop`} placeholder="stop (included)" value={field.stop} onInput={(e) => set({ stop: e.currentTarget.value })} />
-              <input name={`${spec.name}:step`} id={`${id}-step`} aria-invalid={bad} aria-describedby={described} aria-label={`${spec.name} step`} placeholder="step" value={field.step} onInput={(e) => set({ step: e.currentTarget.value })} />
-            </span>
-          )}
-        </div>
-      )}
-      <div id={`${id}-errors`}>
-        {value.kind === "invalid" && <FieldErrors errors={value.message} />}
-        <FieldErrors errors={errors} />
-      </div>
-    </div>
-  );
-}
+import type { FieldState } from "../sweep";
+import { emptyField, fieldFrom, fieldValue, gridSize } from "../sweep";
+import type { Algorithm, Dataset, Experiment, Page } from "../types";
 
 export function NewExperimentPage() {
   const [algorithms, setAlgorithms] = useState<Algorithm[] | null>(null);
@@ -320,25 +175,7 @@ export function NewExperimentPage() {
       <div class="page-head">
         <h1>New experiment</h1>
       </div>
-      {summary.length > 0 && (
-        <div class="error-summary" tabIndex={-1} aria-labelledby="error-summary-title">
-          <h2 id="error-summary-title">
-            The experiment was not started: {summary.length} problem{summary.length === 1 ? "" : "s"}
-          </h2>
-          <ul>
-            {summary.map((link) => (
-              <li>
-                <a href={link.href} onClick={(e) => {
-                  e.preventDefault();
-                  document.querySelector<HTMLElement>(link.href)?.focus();
-                }}>
-                  {link.text}
-                </a>
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
+      <ErrorSummary links={summary} />
       <FieldErrors errors={generalErrors} />
       <Card title="Algorithm">
         <div class="row">
@@ -489,9 +326,4 @@ export function NewExperimentPage() {
       </div>
     </form>
   );
-}
-
-function flattenUpload(failure: ApiError): unknown {
-  const fields = failure.fields;
-  return fields.file ?? fields.detail ?? failure.message;
 }

@@ -73,8 +73,10 @@ test("the view survives a round trip through the URL", () => {
     order: "max" as const,
     hidden: ["progress"],
     pinned: ["metric:shd"],
+    scored: true,
   };
   assert.deepEqual(parseView(viewSearch(view)), view);
+  assert.match(viewSearch(view), /unscored=hide/);
   assert.equal(viewSearch(DEFAULT_VIEW), "");
 });
 
@@ -90,6 +92,14 @@ test("the API path asks the server for one page, ordered with id breaking ties",
   assert.equal(query.get("page_size"), "100");
   assert.equal(query.get("ordering"), "-parameters__alpha,id");
   assert.deepEqual(query.getAll("metric"), ["shd__lt:5"]);
+});
+
+test("hiding unscored jobs asks the server for jobs that reported the ranking metric", () => {
+  const hiding = { ...DEFAULT_VIEW, scored: true };
+  const query = (path: string) => new URL(path, "http://x").searchParams;
+  assert.equal(query(jobsPath(7, hiding, 100, "shd")).get("has_metric"), "shd");
+  assert.equal(query(jobsPath(7, DEFAULT_VIEW, 100, "shd")).get("has_metric"), null);
+  assert.equal(parseView("?unscored=show").scored, false);
 });
 
 test("ties for the best value are counted from the ranking", () => {
