@@ -24,8 +24,18 @@ def namespace(kube):
     _drop_namespace(kube, name)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def stuck(namespace, kube) -> JobSpec:
+    """A Job whose token Secret never comes, made first: its pod sits in
+    CreateContainerConfigError, and its start grace runs while the other tests do."""
+    attempt = spec(103)
+    options = JobOptions(runner_image=RUNNER_IMAGE, ttl_seconds=300)
+    k8s.BatchV1Api(kube).create_namespaced_job(namespace, job_manifest(attempt, options))
+    return attempt
+
+
 @pytest.fixture
-def backend(namespace, monkeypatch):
+def backend(namespace):
     made = KubernetesBackend(
         LimitedApiClient(load_configuration(), TokenBucket(50, 50)),
         namespace=namespace,
@@ -77,33 +87,6 @@ def test_a_job_of_another_installation_under_that_name_is_not_adopted(backend, n
     assert theirs.handle not in {s.metadata.name for s in secrets}
 
 
-def test_a_pod_stuck_in_a_config_error_fails_after_the_grace_with_the_reason(
-    backend, namespace, kube
-):
-    attempt = spec(103)
-    # A Job whose token Secret never comes: its pod sits in CreateContainerConfigError.
-    k8s.BatchV1Api(kube).create_namespaced_job(namespace, job_manifest(attempt, backend.options))
-
-    state = wait_for(
-        lambda: (s := backend.reconcile([attempt.handle])[attempt.handle]).ended and s,
-        120,
-        "the stuck attempt to fail",
-        every=1,
-    )
-
-    assert state.reason == "start_failed"
-    assert "CreateContainerConfigError" in state.message
-    wait_for(
-        lambda: (
-            not k8s.CoreV1Api(kube)
-            .list_namespaced_pod(namespace, label_selector=f"petri.dev/handle={attempt.handle}")
-            .items
-        ),
-        60,
-        "the stuck pod to be removed",
-    )
-
-
 def test_unfinished_handles_lists_only_this_installations_unfinished_jobs(backend, namespace, kube):
     batch = k8s.BatchV1Api(kube)
     mine, theirs = spec(104), spec(105, installation="other8")
@@ -115,3 +98,39 @@ def test_unfinished_handles_lists_only_this_installations_unfinished_jobs(backen
     assert mine.handle in handles and theirs.handle not in handles
     for attempt in (mine, theirs):
         backend.cancel(attempt.handle)
+
+
+def test_a_pod_stuck_in_a_config_error_fails_after_the_grace_with_the_reason(
+    backend, stuck, namespace, kube
+):
+    attempt = stuck  # created when the module began (the fixture)
+    core = k8s.CoreV1Api(kube)
+    selector = f"petri.dev/handle={attempt.handle}"
+
+    def waiting_reasons() -> set[str]:
+        pods = core.list_namespaced_pod(namespace, label_selector=selector).items
+        statuses = [s for p in pods for s in p.status.container_statuses or []]
+        return {s.state.waiting.reason for s in statuses if s.state.waiting}
+
+    # The kubelet says so first (on a busy machine, a while after the pod was scheduled).
+    wait_for(
+        lambda: "CreateContainerConfigError" in waiting_reasons(),
+        120,
+        "the pod to wait in CreateContainerConfigError",
+        every=1,
+    )
+
+    state = wait_for(
+        lambda: (s := backend.reconcile([attempt.handle])[attempt.handle]).ended and s,
+        120,
+        "the stuck attempt to fail",
+        every=1,
+    )
+
+    assert state.reason == "start_failed"
+    assert "CreateContainerConfigError" in state.message
+    wait_for(
+        lambda: not core.list_namespaced_pod(namespace, label_selector=selector).items,
+        60,
+        "the stuck pod to be removed",
+    )
