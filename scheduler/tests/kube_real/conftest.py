@@ -10,9 +10,12 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from scheduler.backends.kubernetes import JobOptions
+from scheduler.backends.kubernetes.manifests import job_manifest
 from scheduler.tests.cluster_lock import holding
 from scheduler.tests.kube_real import workloads
-from scheduler.tests.kube_real.petri import KubePetri, kube_api, wait_for
+from scheduler.tests.kube_real.kit_deployment import KitDeployment, Unavailable
+from scheduler.tests.kube_real.petri import RUNNER_IMAGE, KubePetri, kube_api, wait_for
 
 EXCLUSIVE = "exclusive_cluster"
 
@@ -98,10 +101,42 @@ def petri(kube, petri_template, tmp_path_factory):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def experiments(petri) -> dict[str, int]:
-    """Every experiment the tier's tests look at, submitted before the first test: their pods
-    start side by side while the tests (the backend's first) take their turns."""
+def experiments(stuck, kit_deployment, petri) -> dict[str, int]:
+    """Everything that takes the cluster's time starts before the first test, in this order:
+    the backend's stuck Job, the kit deployment, and every experiment the tests look at. Their
+    pods run side by side while the tests take their turns."""
     return workloads.submit_all(petri)
+
+
+@pytest.fixture(scope="session")
+def backend_namespace(kube):
+    name = _namespace(kube, "petri-be")
+    yield name
+    _drop_namespace(kube, name)
+
+
+@pytest.fixture(scope="session")
+def stuck(backend_namespace, kube):
+    """A Job whose token Secret never comes: its pod sits in CreateContainerConfigError, and
+    its start grace runs out while other tests run (test_real_backend.py)."""
+    attempt = workloads.spec(103)
+    options = JobOptions(runner_image=RUNNER_IMAGE, ttl_seconds=300)
+    k8s.BatchV1Api(kube).create_namespaced_job(backend_namespace, job_manifest(attempt, options))
+    return attempt
+
+
+@pytest.fixture(scope="session")
+def kit_deployment(kube):
+    """k8s/overlays/kit applied (test_real_deployment.py); or why it cannot be, here."""
+    try:
+        deployment = KitDeployment(kube)
+    except Unavailable as exc:
+        yield str(exc)
+        return
+    try:
+        yield deployment.start()
+    finally:
+        deployment.stop()
 
 
 @pytest.fixture(scope="session")

@@ -42,8 +42,13 @@ HOST_IP = "10.244.0.1"
 RUNNER_IMAGE = "localhost/petri-runner:0.1.0"
 FINAL = ("succeeded", "failed", "cancelled")
 
-# Each server copies one migrated database; the Installation row goes, so each draws its own id.
-MAKE_USER = """
+# One process migrates, syncs the catalog and signs in (each start of Django costs seconds on a
+# busy machine); every server copies that database. The Installation row goes, so each server
+# draws its own id.
+PREPARE = """
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+call_command("sync_algorithms")
 from django.contrib.auth import get_user_model
 from jobs.models import Installation
 from webapp.accounts.tokens import issue_token
@@ -196,9 +201,7 @@ class KubePetri(PetriApi):
 
     def prepare(self) -> KubePetri:
         """Migrate, sync the catalog and sign in: what every server copies from one template."""
-        self.manage("migrate", "--noinput")
-        self.manage("sync_algorithms")
-        self.token = self.manage("shell", "-c", MAKE_USER).strip().splitlines()[-1]
+        self.token = self.manage("shell", "-c", PREPARE).strip().splitlines()[-1]
         return self
 
     def start(self) -> KubePetri:

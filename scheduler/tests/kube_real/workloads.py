@@ -8,7 +8,10 @@ import textwrap
 import zipfile
 from typing import Any
 
-from scheduler.tests.kube_real.petri import KubePetri
+from scheduler.backends.base import JobSpec
+from scheduler.tests.kube_real.petri import HOST_IP, KubePetri
+
+INSTALLATION = "sysabc"  # the backend tests' own installation id
 
 
 def code_zip(main: str) -> bytes:
@@ -134,3 +137,17 @@ def submit_all(petri: KubePetri) -> dict[str, int]:
         ),
         "probe": uploaded(petri, "probe.zip", PROBE, parameter_schema={}, parameters={}),
     }
+
+
+def spec(job_id: int, installation: str = INSTALLATION) -> JobSpec:
+    """An attempt the backend tests make Jobs for directly (no Petri behind them)."""
+    return JobSpec(
+        job_id=job_id,
+        attempt=1,
+        handle=f"petri-{installation}-{job_id}-1",
+        token=f"{job_id}.1.not-a-real-token",
+        api_url=f"http://{HOST_IP}:9",
+        algorithm="sleep-and-score",
+        resources={"cpu": 0.1, "memory": "64Mi"},
+        installation=installation,
+    )
