@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The real one-node Kubernetes kit (../shared/kube, see its README) for the `kube` system tests.
-#   .ci/kube.sh up     install the kit's apt packages if missing, build (prebuilt binaries + a
-#                      runner image of this checkout), start the cluster; prints the exports
+#   .ci/kube.sh up     install the kit's apt packages if missing, build (prebuilt binaries, a
+#                      runner image and a web image of this checkout), start the cluster;
+#                      prints the exports
 #   .ci/kube.sh down   stop it (always: .ci/run traps it)
+#   .ci/kube.sh web-image   build the web/scheduler image again (the Dockerfile's, the kit's
+#                      way: a debootstrap rootfs + requirements.txt from PyPI, no registry) and
+#                      load it into the running node. Both images carry the names the k8s/
+#                      manifests use (petri-web:0.1.0, petri-runner:0.1.0).
 # Environment: PETRI_KUBE_KIT (default ../shared/kube), PETRI_KUBE_STATE (default
 # /tmp/petri-kube-state: outside the checkout), K8SREAL_HOME (build output, the kit's default).
 set -euo pipefail
@@ -18,8 +23,8 @@ install_packages() {
   for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  if [ ${#missing[@]} -gt 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  if [ ${#missing[@]} -gt 0 ]; then  # stdout is for the exports: apt's chatter goes to stderr
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2
   fi
 }
 
@@ -48,6 +53,7 @@ up() {
   rm -f "${K8SREAL_HOME:-$HOME/.cache/k8sreal}/out/images/petri-runner.tar"
   PETRI_SRC="$ROOT" "$KIT/build.sh" >&2
   add_algorithm_kit >&2
+  build_web_image >&2
   # A fresh state every run: up.sh keeps the images a reused state already holds, and the
   # runner image must be this checkout's.
   if [ -d "$STATE" ]; then
@@ -55,6 +61,7 @@ up() {
     rm -rf "$STATE"
   fi
   "$KIT/up.sh" "$STATE" >&2
+  tag_runner_image >&2
   echo "export KUBECONFIG=$STATE/kubeconfig PETRI_KUBE_STATE=$STATE PETRI_KUBE_KIT=$KIT"
 }
 
@@ -63,8 +70,65 @@ down() {
   "$KIT/down.sh" "$STATE" >&2
 }
 
+# As the Dockerfile: the app's groups of requirements.txt (not the algorithms' nor the tests'),
+# the code, the built web app and its collected static files, uid 10001, daphne by default.
+# The pip install is kept while requirements.txt stays the same; the code is copied every time.
+build_web_image() {
+  local home=${K8SREAL_HOME:-${HOME:-/root}/.cache/k8sreal}
+  local work=${K8SREAL_WORK:-$home/work} out=${K8SREAL_OUT:-$home/out}
+  local base=$work/rootfs/bookworm-python rootfs=$work/rootfs/petri-web deps=$work/petri-web-deps
+  local site=usr/local/lib/python3.11/dist-packages
+  local stamp; stamp=$(sha256sum "$ROOT/requirements.txt" | cut -c1-16)
+  [ -d "$base" ] || { echo "kube: no $base: the kit's build.sh makes it" >&2; exit 1; }
+  [ -f "$ROOT/webapp/frontend/dist/index.html" ] || (cd "$ROOT/webapp/frontend" && npm run build)
+  if [ ! -f "$deps/$stamp" ]; then
+    rm -rf "$deps"; mkdir -p "$deps"
+    sed -e '/^# algorithms/,/^$/d' -e '/^# tests and lint/,/^$/d' -e '/^# pulled in by/,$d' \
+      "$ROOT/requirements.txt" > "$work/petri-web.txt"
+    sed 's/\[[^]]*\]//' "$ROOT/requirements.txt" > "$work/petri-web-constraints.txt"
+    /usr/bin/python3 -m pip install -q --no-cache-dir --disable-pip-version-check \
+      --no-warn-script-location --target "$deps/site" \
+      -r "$work/petri-web.txt" -c "$work/petri-web-constraints.txt"
+    touch "$deps/$stamp"
+  fi
+  rm -rf "$rootfs"; cp -a "$base" "$rootfs"
+  cp -a "$deps/site/." "$rootfs/$site/"
+  mv "$rootfs/$site/bin/"* "$rootfs/usr/local/bin/" && rmdir "$rootfs/$site/bin"
+  mkdir -p "$rootfs/app/webapp/frontend"
+  cp "$ROOT/manage.py" "$rootfs/app/"
+  (cd "$ROOT" && tar -c --exclude=__pycache__ --exclude=webapp/frontend \
+    webapp jobs scheduler algorithms base-image/runner) | tar -x -C "$rootfs/app"
+  cp -a "$ROOT/base-image/runner/petri_kit" "$rootfs/app/petri_kit"
+  cp -a "$ROOT/webapp/frontend/dist" "$rootfs/app/webapp/frontend/dist"
+  PETRI_SECRET_KEY=build-only PETRI_VAR_DIR="$rootfs/app/var" DATABASE_URL=sqlite:///:memory: \
+    "$ROOT/.venv/bin/python" "$ROOT/manage.py" collectstatic --noinput -v 0
+  chroot "$rootfs" groupadd --gid 10001 petri
+  chroot "$rootfs" useradd --uid 10001 --gid petri --home-dir /app --shell /usr/sbin/nologin petri
+  chroot "$rootfs" chown -R petri:petri /app/var
+  python3 "$KIT/mkimage.py" "$rootfs" "$out/images/petri-web.tar" docker.io/library/petri-web:0.1.0 \
+    --cmd '["daphne","--bind=0.0.0.0","--port=8000","--proxy-headers","webapp.asgi:application"]' \
+    --user 10001:10001 --workdir /app \
+    --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8 \
+    --env PYTHONUNBUFFERED=1 --env PYTHONDONTWRITEBYTECODE=1 --env PETRI_VAR_DIR=/app/var
+}
+
+# The manifests name the runner image petri-runner:0.1.0 (docker.io/library/... to containerd).
+tag_runner_image() {
+  ctr -a "$STATE/containerd/containerd.sock" -n k8s.io images tag --force \
+    localhost/petri-runner:0.1.0 docker.io/library/petri-runner:0.1.0
+}
+
+web_image() {  # into the running node
+  build_web_image
+  local home=${K8SREAL_HOME:-${HOME:-/root}/.cache/k8sreal}
+  ctr -a "$STATE/containerd/containerd.sock" -n k8s.io images import \
+    "${K8SREAL_OUT:-$home/out}/images/petri-web.tar"
+  tag_runner_image
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  web-image) web_image >&2 ;;
+  *) echo "usage: $0 up|down|web-image" >&2; exit 2 ;;
 esac

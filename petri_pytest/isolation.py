@@ -54,11 +54,33 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = [FAST_HASHER, *settings.PASSWORD_HASHERS]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep a module's served tests on one xdist worker (``--dist loadgroup``): one serve."""
     for item in items:
         if "petri_process" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group(f"serve-{item.path.stem}"))
+    if getattr(config.option, "loadgroup", False):  # xdist workers under --dist loadgroup
+        _name_groups(items)
+
+
+def _name_groups(items: list[pytest.Item]) -> None:
+    """Suffix each grouped test's node id with ``@group``, as xdist's loadgroup expects.
+
+    xdist 3.8 writes the suffix to ``item._nodeid``, which pytest 9 no longer reads (the id
+    lives in ``item._id``): without this every grouped test would be scheduled alone.
+    """
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
+        if names and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

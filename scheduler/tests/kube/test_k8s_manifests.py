@@ -315,3 +315,27 @@ def test_petris_own_containers_bound_their_disk(overlay):
         for volume in pod["volumes"]:
             if "emptyDir" in volume:
                 assert volume["emptyDir"].get("sizeLimit"), f"{name}: {volume['name']}"
+
+
+def test_only_the_kit_overlay_bends_the_manifests_to_kubernetes_1_20():
+    kit = render("kit")
+    kinds = {(o["kind"], o["apiVersion"]) for o in kit}
+    assert ("PodDisruptionBudget", "policy/v1beta1") in kinds
+    # The machine's Postgres and Redis, an emptyDir for media: nothing waits for a provisioner.
+    assert not {"StatefulSet", "PersistentVolumeClaim"} & {kind for kind, _ in kinds}
+    for spec in (s for o in kit if (s := _pod_spec(o))):
+        for container in spec["containers"]:
+            env = {e["name"]: e for e in container.get("env", [])}
+            if "DATABASE_URL" in env:
+                assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == (
+                    "petri-kit-database"
+                )
+                assert "value" not in env["DATABASE_URL"]
+    for overlay in OVERLAYS:
+        budgets = [o for o in render(overlay) if o["kind"] == "PodDisruptionBudget"]
+        assert [b["apiVersion"] for b in budgets] == ["policy/v1"]
+
+
+def _pod_spec(obj: dict) -> dict | None:
+    template = (obj.get("spec") or {}).get("template")
+    return template["spec"] if template else None

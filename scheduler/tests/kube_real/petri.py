@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,12 +42,20 @@ HOST_IP = "10.244.0.1"
 RUNNER_IMAGE = "localhost/petri-runner:0.1.0"
 FINAL = ("succeeded", "failed", "cancelled")
 
-MAKE_USER = """
+# One process migrates, syncs the catalog and signs in (each start of Django costs seconds on a
+# busy machine); every server copies that database. The Installation row goes, so each server
+# draws its own id.
+PREPARE = """
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+call_command("sync_algorithms")
 from django.contrib.auth import get_user_model
+from jobs.models import Installation
 from webapp.accounts.tokens import issue_token
 user, _ = get_user_model().objects.get_or_create(
     username="kube", defaults={"is_staff": True, "is_superuser": True}
 )
+Installation.objects.all().delete()
 print(issue_token(user, "kube-system-tests")[1])
 """
 
@@ -74,93 +83,17 @@ def free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
-class KubePetri:
-    """One Petri server whose runner Jobs go to ``namespace``, and a signed-in API session."""
+class PetriApi:
+    """A signed-in session on a Petri's API."""
 
-    def __init__(self, workdir: Path, namespace: str, env: dict[str, str] | None = None) -> None:
-        self.workdir = workdir
-        self.namespace = namespace
-        self.port = free_port(HOST_IP)
-        self.url = f"http://{HOST_IP}:{self.port}"
-        var = workdir / "var"
-        var.mkdir(parents=True, exist_ok=True)
-        self.env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("PETRI_") and key not in ("DATABASE_URL", "REDIS_URL")
-        }
-        self.env.update(
-            {
-                "KUBECONFIG": os.environ["KUBECONFIG"],
-                "DATABASE_URL": f"sqlite:///{var}/petri.sqlite3",
-                "PETRI_VAR_DIR": str(var),
-                "PETRI_SECRET_KEY": secrets.token_urlsafe(40),
-                "PETRI_BACKEND": "kubernetes",
-                "PETRI_K8S_NAMESPACE": namespace,
-                "PETRI_RUNNER_IMAGE": RUNNER_IMAGE,
-                "PETRI_API_URL": self.url,
-                "PETRI_ALLOWED_HOSTS": f"{HOST_IP},127.0.0.1,localhost",
-                "PETRI_POLL_INTERVAL": "0.2",
-                "PETRI_RECONCILE_INTERVAL": "1",
-                "PETRI_K8S_JOB_TTL": "600",
-                **(env or {}),
-            }
-        )
-        self.process: subprocess.Popen | None = None
-        self.log_path = workdir / "serve.log"
+    def __init__(self, url: str, token: str = "") -> None:
+        self.url = url
         self.http = requests.Session()
-
-    def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    def start(self) -> KubePetri:
-        self.manage("migrate", "--noinput")
-        self.manage("sync_algorithms")
-        token = self.manage("shell", "-c", MAKE_USER).strip().splitlines()[-1]
-        self.http.headers["Authorization"] = f"Token {token}"
-        with self.log_path.open("wb") as out:
-            command = [sys.executable, str(ROOT / "manage.py"), "serve"]
-            self.process = subprocess.Popen(
-                [*command, "--host", HOST_IP, "--port", str(self.port)],
-                env=self.env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for(self._healthy, 90, f"serve to answer on {self.url}")
-        return self
-
-    def _healthy(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise AssertionError(f"serve exited:\n{self.log()}")
-        try:
-            return requests.get(f"{self.url}/healthz", timeout=2).ok
-        except requests.RequestException:
-            return False
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if token:
+            self.http.headers["Authorization"] = f"Token {token}"
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    # -- the API --------------------------------------------------------------------------
+        return ""
 
     def get(self, path: str, **params: Any) -> Any:
         answer = self.http.get(f"{self.url}{path}", params=params, timeout=30)
@@ -207,3 +140,105 @@ class KubePetri:
 
     def log_lines(self, job: int) -> list[str]:
         return self.get(f"/api/jobs/{job}/log/")["lines"]
+
+
+class KubePetri(PetriApi):
+    """One Petri server whose runner Jobs go to ``namespace``, and a signed-in API session."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        namespace: str,
+        env: dict[str, str] | None = None,
+        template: KubePetri | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.namespace = namespace
+        self.port = free_port(HOST_IP)
+        super().__init__(f"http://{HOST_IP}:{self.port}")
+        self.template = template
+        var = workdir / "var"
+        if template is not None:  # migrated, algorithms synced, a user and token made: copy
+            shutil.copytree(template.workdir / "var", var)
+        var.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("PETRI_") and key not in ("DATABASE_URL", "REDIS_URL")
+        }
+        self.env.update(
+            {
+                "KUBECONFIG": os.environ["KUBECONFIG"],
+                "DATABASE_URL": f"sqlite:///{var}/petri.sqlite3",
+                "PETRI_VAR_DIR": str(var),
+                "PETRI_SECRET_KEY": secrets.token_urlsafe(40),
+                "PETRI_BACKEND": "kubernetes",
+                "PETRI_K8S_NAMESPACE": namespace,
+                "PETRI_RUNNER_IMAGE": RUNNER_IMAGE,
+                "PETRI_API_URL": self.url,
+                "PETRI_ALLOWED_HOSTS": f"{HOST_IP},127.0.0.1,localhost",
+                "PETRI_POLL_INTERVAL": "0.2",
+                "PETRI_RECONCILE_INTERVAL": "1",
+                "PETRI_K8S_JOB_TTL": "600",
+                **(env or {}),
+            }
+        )
+        self.process: subprocess.Popen | None = None
+        self.token = ""
+        self.log_path = workdir / "serve.log"
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def prepare(self) -> KubePetri:
+        """Migrate, sync the catalog and sign in: what every server copies from one template."""
+        self.token = self.manage("shell", "-c", PREPARE).strip().splitlines()[-1]
+        return self
+
+    def start(self) -> KubePetri:
+        if self.template is None:
+            self.prepare()
+        else:
+            self.token = self.template.token
+        self.http.headers["Authorization"] = f"Token {self.token}"
+        with self.log_path.open("wb") as out:
+            command = [sys.executable, str(ROOT / "manage.py"), "serve"]
+            self.process = subprocess.Popen(
+                [*command, "--host", HOST_IP, "--port", str(self.port)],
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(self._healthy, 90, f"serve to answer on {self.url}")
+        return self
+
+    def _healthy(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"serve exited:\n{self.log()}")
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

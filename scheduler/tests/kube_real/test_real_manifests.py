@@ -86,12 +86,15 @@ def runners_applied(kube, tmp_path_factory):
 
 
 def test_the_runner_namespace_applies_and_a_sweep_runs_with_only_the_schedulers_role(
-    runners_applied, kube, tmp_path
+    runners_applied, kube, petri_template, tmp_path
 ):
     kubeconfig, objects = runners_applied
     assert {o["kind"] for o in objects} >= {"Namespace", "ResourceQuota", "LimitRange", "Role"}
     server = KubePetri(
-        tmp_path, RUNNERS, env={"KUBECONFIG": str(kubeconfig), "PETRI_K8S_NAMESPACE": RUNNERS}
+        tmp_path,
+        RUNNERS,
+        env={"KUBECONFIG": str(kubeconfig), "PETRI_K8S_NAMESPACE": RUNNERS},
+        template=petri_template,
     )
     server.env["KUBECONFIG"] = str(kubeconfig)
     server.start()

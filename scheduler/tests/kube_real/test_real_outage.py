@@ -45,7 +45,7 @@ def test_an_apiserver_restart_mid_dispatch_burns_no_attempt_and_orphans_nothing(
         jobs = petri.jobs(experiment)
         return jobs if all(j["status"] == "pending" for j in jobs) else None
 
-    jobs = wait_for(all_dispatched, 180, "every job to be dispatched after the outage", every=1)
+    jobs = wait_for(all_dispatched, 180, "every job to be dispatched after the outage", every=0.5)
 
     assert len(jobs) == 200
     assert {j["attempt"] for j in jobs} == {1}, "an attempt was spent on the outage"
@@ -60,7 +60,7 @@ def test_an_apiserver_restart_mid_dispatch_burns_no_attempt_and_orphans_nothing(
         owners = [p.metadata.labels.get("petri.dev/handle") for p in pods]
         return len(pods) == 200 and len(set(owners)) == 200
 
-    wait_for(one_pod_each, 120, "one pod per Job", every=1)
+    wait_for(one_pod_each, 120, "one pod per Job", every=0.5)
 
     petri.post(f"/api/experiments/{experiment}/cancel/")
     final = petri.wait_final(experiment, timeout=180)
@@ -72,5 +72,5 @@ def test_an_apiserver_restart_mid_dispatch_burns_no_attempt_and_orphans_nothing(
         ),
         180,
         "every Job and pod to be gone after the cancel",
-        every=1,
+        every=0.5,
     )

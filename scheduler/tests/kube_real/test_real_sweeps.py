@@ -1,10 +1,8 @@
-"""Petri on a real cluster: sweeps in real pods to results, a live log, cancel, OOM, deadline."""
+"""Petri on a real cluster: sweeps in real pods to results, a live log, cancel, OOM, deadline.
+
+Every experiment here was submitted at the start of the session (conftest, workloads.py)."""
 
 from __future__ import annotations
-
-import io
-import textwrap
-import zipfile
 
 import pytest
 
@@ -14,21 +12,12 @@ from scheduler.tests.kube_real.petri import wait_for
 pytestmark = [pytest.mark.requires("kube"), pytest.mark.xdist_group("kube-cluster")]
 
 
-def code_zip(main: str) -> bytes:
-    stream = io.BytesIO()
-    with zipfile.ZipFile(stream, "w") as zipped:
-        zipped.writestr(zipfile.ZipInfo("main.py", date_time=(2026, 1, 1, 0, 0, 0)), main)
-    return stream.getvalue()
-
-
 def score(x: float, y: float) -> float:
     return -((x - 1) ** 2) - (y + 2) ** 2
 
 
-def test_a_catalog_sweep_runs_in_real_pods_to_results(petri, batch):
-    experiment = petri.submit(
-        algorithm="sleep-and-score", parameters={"x": [0, 1], "y": [-2, 0], "duration": 0}
-    )
+def test_a_catalog_sweep_runs_in_real_pods_to_results(petri, experiments, batch):
+    experiment = experiments["catalog"]
 
     jobs = petri.wait_final(experiment)
 
@@ -49,28 +38,8 @@ def test_a_catalog_sweep_runs_in_real_pods_to_results(petri, batch):
         assert pod.containers[0].security_context.read_only_root_filesystem is True
 
 
-UPLOADED = textwrap.dedent(
-    """
-    import json, os, pathlib
-    params = json.loads(pathlib.Path(os.environ["PETRI_PARAMS_FILE"]).read_text())
-    out = pathlib.Path(os.environ["PETRI_OUTPUT_DIR"])
-    print("uploaded code says", params["x"])
-    (out / "metrics.json").write_text(json.dumps({"score": params["x"] * 10}))
-    """
-)
-SCHEMA = {"x": {"type": "int", "default": 1, "minimum": 0, "maximum": 10}}
-
-
-def test_a_sweep_of_uploaded_code_runs_in_real_pods_to_results(petri):
-    artifact = petri.upload_code("code.zip", code_zip(UPLOADED))
-    experiment = petri.submit(
-        artifact=artifact,
-        entrypoint=["python", "main.py"],
-        parameter_schema=SCHEMA,
-        parameters={"x": [2, 3]},
-    )
-
-    jobs = petri.wait_final(experiment)
+def test_a_sweep_of_uploaded_code_runs_in_real_pods_to_results(petri, experiments):
+    jobs = petri.wait_final(experiments["uploaded"])
 
     assert [j["status"] for j in jobs] == ["succeeded"] * 2, [j["error"] for j in jobs]
     assert sorted(j["metrics"]["score"] for j in jobs) == [20, 30]
@@ -79,10 +48,10 @@ def test_a_sweep_of_uploaded_code_runs_in_real_pods_to_results(petri):
     )
 
 
-def test_a_running_jobs_log_is_read_live_and_cancel_deletes_its_pod(petri, batch, core):
-    experiment = petri.submit(
-        algorithm="sleep-and-score", parameters={"duration": 120, "steps": 120}
-    )
+def test_a_running_jobs_log_is_read_live_and_cancel_deletes_its_pod(
+    petri, experiments, batch, core
+):
+    experiment = experiments["live"]
     (job,) = petri.jobs(experiment)
 
     # Progress lines arrive while the job still runs.
@@ -115,38 +84,14 @@ def test_a_running_jobs_log_is_read_live_and_cancel_deletes_its_pod(petri, batch
     )
 
 
-GREEDY = textwrap.dedent(
-    """
-    import time
-    hoard = []
-    print("allocating", flush=True)
-    while True:
-        hoard.append(bytearray(16 * 1024 * 1024))
-    """
-)
-
-
-def test_a_job_over_its_memory_limit_fails_as_oom_killed(petri):
-    artifact = petri.upload_code("greedy.zip", code_zip(GREEDY))
-    experiment = petri.submit(
-        artifact=artifact,
-        entrypoint=["python", "main.py"],
-        parameter_schema={},
-        parameters={},
-        resources={"cpu": 0.2, "memory": "96Mi"},
-    )
-
-    (job,) = petri.wait_final(experiment, timeout=120)
+def test_a_job_over_its_memory_limit_fails_as_oom_killed(petri, experiments):
+    (job,) = petri.wait_final(experiments["oom"], timeout=120)
 
     assert (job["status"], job["failure_reason"]) == ("failed", "oom_killed"), job["error"]
     assert "OOMKilled" in job["error"]
 
 
-def test_a_job_past_its_timeout_fails_as_deadline_exceeded(petri):
-    experiment = petri.submit(
-        algorithm="sleep-and-score", parameters={"duration": 300, "steps": 300}, timeout=5
-    )
-
-    (job,) = petri.wait_final(experiment, timeout=120)
+def test_a_job_past_its_timeout_fails_as_deadline_exceeded(petri, experiments):
+    (job,) = petri.wait_final(experiments["deadline"], timeout=120)
 
     assert (job["status"], job["failure_reason"]) == ("failed", "deadline_exceeded"), job
