@@ -178,6 +178,9 @@ def mark_dispatched(ids: list[int], handles: list[str], now: datetime) -> int:
     """Move the rows still dispatching under these handles to ``pending``; how many moved."""
     if _is_postgres():
         with connection.cursor() as cursor:
+            # Lost in a crash of Postgres, the row is still dispatching: it is reclaimed under
+            # the same handle and the backend adopts the attempt, so no flush is waited for.
+            cursor.execute(QUERIES["commit_without_flush"])
             cursor.execute(
                 QUERIES["mark_dispatched"],
                 {

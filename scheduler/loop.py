@@ -135,7 +135,7 @@ class Scheduler:
         claimed += services.claim_waiting_jobs(
             limit=limit - len(claimed), takes_default=self.takes_default, **common
         )
-        self._groups: dict[int, tuple[str, ...]] = {}
+        self._common: dict[int, dict] = {}
         self._accepted = 0
         started = last_mark = self.monotonic()
         # Stop well before another replica may take the claim over as stale.
@@ -187,29 +187,30 @@ class Scheduler:
                 dispatched=F("dispatched") + self._accepted
             )
 
-    def _groups_of(self, user) -> tuple[str, ...]:
-        """The owner's group names (backends route by them); the claim prefetched them."""
-        if user.pk not in self._groups:
-            self._groups[user.pk] = tuple(group.name for group in user.groups.all())
-        return self._groups[user.pk]
-
     def _spec(self, item: services.ClaimedJob) -> JobSpec:
         experiment = item.experiment
+        # What the spec takes from the experiment is read once a pass, not once a job.
+        common = self._common.get(experiment.pk)
+        if common is None:
+            common = self._common[experiment.pk] = {
+                "api_url": self.api_url,
+                "algorithm": experiment.algorithm.name,
+                "image": experiment.algorithm.image,
+                "resources": experiment.resources,
+                "timeout": experiment.timeout,
+                "experiment_id": experiment.pk,
+                "owner": experiment.owner.get_username(),
+                # Backends route by them; the claim prefetched them.
+                "owner_groups": tuple(group.name for group in experiment.owner.groups.all()),
+                "uploaded": experiment.algorithm.artifact_id is not None,
+            }
         return JobSpec(
             job_id=item.job_id,
             attempt=item.attempt,
             handle=item.handle,
             token=item.token,
-            api_url=self.api_url,
-            algorithm=experiment.algorithm.name,
-            image=experiment.algorithm.image,
-            resources=experiment.resources,
-            timeout=experiment.timeout,
-            experiment_id=experiment.pk,
-            owner=experiment.owner.get_username(),
-            owner_groups=self._groups_of(experiment.owner),
-            uploaded=experiment.algorithm.artifact_id is not None,
             installation=item.installation,
+            **common,
         )
 
     def _pause(self, exc: BackendUnavailable) -> float:

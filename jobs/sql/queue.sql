@@ -61,6 +61,11 @@ SET status = %(pending)s, last_event_at = %(now)s
 FROM unnest(%(ids)s::bigint[], %(handles)s::text[]) AS v(id, handle)
 WHERE j.id = v.id AND j.handle = v.handle AND j.status = %(dispatching)s;
 
+-- name: commit_without_flush
+-- For a transaction whose loss in a crash of Postgres costs nothing but a repeat: its commit
+-- returns before the WAL reaches the disk (later durable commits still flush it, in order).
+SET LOCAL synchronous_commit TO OFF;
+
 -- name: insert_grid
 -- Postgres expands the grid itself: one row per combination (in order) and repeat, with no
 -- model instance per job.

@@ -16,6 +16,7 @@ from jobs.tests.factories import make_experiment
 
 def test_every_statement_the_queue_runs_is_loaded_by_name():
     assert set(queries.QUERIES) == {
+        "commit_without_flush",
         "due_owners",
         "lock_waiting",
         "mark_claimed",
@@ -29,6 +30,7 @@ def test_every_statement_the_queue_runs_is_loaded_by_name():
         for name, sql in queries.QUERIES.items()
     }
     assert first_words == {
+        "commit_without_flush": "SET",
         "due_owners": "WITH",
         "lock_waiting": "SELECT",
         "mark_claimed": "UPDATE",
