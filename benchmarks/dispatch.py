@@ -30,6 +30,11 @@ def database_url(base: str, name: str) -> str:
     return urlunparse(urlparse(base)._replace(path=f"/{name}"))
 
 
+def bench_name(base: str, suffix: str) -> str:
+    """A scratch database named after DATABASE_URL's, so runs from two worktrees never collide."""
+    return f"{urlparse(base).path.lstrip('/') or 'petri'}_{suffix}"
+
+
 def recreate_database(base: str, name: str) -> None:
     import psycopg2
 
@@ -152,13 +157,14 @@ def bench_procrastinate(base_url: str, count: int) -> dict:
         )
     best = None
     runs = {}
+    scratch = bench_name(base_url, "bench_procrastinate")
     for concurrency in (1, 10):
-        recreate_database(base_url, "petri_bench_procrastinate")
+        recreate_database(base_url, scratch)
         out = subprocess.run(
             [
                 str(python),
                 str(ROOT / "benchmarks" / "procrastinate_drain.py"),
-                database_url(base_url, "petri_bench_procrastinate"),
+                database_url(base_url, scratch),
                 str(count),
                 str(concurrency),
             ],
@@ -171,7 +177,7 @@ def bench_procrastinate(base_url: str, count: int) -> dict:
         runs[f"concurrency_{concurrency}"] = run
         if best is None or run["jobs_per_s"] > best["jobs_per_s"]:
             best = run
-    recreate_database(base_url, "petri_bench_procrastinate")
+    recreate_database(base_url, scratch)
     return {**best, "runs": runs}
 
 
@@ -311,8 +317,9 @@ def main() -> None:
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith(("postgres://", "postgresql://")):
         sys.exit("benchmarks/dispatch.py needs DATABASE_URL=postgres://...")
-    recreate_database(base, "petri_bench")
-    os.environ["DATABASE_URL"] = database_url(base, "petri_bench")
+    scratch = bench_name(base, "bench")
+    recreate_database(base, scratch)
+    os.environ["DATABASE_URL"] = database_url(base, scratch)
     os.environ.setdefault("PETRI_LOG_LEVEL", "WARNING")
     os.environ["DJANGO_SETTINGS_MODULE"] = "webapp.settings"
     import django
@@ -340,7 +347,7 @@ def main() -> None:
     from django.db import connections
 
     connections.close_all()
-    recreate_database(base, "petri_bench")
+    recreate_database(base, scratch)
 
 
 def print_table(r: dict) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from django.db import connection
+from django.db.models import Q
 
 from jobs.models import Job, JobStatus
 
@@ -37,6 +38,17 @@ class ClaimRow(NamedTuple):
     attempt: int
 
 
+class WaitingRow(NamedTuple):
+    """A due waiting row a claim locked, with what ranking it and counting it need."""
+
+    job_id: int
+    owner_id: int
+    priority: int
+    attempt: int
+    experiment_id: int
+    wait_reason: str
+
+
 class ClaimWrite(NamedTuple):
     """What a claim writes on one row."""
 
@@ -55,6 +67,71 @@ class ClaimedRow(NamedTuple):
 
 def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def claimable_by(backend: str, takes_default: bool) -> Q:
+    """Waiting jobs a scheduler of ``backend`` may take: those bound to it, and those bound to
+    no backend when it is the installation's default one."""
+    return Q(backend=backend) | Q(backend="") if takes_default else Q(backend=backend)
+
+
+def due_owners(*, backend: str, takes_default: bool, now: datetime) -> list[int]:
+    """The users with a due waiting job a scheduler of ``backend`` may take."""
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                QUERIES["due_owners"],
+                {
+                    "waiting": JobStatus.WAITING.value,
+                    "now": now,
+                    "backend": backend,
+                    "takes_default": takes_default,
+                },
+            )
+            return [owner for (owner,) in cursor.fetchall()]
+    due = Job.objects.filter(
+        claimable_by(backend, takes_default), status=JobStatus.WAITING, not_before__lte=now
+    )
+    return sorted(set(due.values_list("owner_id", flat=True).distinct().order_by()))
+
+
+def lock_waiting(
+    allowances: dict[int, int], *, backend: str, takes_default: bool, now: datetime
+) -> list[WaitingRow]:
+    """Lock each user's next due waiting rows, up to their allowance, in claim order.
+
+    One statement for every user on Postgres; rows another claim holds are skipped.
+    """
+    allowances = {owner: n for owner, n in allowances.items() if n > 0}
+    if not allowances:
+        return []
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                QUERIES["lock_waiting"],
+                {
+                    "owners": list(allowances),
+                    "allowances": list(allowances.values()),
+                    "waiting": JobStatus.WAITING.value,
+                    "now": now,
+                    "backend": backend,
+                    "takes_default": takes_default,
+                },
+            )
+            return [WaitingRow(*row) for row in cursor.fetchall()]
+    due = Job.objects.filter(
+        claimable_by(backend, takes_default), status=JobStatus.WAITING, not_before__lte=now
+    )
+    rows: list[WaitingRow] = []
+    for owner, allowance in allowances.items():
+        locked = (
+            due.filter(owner_id=owner)
+            .order_by("-priority", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "owner_id", "priority", "attempt", "experiment_id", "wait_reason")
+        )
+        rows += [WaitingRow(*row) for row in locked[:allowance]]
+    return rows
 
 
 def mark_claimed(
@@ -95,6 +172,30 @@ def mark_claimed(
         "id", "experiment_id", "owner_id"
     )
     return [ClaimedRow(*row) for row in rows]
+
+
+def mark_dispatched(ids: list[int], handles: list[str], now: datetime) -> int:
+    """Move the rows still dispatching under these handles to ``pending``; how many moved."""
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            # Lost in a crash of Postgres, the row is still dispatching: it is reclaimed under
+            # the same handle and the backend adopts the attempt, so no flush is waited for.
+            cursor.execute(QUERIES["commit_without_flush"])
+            cursor.execute(
+                QUERIES["mark_dispatched"],
+                {
+                    "pending": JobStatus.PENDING.value,
+                    "dispatching": JobStatus.DISPATCHING.value,
+                    "now": now,
+                    "ids": ids,
+                    "handles": handles,
+                },
+            )
+            return cursor.rowcount
+    # The handle names the attempt, so a job retried since its claim is not touched.
+    return Job.objects.filter(pk__in=ids, handle__in=handles, status=JobStatus.DISPATCHING).update(
+        status=JobStatus.PENDING, last_event_at=now
+    )
 
 
 def insert_grid(

@@ -33,8 +33,9 @@ from scheduler.wakeup import Waker
 log = logging.getLogger(__name__)
 REPLICA_HEARTBEAT_SECONDS = 10
 ORPHAN_SWEEP_SECONDS = 300
-# Dispatched attempts are recorded in chunks as they go, not once for the whole batch.
-MARK_EVERY_JOBS = 50
+# Dispatched attempts are recorded as they go, at least once a second, so a slow backend's
+# attempts show as pending early; a fast backend's batch is recorded in one transaction.
+MARK_EVERY_JOBS = 500
 MARK_EVERY_SECONDS = 1.0
 # Back-off of dispatch while the backend is unavailable: 1, 2, 4 ... 60 s, or its Retry-After.
 PAUSE_BASE_SECONDS = 1.0
@@ -131,8 +132,8 @@ class Scheduler:
         claimed += services.claim_waiting_jobs(
             limit=limit - len(claimed), takes_default=self.takes_default, **common
         )
-        self._groups: dict[int, tuple[str, ...]] = {}
-        installation = services.installation_id() if claimed else ""
+        self._common: dict[int, dict] = {}
+        self._accepted = 0
         started = last_mark = self.monotonic()
         # Stop well before another replica may take the claim over as stale.
         budget = settings.PETRI_DISPATCH_TIMEOUT / 2
@@ -143,7 +144,7 @@ class Scheduler:
                 break
             try:
                 with DISPATCH_SECONDS.time():
-                    self.backend.submit(self._spec(item, installation))
+                    self.backend.submit(self._spec(item))
             except BackendUnavailable as exc:
                 delay = self._pause(exc)
                 log.warning("backend unavailable (%s); dispatch paused %.1f s", exc, delay)
@@ -172,31 +173,41 @@ class Scheduler:
                 self._mark_dispatched(accepted)
                 accepted, last_mark = [], self.monotonic()
         self._mark_dispatched(accepted)
+        self._count_dispatched()
         return len(claimed)
 
-    def _groups_of(self, user) -> tuple[str, ...]:
-        """The owner's group names, read once per dispatch pass (backends route by them)."""
-        if user.pk not in self._groups:
-            self._groups[user.pk] = tuple(user.groups.values_list("name", flat=True))
-        return self._groups[user.pk]
+    def _count_dispatched(self) -> None:
+        """Add this pass's accepted attempts to the replica's counter: once a pass, since the
+        counter is for operators and not worth a commit per chunk."""
+        if self._accepted:
+            SchedulerReplica.objects.filter(identity=self.identity).update(
+                dispatched=F("dispatched") + self._accepted
+            )
 
-    def _spec(self, item: services.ClaimedJob, installation: str) -> JobSpec:
+    def _spec(self, item: services.ClaimedJob) -> JobSpec:
         experiment = item.experiment
+        # What the spec takes from the experiment is read once a pass, not once a job.
+        common = self._common.get(experiment.pk)
+        if common is None:
+            common = self._common[experiment.pk] = {
+                "api_url": self.api_url,
+                "algorithm": experiment.algorithm.name,
+                "image": experiment.algorithm.image,
+                "resources": experiment.resources,
+                "timeout": experiment.timeout,
+                "experiment_id": experiment.pk,
+                "owner": experiment.owner.get_username(),
+                # Backends route by them; the claim prefetched them.
+                "owner_groups": tuple(group.name for group in experiment.owner.groups.all()),
+                "uploaded": experiment.algorithm.artifact_id is not None,
+            }
         return JobSpec(
             job_id=item.job_id,
             attempt=item.attempt,
             handle=item.handle,
             token=item.token,
-            api_url=self.api_url,
-            algorithm=experiment.algorithm.name,
-            image=experiment.algorithm.image,
-            resources=experiment.resources,
-            timeout=experiment.timeout,
-            experiment_id=experiment.pk,
-            owner=experiment.owner.get_username(),
-            owner_groups=self._groups_of(experiment.owner),
-            uploaded=experiment.algorithm.artifact_id is not None,
-            installation=installation,
+            installation=item.installation,
+            **common,
         )
 
     def _pause(self, exc: BackendUnavailable) -> float:
@@ -211,9 +222,7 @@ class Scheduler:
         if not accepted:
             return
         services.mark_dispatched(accepted)
-        SchedulerReplica.objects.filter(identity=self.identity).update(
-            dispatched=F("dispatched") + len(accepted)
-        )
+        self._accepted += len(accepted)
 
     def _stop(self, handle: str) -> bool:
         """Ask the backend to stop an attempt; a failure is logged, not raised, so one stuck

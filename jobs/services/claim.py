@@ -8,14 +8,12 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from jobs import queries
 from jobs.models import Experiment, Installation, Job, JobStatus
-from jobs.queries import ClaimRow, ClaimWrite
+from jobs.queries import ClaimRow, ClaimWrite, WaitingRow, claimable_by
 from jobs.services.quotas import NOTHING, quota_book
 from jobs.services.tokens import hash_token, runner_token
 from jobs.services.usage import Requested, requested
@@ -33,6 +31,7 @@ class ClaimedJob:
     token: str
     experiment: Experiment
     owner_id: int
+    installation: str
 
 
 def installation_id() -> str:
@@ -71,12 +70,6 @@ def _label_blocked(due, owner: int, reason: str, limit: int) -> None:
     _label([job_id for job_id, current in rows[:limit] if current != reason], reason)
 
 
-def claimable_by(backend: str, takes_default: bool) -> Q:
-    """Waiting jobs a scheduler of ``backend`` may take: those bound to it, and those bound to
-    no backend when it is the installation's default one."""
-    return Q(backend=backend) | Q(backend="") if takes_default else Q(backend=backend)
-
-
 class Candidate(NamedTuple):
     """A due waiting job in claim order: sorted by its first two fields, then by id."""
 
@@ -89,7 +82,30 @@ class Candidate(NamedTuple):
     wait_reason: str
 
 
-def _fair_candidates(limit: int, now: datetime, backend: str, claimable: Q) -> list[ClaimRow]:
+def _ranked(rows: list[WaitingRow], held: dict[int, int]) -> list[Candidate]:
+    """Claim order: priority, then fair share (a user's k-th job ranks at held + k), then age."""
+    rank: dict[int, int] = defaultdict(int)
+    ranked = []
+    for row in rows:  # each user's rows come in their own claim order
+        rank[row.owner_id] += 1
+        ranked.append(
+            Candidate(
+                -row.priority,
+                held[row.owner_id] + rank[row.owner_id],
+                row.job_id,
+                row.attempt,
+                row.owner_id,
+                row.experiment_id,
+                row.wait_reason,
+            )
+        )
+    ranked.sort()
+    return ranked
+
+
+def _fair_candidates(
+    limit: int, now: datetime, backend: str, takes_default: bool
+) -> list[ClaimRow]:
     """Lock and rank due waiting jobs: priority, then fair share, then age; within quotas.
 
     A user's k-th job ranks at (jobs they already run + k), so a user with 50,000 waiting
@@ -97,35 +113,22 @@ def _fair_candidates(limit: int, now: datetime, backend: str, claimable: Q) -> l
     are then counted against their user's and groups' quotas in that order; those that do
     not fit stay waiting, with the reason written on the row.
     """
-    due = Job.objects.filter(claimable, status=JobStatus.WAITING, not_before__lte=now)
-    owners = list(
-        get_user_model()
-        .objects.filter(Exists(due.filter(owner=OuterRef("pk"))))
-        .values_list("pk", flat=True)
+    due = Job.objects.filter(
+        claimable_by(backend, takes_default), status=JobStatus.WAITING, not_before__lte=now
     )
+    owners = queries.due_owners(backend=backend, takes_default=takes_default, now=now)
     if not owners:
         return []
     book = quota_book(owners, now, backend)
-    ranked = []
+    allowances = {}
     for owner in owners:
         blocked = book.blocked(owner)
         if blocked:
             _label_blocked(due, owner, blocked, limit)
-            continue
-        held = book.held_jobs[owner]
-        rows = (
-            due.filter(owner_id=owner)
-            .order_by("-priority", "id")
-            .select_for_update(skip_locked=True)
-            .values_list("id", "priority", "attempt", "experiment_id", "wait_reason")
-        )
-        for rank, (job_id, priority, attempt, experiment, current) in enumerate(
-            rows[: book.allowance(owner, limit)], start=1
-        ):
-            ranked.append(
-                Candidate(-priority, held + rank, job_id, attempt, owner, experiment, current)
-            )
-    ranked.sort()
+        else:
+            allowances[owner] = book.allowance(owner, limit)
+    rows = queries.lock_waiting(allowances, backend=backend, takes_default=takes_default, now=now)
+    ranked = _ranked(rows, book.held_jobs)
     asks: dict[int, Requested] = {}
     if book.counts_resources:
         resources = Experiment.objects.filter(pk__in={c.experiment_id for c in ranked})
@@ -163,8 +166,11 @@ def _mark_claimed(
         row.job_id: row
         for row in queries.mark_claimed(writes, scheduler=scheduler, backend=backend, now=now)
     }
-    experiments = Experiment.objects.select_related("algorithm", "owner").in_bulk(
-        {row.experiment_id for row in found.values()}
+    # With what the backend needs to know of each: its algorithm, its owner and their groups.
+    experiments = (
+        Experiment.objects.select_related("algorithm", "owner")
+        .prefetch_related("owner__groups")
+        .in_bulk({row.experiment_id for row in found.values()})
     )
     announce_jobs_changed(list(tokens), experiments)
     return [
@@ -175,6 +181,7 @@ def _mark_claimed(
             token=token,
             experiment=experiments[found[job_id].experiment_id],
             owner_id=found[job_id].owner_id,
+            installation=installation,
         )
         for job_id, (attempt, token) in tokens.items()
     ]
@@ -196,7 +203,7 @@ def claim_waiting_jobs(
         return []
     now = now or timezone.now()
     with CLAIM_SECONDS.time(), transaction.atomic():
-        chosen = _fair_candidates(limit, now, backend, claimable_by(backend, takes_default))
+        chosen = _fair_candidates(limit, now, backend, takes_default)
         if not chosen:
             return []
         return _mark_claimed(chosen, scheduler=scheduler, backend=backend, now=now)
@@ -230,12 +237,9 @@ def mark_dispatched(claimed: list[ClaimedJob]) -> int:
     if not claimed:
         return 0
     with transaction.atomic():
-        # The handle names the attempt, so a job retried since its claim is not touched.
-        updated = Job.objects.filter(
-            pk__in=[c.job_id for c in claimed],
-            handle__in=[c.handle for c in claimed],
-            status=JobStatus.DISPATCHING,
-        ).update(status=JobStatus.PENDING, last_event_at=timezone.now())
+        updated = queries.mark_dispatched(
+            [c.job_id for c in claimed], [c.handle for c in claimed], timezone.now()
+        )
         announce_jobs_changed([c.job_id for c in claimed], {c.experiment.pk for c in claimed})
     return updated
 

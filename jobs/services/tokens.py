@@ -16,7 +16,7 @@ from jobs.models import RUNNER_STATUSES, Job
 
 def runner_token(job_id: int, attempt: int) -> str:
     message = f"petri-runner:{job_id}:{attempt}".encode()
-    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    digest = hmac.digest(settings.SECRET_KEY.encode(), message, "sha256").hex()
     return f"{job_id}.{attempt}.{digest}"
 
 
