@@ -100,6 +100,11 @@ class EventReporter:
         with self._cond:
             self._append(make_event("metric", name=name, value=value, step=step))
 
+    def queue(self, event: Event) -> None:
+        """Queue any event; it leaves with the next batch."""
+        with self._cond:
+            self._append(event)
+
     def send_now(self, *extra: Event) -> None:
         """Send everything queued, then ``extra``, from the calling thread; errors propagate."""
         with self._send_lock:
