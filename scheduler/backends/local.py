@@ -18,6 +18,7 @@ from jobs import wakeups
 from jobs.models import RUNNER_LOST_EXIT_CODES, FailureReason
 from jobs.services.usage import requested
 from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
+from scheduler.backends.runner_host import HostedRunner, HostError, RunnerHost
 from scheduler.backends.warm import WarmPool
 
 log = logging.getLogger(__name__)
@@ -85,11 +86,16 @@ class LocalBackend(Backend):
         self.algorithms_dir = algorithms_dir
         self.log_dir = log_dir
         self.sandbox = sandbox or SandboxSettings()
-        self._procs: dict[str, subprocess.Popen] = {}
+        self._procs: dict[str, subprocess.Popen | HostedRunner] = {}
         self._uids: dict[str, int] = {}
         self._lock = threading.Lock()
         self._sandbox_checked = False
         self._sandbox_problem: str | None = None
+        self.host = RunnerHost(
+            runner_env=self._runner_env,
+            log_path=log_dir / "runner-host.log",
+            on_exit=wakeups.wake_in_process,
+        )
         self.warm = WarmPool(
             algorithms_dir=algorithms_dir,
             log_dir=log_dir,
@@ -137,6 +143,17 @@ class LocalBackend(Backend):
                     env["PETRI_SANDBOX_UID"] = str(uid)
             else:
                 env["PETRI_SANDBOX"] = "none"  # catalog code only: the runner says so in the log
+            try:
+                hosted = self.host.start(spec.handle, env, self._log_path(spec.handle))
+            except (HostError, OSError) as exc:
+                log.warning("starting %s the cold way: %s", spec.handle, exc)
+                hosted = None
+            if hosted is not None:
+                self._procs[spec.handle] = hosted
+                log.info(
+                    "started %s as pid %s (forked by the runner host)", spec.handle, hosted.pid
+                )
+                return  # the host wakes the scheduler when the runner exits
             try:
                 with self._log_path(spec.handle).open("ab") as out:
                     proc = subprocess.Popen(
@@ -319,6 +336,7 @@ class LocalBackend(Backend):
             handles = list(self._procs)
         for handle in handles:
             self.cancel(handle)
+        self.host.shutdown()
         self.warm.shutdown()
 
 
