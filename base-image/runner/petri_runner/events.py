@@ -145,6 +145,27 @@ class EventReporter:
             self._thread.join()
         self.send_now()
 
+    def finish(self) -> list[Event]:
+        """Stop the flusher and hand back the last batch instead of sending it.
+
+        The caller sends it with the result, saving a round trip; earlier full batches (and
+        the flusher's error, if it had one) go out or come up here first.
+        """
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        with self._send_lock:
+            if self._error is not None:
+                raise self._error
+            while True:
+                with self._cond:
+                    batch = self._take()
+                    if not self._pending():
+                        return batch
+                self._post(batch)
+
     def _accepting_backpressure(self) -> bool:
         # Waiting only makes sense while someone will drain the buffer.
         thread_alive = self._thread is not None and self._thread.is_alive()
