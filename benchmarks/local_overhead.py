@@ -24,7 +24,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -72,7 +74,9 @@ def call(url: str, token: str, body: dict | None = None) -> dict:
         raise SystemExit(f"{url}: {exc.code} {exc.read().decode(errors='replace')}") from None
 
 
-def through_petri(algorithm: str, jobs: int, slots: int, workdir: Path) -> float:
+@contextmanager
+def serving(workdir: Path, slots: int) -> Iterator[tuple[str, str]]:
+    """Petri served embedded for real on SQLite in ``workdir``: yields (its URL, a token)."""
     port = free_port()
     env = {
         **os.environ,
@@ -103,39 +107,52 @@ def through_petri(algorithm: str, jobs: int, slots: int, workdir: Path) -> float
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit((workdir / "serve.log").read_text()) from None
                 time.sleep(0.1)
-        params = {k: v for k, v in PARAMS.items() if algorithm == "sleep-and-score"}
-        started = time.monotonic()
-        experiment = call(
-            f"{url}/api/experiments/",
-            token,
-            {"algorithm": algorithm, "parameters": params, "repeats": jobs},
-        )
-        while True:
-            body = call(f"{url}/api/experiments/{experiment['id']}/", token)
-            if body["status"] in ("succeeded", "failed", "cancelled"):
-                break
-            time.sleep(0.02)
-        polled = time.monotonic() - started
-        if body["status"] != "succeeded":
-            raise SystemExit(f"the experiment ended {body['status']}: {body['counts']}")
-        listed = call(f"{url}/api/jobs/?experiment={experiment['id']}&page_size=1000", token)
-        last = max(datetime.fromisoformat(j["finished_at"]) for j in listed["results"])
-        first = datetime.fromisoformat(body["created_at"])
-        return min(polled, (last - first).total_seconds())
+        yield url, token
     finally:
         server.terminate()
         server.wait(30)
         log.close()
 
 
-def directly(algorithm: str, jobs: int, slots: int, workdir: Path) -> float:
+def run_experiment(url: str, token: str, spec: dict) -> float:
+    """Submit ``spec``; seconds from the submit to the last job's end (all must succeed)."""
+    started = time.monotonic()
+    experiment = call(f"{url}/api/experiments/", token, spec)
+    while True:
+        body = call(f"{url}/api/experiments/{experiment['id']}/", token)
+        if body["status"] in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.02)
+    polled = time.monotonic() - started
+    if body["status"] != "succeeded":
+        raise SystemExit(f"the experiment ended {body['status']}: {body['counts']}")
+    listed = call(f"{url}/api/jobs/?experiment={experiment['id']}&page_size=1000", token)
+    while listed.get("next"):
+        more = call(listed["next"], token)
+        listed = {**more, "results": listed["results"] + more["results"]}
+    last = max(datetime.fromisoformat(j["finished_at"]) for j in listed["results"])
+    first = datetime.fromisoformat(body["created_at"])
+    return min(polled, (last - first).total_seconds())
+
+
+def through_petri(algorithm: str, jobs: int, slots: int, workdir: Path) -> float:
+    with serving(workdir, slots) as (url, token):
+        params = {k: v for k, v in PARAMS.items() if algorithm == "sleep-and-score"}
+        spec = {"algorithm": algorithm, "parameters": params, "repeats": jobs}
+        return run_experiment(url, token, spec)
+
+
+def run_directly(
+    algorithm: str, jobs: int, slots: int, workdir: Path, params: dict, dataset: Path | None = None
+) -> float:
+    """The floor: the algorithm's entrypoint run ``jobs`` times, ``slots`` at a time."""
     code_dir = ROOT / "algorithms" / algorithm
     entrypoint = ["python", "main.py"]
 
     def one(i: int) -> None:
         run_dir = workdir / f"direct-{i}"
         (run_dir / "out").mkdir(parents=True)
-        (run_dir / "params.json").write_text(json.dumps(PARAMS))
+        (run_dir / "params.json").write_text(json.dumps(params))
         env = {
             **os.environ,
             "PETRI_PARAMS_FILE": str(run_dir / "params.json"),
@@ -143,6 +160,8 @@ def directly(algorithm: str, jobs: int, slots: int, workdir: Path) -> float:
             # As the local backend runs it: the algorithm kit beside the runner on the path.
             "PYTHONPATH": str(ROOT / "base-image" / "runner"),
         }
+        if dataset is not None:
+            env["PETRI_DATASET_FILE"] = str(dataset)
         argv = [sys.executable if a == "python" else a for a in entrypoint]
         subprocess.run(argv, cwd=code_dir, env=env, check=True, capture_output=True)
 
@@ -150,6 +169,10 @@ def directly(algorithm: str, jobs: int, slots: int, workdir: Path) -> float:
     with ThreadPoolExecutor(slots) as pool:
         list(pool.map(one, range(jobs)))
     return time.monotonic() - started
+
+
+def directly(algorithm: str, jobs: int, slots: int, workdir: Path) -> float:
+    return run_directly(algorithm, jobs, slots, workdir, PARAMS)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from jobs.models import Algorithm, DatasetInput
 from jobs.sweeps import PARAMETER_TYPES, sweep_values
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 class CatalogError(Exception):
@@ -46,6 +47,7 @@ def parse_algorithm(path: Path) -> dict[str, Any]:
     if dataset_input not in DatasetInput.values:
         raise CatalogError(f"{where}: inputs.dataset must be one of {DatasetInput.values}")
     parameters = parse_parameters(doc.get("parameters"), where)
+    parse_preload(doc, where)
     return {
         "name": name,
         "title": doc["title"],
@@ -59,6 +61,27 @@ def parse_algorithm(path: Path) -> dict[str, Any]:
         "parameters": parameters,
         "produces": _produces(doc, where),
     }
+
+
+def parse_preload(doc: dict[str, Any], where: str) -> list[str]:
+    """``preload``: the modules a warm zygote imports once for all the algorithm's jobs."""
+    preload = doc.get("preload") or []
+    if not isinstance(preload, list) or not all(
+        isinstance(name, str) and MODULE.match(name) for name in preload
+    ):
+        raise CatalogError(f"{where}: preload must be a list of Python module names")
+    return preload
+
+
+def preload_modules(path: Path) -> list[str]:
+    """The ``preload`` list of one algorithm.yaml (empty: its jobs run cold)."""
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(doc, dict):
+        raise CatalogError(f"{path}: must be a mapping")
+    return parse_preload(doc, str(path))
 
 
 def _backend(doc: dict[str, Any], where: str) -> str:

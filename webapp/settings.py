@@ -264,6 +264,8 @@ PETRI_LOCAL_SANDBOX_BWRAP = env_str("PETRI_LOCAL_SANDBOX_BWRAP", "/usr/bin/bwrap
 PETRI_LOCAL_SANDBOX_MAX_PROCESSES = env_int("PETRI_LOCAL_SANDBOX_MAX_PROCESSES", 256, minimum=16)
 PETRI_LOCAL_SANDBOX_MAX_FILE_MB = env_int("PETRI_LOCAL_SANDBOX_MAX_FILE_MB", 1024, minimum=1)
 PETRI_LOCAL_SANDBOX_UID_BASE = env_int("PETRI_LOCAL_SANDBOX_UID_BASE", 1_700_000, minimum=1000)
+# Warm zygotes per catalog algorithm that names modules to preload (docs/sandbox.md).
+PETRI_LOCAL_WARM = env_bool("PETRI_LOCAL_WARM", True)
 
 # Slurm backend (PETRI_BACKEND=slurm; docs/slurm.md). Paths must be the same on the compute nodes.
 PETRI_SLURM_PYTHON = env_str("PETRI_SLURM_PYTHON", sys.executable)

@@ -14,6 +14,7 @@ ALGORITHMS_DIR = Path(__file__).resolve().parents[1]
 NOT_ALGORITHMS = {"datasets", "tests", "__pycache__"}
 
 TOP_KEYS = {
+    "preload",
     "name",
     "title",
     "description",
@@ -25,7 +26,7 @@ TOP_KEYS = {
     "parameters",
     "produces",
 }
-REQUIRED_TOP_KEYS = TOP_KEYS - {"image", "produces"}
+REQUIRED_TOP_KEYS = TOP_KEYS - {"image", "produces", "preload"}
 # What a successful job may leave behind for the server to register; "dataset":
 # output data.csv and graph.json become a new dataset of the job's owner.
 PRODUCES = {"dataset"}

@@ -31,6 +31,7 @@ def create_backend(name: str | None = None) -> Backend:
                 max_processes=settings.PETRI_LOCAL_SANDBOX_MAX_PROCESSES,
                 max_file_mb=settings.PETRI_LOCAL_SANDBOX_MAX_FILE_MB,
                 uid_base=settings.PETRI_LOCAL_SANDBOX_UID_BASE,
+                warm=settings.PETRI_LOCAL_WARM,
             ),
         )
     if name == "noop":

@@ -18,6 +18,8 @@ from jobs import wakeups
 from jobs.models import RUNNER_LOST_EXIT_CODES, FailureReason
 from jobs.services.usage import requested
 from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
+from scheduler.backends.runner_host import HostedRunner, HostError, RunnerHost
+from scheduler.backends.warm import WarmPool
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ RUNNER_PASSED_NAMES = frozenset(
         "PETRI_RUNNER_MAX_FILES",
     }
 )
+# The last uid of the range PETRI_LOCAL_SANDBOX_UID_BASE starts; cold jobs use its first ones.
+WARM_UID_OFFSET = 65_535
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Without a timeout, each process of a job may use this much CPU time per core it asked for.
 CPU_SECONDS_WITHOUT_TIMEOUT = 24 * 3600
@@ -56,6 +60,13 @@ class SandboxSettings:
     max_file_mb: int = 1024
     # A server running as root runs each job as its own uid from here on (uid_base + slot).
     uid_base: int = 1_700_000
+    # Warm zygotes for catalog algorithms that name modules to preload (PETRI_LOCAL_WARM).
+    warm: bool = True
+
+    @property
+    def warm_uid(self) -> int:
+        """As root, the uid of every warm zygote and of the jobs forked from them."""
+        return self.uid_base + WARM_UID_OFFSET
 
 
 class LocalBackend(Backend):
@@ -75,11 +86,23 @@ class LocalBackend(Backend):
         self.algorithms_dir = algorithms_dir
         self.log_dir = log_dir
         self.sandbox = sandbox or SandboxSettings()
-        self._procs: dict[str, subprocess.Popen] = {}
+        self._procs: dict[str, subprocess.Popen | HostedRunner] = {}
         self._uids: dict[str, int] = {}
         self._lock = threading.Lock()
         self._sandbox_checked = False
         self._sandbox_problem: str | None = None
+        self.host = RunnerHost(
+            runner_env=self._runner_env,
+            log_path=log_dir / "runner-host.log",
+            on_exit=wakeups.wake_in_process,
+        )
+        self.warm = WarmPool(
+            algorithms_dir=algorithms_dir,
+            log_dir=log_dir,
+            runner_env=self._runner_env,
+            bwrap=self.sandbox.bwrap,
+            uid=self.sandbox.warm_uid if os.geteuid() == 0 else None,
+        )
 
     def _alive(self) -> int:
         return sum(proc.poll() is None for proc in self._procs.values())
@@ -108,10 +131,29 @@ class LocalBackend(Backend):
             if problem is None:
                 env["PETRI_SANDBOX"] = "bwrap"
                 env["PETRI_SANDBOX_BWRAP"] = self.sandbox.bwrap
+                # Catalog code only, and only in the sandbox: uploaded code always runs cold.
+                warm = (
+                    {}
+                    if spec.uploaded or not self.sandbox.warm
+                    else self.warm.runner_env(spec.algorithm)
+                )
+                env.update(warm)
                 if os.geteuid() == 0:
-                    env["PETRI_SANDBOX_UID"] = str(self._take_uid(spec.handle))
+                    uid = self.warm.uid if warm else self._take_uid(spec.handle)
+                    env["PETRI_SANDBOX_UID"] = str(uid)
             else:
                 env["PETRI_SANDBOX"] = "none"  # catalog code only: the runner says so in the log
+            try:
+                hosted = self.host.start(spec.handle, env, self._log_path(spec.handle))
+            except (HostError, OSError) as exc:
+                log.warning("starting %s the cold way: %s", spec.handle, exc)
+                hosted = None
+            if hosted is not None:
+                self._procs[spec.handle] = hosted
+                log.info(
+                    "started %s as pid %s (forked by the runner host)", spec.handle, hosted.pid
+                )
+                return  # the host wakes the scheduler when the runner exits
             try:
                 with self._log_path(spec.handle).open("ab") as out:
                     proc = subprocess.Popen(
@@ -294,6 +336,8 @@ class LocalBackend(Backend):
             handles = list(self._procs)
         for handle in handles:
             self.cancel(handle)
+        self.host.shutdown()
+        self.warm.shutdown()
 
 
 def _memory_bytes() -> int:

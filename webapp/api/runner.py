@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import authentication, exceptions, permissions, serializers, status
@@ -12,7 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import services
+from jobs.errors import InvalidInput
 from jobs.models import RUNNER_REASONS, Job
+from jobs.services.outputs import GRAPH_FILE, clean_output_name
 from jobs.validators import FLOAT_LIMIT, INT32_MAX, INT64_MAX
 from webapp.api.fields import MetricsField
 
@@ -163,8 +170,31 @@ class RunnerFileView(RunnerView):
         return Response({"name": output.name, "size": output.size}, status=status.HTTP_201_CREATED)
 
 
+class InlineFileSerializer(serializers.Serializer):
+    """A small output file sent inside the result: its name and base64 content."""
+
+    name = serializers.CharField(max_length=1000)
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+    def validate_name(self, value: str) -> str:
+        try:
+            return clean_output_name(value)
+        except InvalidInput:
+            message = f"{value[:100]!r} is not a relative file name"
+            raise serializers.ValidationError(message) from None
+
+    def validate_content(self, value: str) -> bytes:
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("must be base64") from None
+
+
 class ResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(["succeeded", "failed"])
+    # The runner's last batch of events and its small output files, stored before the result.
+    events = EventSerializer(many=True, required=False, max_length=5000)
+    files = InlineFileSerializer(many=True, required=False, max_length=1000)
     exit_code = serializers.IntegerField(
         required=False, allow_null=True, min_value=-INT32_MAX - 1, max_value=INT32_MAX
     )
@@ -184,7 +214,20 @@ class RunnerResultView(RunnerView):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         job: Job = request.auth
-        job = services.finish_attempt(
+        # All or nothing: a refused file (a bad graph.json, stored first) leaves no event behind.
+        files = sorted(data.get("files") or [], key=lambda f: f["name"] != GRAPH_FILE)
+        with transaction.atomic():
+            if data.get("events"):
+                services.record_events(job.pk, job.attempt, data["events"])
+            for inline in files:
+                content = inline["content"]
+                services.store_output_file(job, inline["name"], io.BytesIO(content), len(content))
+            job = self._finish(job, data)
+        return Response({"job": job.pk, "status": job.status, "attempt": job.attempt})
+
+    @staticmethod
+    def _finish(job: Job, data: dict) -> Job:
+        return services.finish_attempt(
             job.pk,
             job.attempt,
             succeeded=data["status"] == "succeeded",
@@ -193,4 +236,3 @@ class RunnerResultView(RunnerView):
             error=(data.get("error") or "")[-20_000:],
             failure_reason=data.get("failure_reason") or "",
         )
-        return Response({"job": job.pk, "status": job.status, "attempt": job.attempt})

@@ -35,6 +35,9 @@ class Config:
     max_files: int = DEFAULT_MAX_FILES
     # How the entrypoint is confined (PETRI_SANDBOX*); by default it is not.
     sandbox: Sandbox = field(default_factory=Sandbox)
+    # A warm zygote of this job's algorithm (PETRI_WARM_SOCKET) and the folder it sees jobs in.
+    warm_socket: str | None = None
+    warm_spool: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -52,6 +55,10 @@ class Config:
             * 1024,
             max_files=_count(env, "PETRI_RUNNER_MAX_FILES", DEFAULT_MAX_FILES),
             sandbox=sandbox_from_env(env),
+            warm_socket=env.get("PETRI_WARM_SOCKET", "").strip() or None,
+            warm_spool=Path(spool).resolve()
+            if (spool := env.get("PETRI_WARM_SPOOL", "").strip())
+            else None,
         )
 
 

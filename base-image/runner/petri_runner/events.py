@@ -100,6 +100,11 @@ class EventReporter:
         with self._cond:
             self._append(make_event("metric", name=name, value=value, step=step))
 
+    def queue(self, event: Event) -> None:
+        """Queue any event; it leaves with the next batch."""
+        with self._cond:
+            self._append(event)
+
     def send_now(self, *extra: Event) -> None:
         """Send everything queued, then ``extra``, from the calling thread; errors propagate."""
         with self._send_lock:
@@ -139,6 +144,27 @@ class EventReporter:
         if self._thread is not None:
             self._thread.join()
         self.send_now()
+
+    def finish(self) -> list[Event]:
+        """Stop the flusher and hand back the last batch instead of sending it.
+
+        The caller sends it with the result, saving a round trip; earlier full batches (and
+        the flusher's error, if it had one) go out or come up here first.
+        """
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        with self._send_lock:
+            if self._error is not None:
+                raise self._error
+            while True:
+                with self._cond:
+                    batch = self._take()
+                    if not self._pending():
+                        return batch
+                self._post(batch)
 
     def _accepting_backpressure(self) -> bool:
         # Waiting only makes sense while someone will drain the buffer.

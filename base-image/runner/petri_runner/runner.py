@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from petri_runner import oom, process, sandbox, unpack
+from petri_runner import isolate, oom, process, sandbox, unpack, warm
 from petri_runner.api import ApiClient
 from petri_runner.config import Config
 from petri_runner.directives import Metrics, Progress, parse_line
@@ -29,6 +32,9 @@ FILES_PATH = "/api/runner/files/"
 RESULT_PATH = "/api/runner/result/"
 
 LOG_TAIL_LINES = 20
+# Output files this small go inside the result's body (base64) instead of a PUT each.
+INLINE_FILE_BYTES = 128 * 1024
+INLINE_TOTAL_BYTES = 512 * 1024
 # Once the entrypoint's group is gone, its pipe normally reaches EOF at once; a process that
 # left the group (setsid) may hold it open forever, so reading stops after this long.
 READER_DRAIN_SECONDS = 5.0
@@ -80,16 +86,18 @@ class AttemptRunner:
         self._guard = guard
         self._api = ApiClient(config.api_url, config.token, config.retry_seconds)
         self._wake = threading.Event()  # set when the entrypoint exits or sending fails
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | warm.WarmProcess | None = None
         self._reporter: EventReporter | None = None
         self._metrics: dict[str, float] = {}
         self._tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         self._oom_kills: int | None = None
+        self._reader: threading.Thread | None = None
+        self._inline_files: list[dict[str, str]] = []
 
     def run(self) -> None:
         """Run to an accepted result; RunnerError or Terminated when that cannot happen."""
         spec = parse_spec(self._api.get_json(self._api.endpoint(JOB_PATH)))
-        workspace = Workspace.create(self._config.work_dir)
+        workspace = Workspace.create(self._config.work_dir, spool=self._config.warm_spool)
         try:
             self._reporter = EventReporter(
                 self._post_events,
@@ -98,8 +106,15 @@ class AttemptRunner:
             )
             self._reporter.start()
             result = self._attempt(spec, workspace)
-            self._reporter.close()  # the log is complete before the result
-            self._api.post_json(self._api.endpoint(RESULT_PATH), result.payload())
+            payload = result.payload()
+            # The log's last batch and small output files ride along with the result: one
+            # round trip where three or more were. The server stores them before the result.
+            last = self._reporter.finish()
+            if last:
+                payload["events"] = last
+            if self._inline_files:
+                payload["files"] = self._inline_files
+            self._api.post_json(self._api.endpoint(RESULT_PATH), payload)
         finally:
             with self._guard.deferred():
                 if self._reporter is not None:
@@ -122,20 +137,17 @@ class AttemptRunner:
                 self._note(message)
                 return Result.failed(message, exit_code=None)
             workspace.prepare(source, spec.parameters)
-        given = {
-            "PETRI_PARAMS_FILE": str(workspace.params_file),
-            "PETRI_OUTPUT_DIR": str(workspace.output),
-        }
         if spec.dataset_url:
             self._note("downloading dataset")
             self._api.download(self._api.resolve(spec.dataset_url), workspace.dataset_file)
-            given["PETRI_DATASET_FILE"] = str(workspace.dataset_file)
         if spec.truth_url:
             self._note("downloading ground truth")
             self._api.download(self._api.resolve(spec.truth_url), workspace.truth_file)
-            given["PETRI_TRUTH_FILE"] = str(workspace.truth_file)
         confinement = self._config.sandbox
-        env = sandbox.algorithm_env(os.environ, given, confinement, workspace.work)
+        warm_argv = self._warm_argv(spec, workspace)
+        cold_env = sandbox.algorithm_env(
+            os.environ, self._given(spec, workspace, workspace.base), confinement, workspace.work
+        )
         layout = sandbox.Layout(
             workspace.work, workspace.output, workspace.inputs, workspace.params_file
         )
@@ -146,11 +158,103 @@ class AttemptRunner:
             message = f"cannot set up the sandbox: {exc}"
             self._note(message)
             return Result.failed(message, exit_code=None, reason=BACKEND_ERROR)
-        self._note(self._describe_confinement())
 
         self._note(f"starting {shlex.join(algorithm.entrypoint)}")
-        self._require_reporter().send_now(make_event("started"))
+        # Queued, not sent: it leaves with the first batch, so no round trip delays the start.
+        self._require_reporter().queue(make_event("started"))
         self._oom_kills = oom.oom_kills()
+        started = None
+        if warm_argv is not None:
+            warm_env = sandbox.algorithm_env(
+                os.environ,
+                self._given(spec, workspace, Path(isolate.JOB_ROOT)),
+                confinement,
+                Path(isolate.JOB_ROOT) / "work",
+            )
+            started = self._start_warm(warm_argv, workspace, warm_env)
+        if started is None:
+            self._note(self._describe_confinement())
+            started = self._start_cold(argv, workspace, cold_env)
+        if isinstance(started, Result):
+            return started
+        returncode, timed_out = self._finish_entrypoint(started, spec.timeout)
+        proc = self._proc
+        if isinstance(proc, warm.WarmProcess) and proc.lost:
+            # The zygote died under the job: run it again cold, from a clean output folder.
+            self._note("the warm zygote died during the job; running it again cold")
+            for leftover in workspace.output.iterdir():
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+            self._metrics.clear()
+            self._note(self._describe_confinement())
+            started = self._start_cold(argv, workspace, cold_env)
+            if isinstance(started, Result):
+                return started
+            returncode, timed_out = self._finish_entrypoint(started, spec.timeout)
+
+        result = self._judge(returncode, timed_out, spec.timeout, workspace)
+        self._upload_outputs(workspace)
+        return result
+
+    def _given(self, spec: JobSpec, workspace: Workspace, root: Path) -> dict[str, str]:
+        """The contract's PETRI_* files, as the entrypoint sees them under ``root``."""
+
+        def seen(path: Path) -> str:
+            return str(root / path.relative_to(workspace.base))
+
+        given = {
+            "PETRI_PARAMS_FILE": seen(workspace.params_file),
+            "PETRI_OUTPUT_DIR": seen(workspace.output),
+        }
+        if spec.dataset_url:
+            given["PETRI_DATASET_FILE"] = seen(workspace.dataset_file)
+        if spec.truth_url:
+            given["PETRI_TRUTH_FILE"] = seen(workspace.truth_file)
+        return given
+
+    def _warm_argv(self, spec: JobSpec, workspace: Workspace) -> list[str] | None:
+        """The script argv a zygote can run for this job, or None when it runs cold."""
+        config = self._config
+        if config.warm_socket is None or config.warm_spool is None or spec.artifact_url:
+            return None  # uploaded code always runs cold
+        if workspace.base.parent != config.warm_spool:
+            return None
+        return warm.script_argv(spec.algorithm.entrypoint)
+
+    def _start_warm(
+        self, argv: list[str], workspace: Workspace, env: dict[str, str]
+    ) -> warm.WarmProcess | None:
+        """Fork the job from the algorithm's zygote; None (and a note) when it cannot."""
+        assert self._config.warm_socket is not None
+        limits = self._config.sandbox.limits
+        wanted = {
+            "memory_bytes": limits.memory_bytes,
+            "cpu_seconds": limits.cpu_seconds,
+            "processes": limits.processes,
+            "file_bytes": limits.file_bytes,
+        }
+        with self._guard.deferred():
+            try:
+                proc = warm.start(
+                    self._config.warm_socket,
+                    workspace.base.name,
+                    argv,
+                    env,
+                    {name: value for name, value in wanted.items() if value is not None},
+                )
+            except warm.WarmUnavailable as exc:
+                self._note(f"no warm zygote ({exc}); running cold")
+                return None
+            self._proc = proc
+            self._start_watchers(proc)
+        self._note(
+            "sandbox: a fork of the algorithm's warm zygote (bwrap, no network, only its own "
+            f"directory visible); limits: {shlex.join(limits.prlimit_argv()[2:-1]) or 'none'}"
+        )
+        return proc
+
+    def _start_cold(
+        self, argv: list[str], workspace: Workspace, env: dict[str, str]
+    ) -> subprocess.Popen[bytes] | Result:
         # Deferred: a termination between Popen and keeping its handle would orphan the job.
         with self._guard.deferred():
             try:
@@ -159,29 +263,39 @@ class AttemptRunner:
                 message = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
                 self._note(message)
                 return Result.failed(message, exit_code=None)
-            stdout = proc.stdout
-            assert stdout is not None
-            reader = process.start_thread(
-                "petri-output", lambda: process.read_lines(stdout, self._on_line)
-            )
-            process.start_thread("petri-exit", self._watch_exit)
+            self._start_watchers(proc)
+        return proc
 
-        timed_out = self._wait(spec.timeout)
+    def _start_watchers(self, proc: subprocess.Popen[bytes] | warm.WarmProcess) -> None:
+        self._wake.clear()
+        stdout = proc.stdout
+        assert stdout is not None
+        self._reader = process.start_thread(
+            "petri-output", lambda: process.read_lines(stdout, self._on_line)
+        )
+        process.start_thread("petri-exit", self._watch_exit)
+
+    def _finish_entrypoint(
+        self, proc: subprocess.Popen[bytes] | warm.WarmProcess, timeout: float | None
+    ) -> tuple[int | None, bool]:
+        """Wait for the entrypoint, stop what it left; (its return code, whether it timed out)."""
+        timed_out = self._wait(timeout)
         if timed_out:
-            self._note(f"time limit of {spec.timeout:g} s exceeded, stopping the process group")
-        elif process.group_alive(proc.pid):
+            self._note(f"time limit of {timeout:g} s exceeded, stopping the process group")
+        elif isinstance(proc, subprocess.Popen) and process.group_alive(proc.pid):
             self._note("stopping processes the entrypoint left running")
         with self._guard.deferred():
             self._stop_entrypoint()
         self._require_reporter().unbounded()
-        reader.join(READER_DRAIN_SECONDS)
-        returncode = sandbox.normalize_returncode(proc.returncode, self._config.sandbox)
-        if not timed_out:
+        if self._reader is not None:
+            self._reader.join(READER_DRAIN_SECONDS)
+        if isinstance(proc, subprocess.Popen):
+            returncode = sandbox.normalize_returncode(proc.returncode, self._config.sandbox)
+        else:
+            returncode = proc.returncode
+        if not timed_out and not getattr(proc, "lost", False):
             self._note(describe_exit(returncode))
-
-        result = self._judge(returncode, timed_out, spec.timeout, workspace)
-        self._upload_outputs(workspace)
-        return result
+        return returncode, timed_out
 
     def _unpack_artifact(self, url: str, workspace: Workspace) -> Result | None:
         """Download the uploaded code and unpack it into the work dir; a Result if refused."""
@@ -265,9 +379,16 @@ class AttemptRunner:
         files = list(iter_output_files(workspace.output))
         if files:
             self._note(f"uploading {len(files)} output file(s)")
+        room = INLINE_TOTAL_BYTES
         for name, path in files:
             if (error := self._require_reporter().error) is not None:
                 raise error
+            size = path.stat().st_size
+            if size <= min(INLINE_FILE_BYTES, room):
+                room -= size
+                content = base64.b64encode(path.read_bytes()).decode("ascii")
+                self._inline_files.append({"name": name, "content": content})
+                continue
             url = self._api.endpoint(FILES_PATH + quote(name, safe="/"))
             self._api.upload(url, path)
 
@@ -292,7 +413,9 @@ class AttemptRunner:
 
     def _stop_entrypoint(self) -> None:
         proc = self._proc
-        if proc is not None and (proc.returncode is None or process.group_alive(proc.pid)):
+        if isinstance(proc, warm.WarmProcess):
+            proc.kill()
+        elif proc is not None and (proc.returncode is None or process.group_alive(proc.pid)):
             process.terminate_group(proc)
 
     def _describe_confinement(self) -> str:

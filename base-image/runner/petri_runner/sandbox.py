@@ -175,6 +175,43 @@ def command(argv: Sequence[str], layout: Layout, sandbox: Sandbox) -> list[str]:
 
 def bwrap_options(layout: Layout, sandbox: Sandbox) -> list[str]:
     """bwrap's namespaces and mounts: system dirs and inputs read-only, work and output not."""
+    binds = [
+        ("--ro-bind", layout.params_file, layout.params_file),
+        ("--ro-bind", layout.inputs, layout.inputs),
+        ("--bind", layout.work, layout.work),
+        ("--bind", layout.output, layout.output),
+    ]
+    return _options(sandbox, binds, chdir=layout.work, nested_userns=False)
+
+
+def zygote_command(
+    spool: Path, socket_dir: Path, socket_name: str, modules: Sequence[str], sandbox: Sandbox
+) -> list[str]:
+    """The command line of a warm zygote (zygote.py) in the sandbox, seeing only its spool.
+
+    Its children make namespaces of their own (isolate.py), so nested user namespaces stay
+    allowed here; each child gives up every capability before any job code runs.
+    """
+    from petri_runner import isolate
+
+    binds = [
+        ("--bind", spool, Path(isolate.JOB_SPOOL)),
+        ("--bind", socket_dir, Path(isolate.SOCKET_DIR)),
+        ("--dir", None, Path(isolate.JOB_ROOT)),
+    ]
+    socket_path = f"{isolate.SOCKET_DIR}/{socket_name}"
+    argv = [sys.executable, "-m", "petri_runner.zygote", "serve", socket_path, *modules]
+    options = _options(sandbox, binds, chdir=Path("/"), nested_userns=True)
+    return [sandbox.bwrap, *options, "--", *_drop(sandbox), *argv]
+
+
+def _options(
+    sandbox: Sandbox,
+    binds: list[tuple[str, Path | None, Path]],
+    *,
+    chdir: Path,
+    nested_userns: bool,
+) -> list[str]:
     options = [
         "--unshare-pid",
         "--unshare-ipc",
@@ -188,7 +225,7 @@ def bwrap_options(layout: Layout, sandbox: Sandbox) -> list[str]:
     ]
     if sandbox.drops_to is None:
         # Unprivileged: bwrap needs a user namespace; nested ones are refused inside.
-        options += ["--unshare-user", "--disable-userns"]
+        options += ["--unshare-user"] + ([] if nested_userns else ["--disable-userns"])
     options += ["--ro-bind", "/usr", "/usr"]
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
@@ -206,12 +243,9 @@ def bwrap_options(layout: Layout, sandbox: Sandbox) -> list[str]:
     for scratch in ("/tmp", "/dev/shm"):
         options += ["--perms", "1777", *size, "--tmpfs", scratch]
     # Binds below /tmp must come after the tmpfs that would hide them.
-    binds = [bind for path in [*_python_dirs(), runner_dir()] for bind in _ro_bind_as_seen(path)]
-    binds += [
-        ("--ro-bind", layout.params_file, layout.params_file),
-        ("--ro-bind", layout.inputs, layout.inputs),
-        ("--bind", layout.work, layout.work),
-        ("--bind", layout.output, layout.output),
+    binds = [
+        *(bind for path in [*_python_dirs(), runner_dir()] for bind in _ro_bind_as_seen(path)),
+        *binds,
     ]
     # bwrap makes missing parents private to root (0700), which would shut out the uid the
     # entrypoint runs as when the runner is root: make them plainly readable first.
@@ -220,9 +254,9 @@ def bwrap_options(layout: Layout, sandbox: Sandbox) -> list[str]:
         if parent not in (Path("/"), Path("/tmp")):
             options += ["--perms", "0755", "--dir", str(parent)]
     for kind, source, dest in binds:
-        options += [kind, str(source), str(dest)]
+        options += [kind, str(dest)] if source is None else [kind, str(source), str(dest)]
     # The sandbox's own root (where /etc, /work... were made) must not take writes either.
-    options += ["--remount-ro", "/", "--chdir", str(layout.work)]
+    options += ["--remount-ro", "/", "--chdir", str(chdir)]
     return options
 
 
@@ -262,10 +296,10 @@ def _python_dirs() -> list[Path]:
     return dirs
 
 
-def _ro_bind_as_seen(path: Path) -> list[tuple[str, Path, Path]]:
+def _ro_bind_as_seen(path: Path) -> list[tuple[str, Path | None, Path]]:
     """Bind the real directory read-only, and recreate the link if ``path`` is reached by one."""
     real = path.resolve()
-    binds = [("--ro-bind", real, real)]
+    binds: list[tuple[str, Path | None, Path]] = [("--ro-bind", real, real)]
     if real != path:
         binds.append(("--symlink", real, path))
     return binds

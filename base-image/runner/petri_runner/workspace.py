@@ -20,11 +20,18 @@ class Workspace:
     temporary: bool
 
     @classmethod
-    def create(cls, base: Path | None) -> Workspace:
-        """Use ``base`` (created if missing), or a fresh temporary directory when None."""
+    def create(cls, base: Path | None, spool: Path | None = None) -> Workspace:
+        """Use ``base`` (created if missing), or a fresh temporary directory when None.
+
+        The temporary directory is made in ``spool`` when given (where warm zygotes find it);
+        the uid jobs run as must be able to pass through it.
+        """
         try:
             if base is None:
-                return cls(Path(tempfile.mkdtemp(prefix="petri-")).resolve(), temporary=True)
+                made = Path(tempfile.mkdtemp(prefix="petri-", dir=spool)).resolve()
+                if spool is not None:
+                    made.chmod(0o755)
+                return cls(made, temporary=True)
             base.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LocalFileError(f"cannot create the work directory: {exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -97,7 +98,14 @@ class FakeApi:
             ]
 
     def event_posts(self) -> list[list[dict[str, Any]]]:
-        return [r.json()["events"] for r in self.accepted("POST", EVENTS)]
+        """Every accepted batch of events, in order: the runner's last rides with its result."""
+        with self.cond:
+            posts = [
+                r
+                for r in self.requests
+                if r.method == "POST" and r.path in (EVENTS, RESULT) and 200 <= r.status < 300
+            ]
+        return [r.json()["events"] for r in posts if r.json().get("events")]
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         found = [e for batch in self.event_posts() for e in batch]
@@ -107,10 +115,22 @@ class FakeApi:
         return [line for e in self.events("log") for line in e["lines"]]
 
     def results(self) -> list[dict[str, Any]]:
+        """The results posted, without the events and files riding along (see those views)."""
+        return [
+            {k: v for k, v in body.items() if k not in ("events", "files")}
+            for body in self._result_bodies()
+        ]
+
+    def _result_bodies(self) -> list[dict[str, Any]]:
         return [r.json() for r in self.accepted("POST", RESULT)]
 
     def uploads(self) -> dict[str, bytes]:
-        return {unquote(r.path[len(FILES) :]): r.body for r in self.accepted("PUT", FILES)}
+        """Output files, whether PUT one by one or sent (small) inside the result."""
+        found = {unquote(r.path[len(FILES) :]): r.body for r in self.accepted("PUT", FILES)}
+        for result in self._result_bodies():
+            for inline in result.get("files") or []:
+                found[inline["name"]] = base64.b64decode(inline["content"])
+        return found
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
