@@ -17,6 +17,11 @@ ACTIVE = (JobStatus.DISPATCHING, JobStatus.PENDING, JobStatus.RUNNING)
 FINAL_EXPERIMENT_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
 
+def is_searching(experiment: Experiment) -> bool:
+    """A search that has not stopped: it may queue more jobs."""
+    return experiment.strategy != "grid" and not experiment.stop_reason
+
+
 def job_counts(experiment: Experiment) -> dict[str, int]:
     counts = {status.value: 0 for status in JobStatus}
     rows = Job.objects.filter(experiment=experiment).values("status").annotate(n=Count("id"))
@@ -70,13 +75,17 @@ def annotated_counts(experiment: Experiment) -> dict[str, int]:
     return job_counts(experiment)
 
 
-def derive_status(counts: dict[str, int]) -> str:
+def derive_status(counts: dict[str, int], searching: bool = False) -> str:
+    """``searching``: a search not yet stopped, which runs on between two of its points.
+    Pruned jobs count as neither failed nor cancelled."""
     total = sum(counts.values())
     if total == 0:
-        return "empty"
+        return "running" if searching else "empty"
     if counts[JobStatus.CANCELLING]:
         return "cancelling"
     unfinished = counts[JobStatus.WAITING] + sum(counts[s] for s in ACTIVE)
+    if searching:
+        return "running"
     if unfinished:
         finished = total - unfinished
         return "running" if finished or any(counts[s] for s in ACTIVE) else "waiting"

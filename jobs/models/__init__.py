@@ -13,6 +13,8 @@ from jobs.models.enums import (
     DatasetInput,
     FailureReason,
     JobStatus,
+    StopReason,
+    Strategy,
 )
 from jobs.models.installation import Installation
 from jobs.models.nodes import BackendNode
@@ -41,5 +43,7 @@ __all__ = [
     "Quota",
     "RemoteDatabase",
     "Result",
+    "StopReason",
+    "Strategy",
     "UsageRecord",
 ]

@@ -24,6 +24,7 @@ from jobs.services.lifecycle import (
 from jobs.services.outputs import store_output_file
 from jobs.services.priority import change_priority
 from jobs.services.retry import retry_failed_jobs
+from jobs.services.search import top_up_searches
 from jobs.services.sharing import share_experiment, shared_usernames, unshare_experiment
 from jobs.services.submit import submit_experiment
 from jobs.services.tokens import job_for_runner_token, runner_token
@@ -53,5 +54,6 @@ __all__ = [
     "shared_usernames",
     "store_output_file",
     "submit_experiment",
+    "top_up_searches",
     "unshare_experiment",
 ]
