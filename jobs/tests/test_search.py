@@ -97,9 +97,7 @@ def test_a_search_rebuilt_from_the_same_rows_asks_the_same_points(user, algorith
 
 
 @pytest.mark.parametrize("strategy", ["random", "sobol", "tpe", "cmaes"])
-def test_every_strategy_searches_the_space_without_asking_a_point_twice(
-    user, algorithm, strategy
-):
+def test_every_strategy_searches_the_space_without_asking_a_point_twice(user, algorithm, strategy):
     experiment = search(user, algorithm, strategy=strategy, max_jobs=12, parallelism=3)
     while finish_live(experiment):
         top_up(experiment.pk)
@@ -123,7 +121,12 @@ def test_sobol_walks_on_through_its_sequence_across_rebuilds(user, algorithm):
 def test_a_conditional_parameter_is_sampled_only_when_its_condition_holds(user, algorithm):
     space = {
         "model": {"distribution": "choice", "choices": ["svm", "tree"]},
-        "gamma": {"distribution": "log_uniform", "low": 0.001, "high": 10, "when": {"model": "svm"}},
+        "gamma": {
+            "distribution": "log_uniform",
+            "low": 0.001,
+            "high": 10,
+            "when": {"model": "svm"},
+        },
         "depth": {"distribution": "int", "low": 2, "high": 9, "when": {"model": "tree"}},
     }
     experiment = search(user, algorithm, parameters=space, max_jobs=16, parallelism=16)
@@ -203,7 +206,7 @@ def test_a_multi_objective_search_tells_both_values(user, algorithm):
         objectives=[{"name": "score", "order": "max"}, {"name": "cost", "order": "min"}],
     )
     for job in Job.objects.filter(experiment=experiment):
-        succeed(job, {"score": -job.parameters["x"] ** 2, "cost": abs(job.parameters["y"])})
+        succeed(job, {"score": -(job.parameters["x"] ** 2), "cost": abs(job.parameters["y"])})
     assert top_up(experiment.pk) == 2
     experiment.refresh_from_db()
     assert experiment.objective == "score" and len(experiment.objectives) == 2
