@@ -78,14 +78,19 @@ def annotated_counts(experiment: Experiment) -> dict[str, int]:
 def derive_status(counts: dict[str, int], searching: bool = False) -> str:
     """``searching``: a search not yet stopped, which runs on between two of its points.
     Pruned jobs count as neither failed nor cancelled."""
+    status = _from_counts(counts)
+    if searching and (status == "empty" or status in FINAL_EXPERIMENT_STATUSES):
+        return "running"
+    return status
+
+
+def _from_counts(counts: dict[str, int]) -> str:
     total = sum(counts.values())
     if total == 0:
-        return "running" if searching else "empty"
+        return "empty"
     if counts[JobStatus.CANCELLING]:
         return "cancelling"
     unfinished = counts[JobStatus.WAITING] + sum(counts[s] for s in ACTIVE)
-    if searching:
-        return "running"
     if unfinished:
         finished = total - unfinished
         return "running" if finished or any(counts[s] for s in ACTIVE) else "waiting"

@@ -176,18 +176,18 @@ def _check_space(errors: dict[str, Any], strategy: str, space: Space, max_grid: 
     if strategy == Strategy.GRID:
         continuous = [d.name for d in space.searched if not d.discrete]
         if continuous:
-            errors["strategy"] = [
+            errors["strategy"] = errors.get("strategy") or [
                 f"grid needs discrete values; {', '.join(continuous)} "
                 "is a continuous distribution without step (give a step, or use random, "
                 "sobol or tpe)"
             ]
         return
     if not space.searched:
-        errors["strategy"] = [f"{strategy} needs at least one parameter to search"]
+        errors.setdefault("strategy", [f"{strategy} needs at least one parameter to search"])
     if strategy == Strategy.CMAES and not any(
         d.values is None and d.kind != "fixed" for d in space.searched
     ):
-        errors["strategy"] = ["cmaes needs at least one numeric range or distribution"]
+        errors.setdefault("strategy", ["cmaes needs at least one numeric range or distribution"])
 
 
 def grid_jobs(space: Space, repeats: int, max_grid: int) -> int | None:

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from jobs import graphs, services
 from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile
+from jobs.search.report import study_report
 from jobs.services.artifacts import submit_artifact_experiment
 from jobs.status import job_times, with_job_counts, with_job_times
 from webapp.accounts import services as account_services
@@ -223,6 +224,12 @@ class ExperimentViewSet(
     def cancel(self, request, pk=None):
         affected = services.cancel_experiment(self.get_changeable_object())
         return Response({"cancelled": affected})
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def study(self, request, pk=None):
+        """The search as a study: trials, best so far, parameter importance, Pareto front."""
+        return Response(study_report(self.get_object()))
 
     @extend_schema(
         request=None,
