@@ -265,3 +265,44 @@ def test_pruned_jobs_count_in_the_experiment_and_are_told_to_the_sampler(user, a
     experiment.refresh_from_db()
     record = next(r for r in trial_records(experiment) if r.job_id == job.pk)
     assert record.state.name == "PRUNED" and record.intermediate == {1: 3.0, 2: 2.0}
+
+
+@pytest.mark.requires("postgres")
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_topping_up_at_once_ask_each_point_once(user, algorithm, monkeypatch):
+    import threading
+
+    from django.db import connections
+
+    from jobs.services import search as search_service
+
+    experiment = search(user, algorithm, parallelism=3, max_jobs=20)
+    Job.objects.filter(experiment=experiment).delete()  # three free slots
+    inside, release = threading.Event(), threading.Event()
+    real_parse = search_service.parse_space
+
+    def slow_parse(*args, **kwargs):
+        if threading.current_thread().name == "first":
+            inside.set()
+            release.wait(10)  # holds the experiment's lock while the second replica tries
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(search_service, "parse_space", slow_parse)
+    queued: dict[str, int] = {}
+
+    def replica():
+        try:
+            queued[threading.current_thread().name] = top_up(experiment.pk)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=replica, name="first")
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=replica, name="second")
+    second.start()
+    second.join(10)
+    release.set()
+    first.join(10)
+    assert queued == {"first": 3, "second": 0}
+    assert Job.objects.filter(experiment=experiment).count() == 3
