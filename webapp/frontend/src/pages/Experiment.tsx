@@ -11,6 +11,7 @@ import { JobTable } from "../components/JobTable";
 import { MetricScatter } from "../components/MetricScatter";
 import { ParallelCoordinates } from "../components/ParallelCoordinates";
 import { SharePanel } from "../components/SharePanel";
+import { finishedCount, StudyViews } from "../components/StudyViews";
 import { elapsed, experimentTitle } from "../format";
 import { throttle, useFrameRender, useNow } from "../hooks";
 import type { JobView } from "../jobview";
@@ -375,6 +376,7 @@ export function ExperimentPage({ id }: { id: number }) {
       </div>
 
       <MetricScatter experiment={id} params={swept} metric={metric} />
+      {exp.strategy && exp.strategy !== "grid" && <StudyViews experiment={id} version={finishedCount(exp.counts)} />}
 
       {pickedIds.length > 0 && (
         <div class="compare-bar" role="region" aria-label="jobs picked to compare">
