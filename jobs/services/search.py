@@ -261,3 +261,38 @@ def stop_search(experiment: Experiment, now: datetime, cancelled_jobs: int) -> b
     if not cancelled_jobs:
         unstopped = unstopped.exclude(strategy=Strategy.GRID)
     return bool(unstopped.update(stop_reason=StopReason.CANCELLED, stopped_at=now))
+
+
+def extend_search(experiment: Experiment, more_jobs: Any, max_grid: int) -> Experiment:
+    """More points for a search: raise ``max_jobs`` and, if it had stopped, resume it (the
+    budget that stopped it, other than max_jobs, is lifted). Jobs that ran are kept and told."""
+    from jobs.errors import InvalidInput
+    from jobs.validators import bounded_int
+
+    if experiment.strategy == Strategy.GRID:
+        raise Conflict("a grid has no more points to ask; submit more values or repeats instead")
+    room = max_grid - (experiment.max_jobs or 0)
+    if room < 1:
+        raise InvalidInput({"jobs": [f"the search already has the most jobs ({max_grid})"]})
+    try:
+        more = bounded_int(more_jobs, minimum=1, maximum=room)
+    except ValueError as exc:
+        raise InvalidInput({"jobs": [str(exc)]}) from None
+    now = timezone.now()
+    with transaction.atomic():
+        experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        experiment.max_jobs = (experiment.max_jobs or 0) + more
+        lifted = {
+            StopReason.GOAL: "goal",
+            StopReason.MAX_FAILED: "max_failed",
+            StopReason.TIME_BUDGET: "max_seconds",
+        }.get(experiment.stop_reason)
+        if lifted:
+            setattr(experiment, lifted, None)
+        # It may end (and say so) again once the new points are done.
+        experiment.stop_reason, experiment.stopped_at, experiment.notified_at = "", None, None
+        experiment.save()
+        announce_jobs_changed([], [experiment.pk])
+    top_up(experiment.pk, now)
+    experiment.refresh_from_db()
+    return experiment

@@ -172,3 +172,60 @@ def test_the_study_view_gives_the_pareto_front_of_two_objectives(api, algorithm)
 def test_the_study_of_another_users_experiment_is_not_found(other_api, api, algorithm):
     body = post(api, parameters={"x": [1, 2]}).json()
     assert other_api.get(f"/api/experiments/{body['id']}/study/").status_code == 404
+
+
+def test_more_points_resume_a_search_that_spent_its_budget_keeping_what_ran(
+    api, algorithm, django_capture_on_commit_callbacks
+):
+    body = post(
+        api,
+        strategy="random",
+        objective="score",
+        parameters={"x": {"distribution": "uniform", "low": -5, "high": 5}},
+        max_jobs=2,
+        parallelism=2,
+    ).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        for job in Job.objects.filter(experiment_id=body["id"]):
+            Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+            services.finish_attempt(job.pk, 1, succeeded=True, metrics={"score": 1})
+    ended = api.get(f"/api/experiments/{body['id']}/").json()
+    assert ended["status"] == "succeeded" and ended["stop_reason"] == "max_jobs"
+    before = set(Job.objects.filter(experiment_id=body["id"]).values_list("pk", flat=True))
+
+    response = api.post(f"/api/experiments/{body['id']}/more/", {"jobs": 3}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["max_jobs"] == 5 and response.json()["status"] == "running"
+    jobs = Job.objects.filter(experiment_id=body["id"]).order_by("index")
+    assert before < set(jobs.values_list("pk", flat=True))  # the old ones kept, 2 more asked
+    assert [job.index for job in jobs] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(("jobs", "status"), [(0, 400), ("many", 400), (10**9, 400)])
+def test_more_points_must_be_a_positive_number_within_the_limit(api, algorithm, jobs, status):
+    body = post(
+        api,
+        strategy="random",
+        objective="score",
+        parameters={"x": {"distribution": "uniform", "low": -5, "high": 5}},
+    ).json()
+    response = api.post(f"/api/experiments/{body['id']}/more/", {"jobs": jobs}, format="json")
+    assert response.status_code == status and "jobs" in response.json()
+
+
+def test_more_points_for_a_grid_is_a_conflict_and_for_another_user_not_found(
+    api, other_api, algorithm
+):
+    grid = post(api, parameters={"x": [1, 2]}).json()
+    assert (
+        api.post(f"/api/experiments/{grid['id']}/more/", {"jobs": 1}, format="json").status_code
+        == 409
+    )
+    search = post(
+        api,
+        strategy="random",
+        objective="s",
+        parameters={"x": {"distribution": "uniform", "low": 0, "high": 1}},
+    ).json()
+    response = other_api.post(f"/api/experiments/{search['id']}/more/", {"jobs": 1}, format="json")
+    assert response.status_code == 404
