@@ -234,8 +234,9 @@ class ExperimentViewSet(
     @action(detail=True, methods=["post"], url_path="more")
     def more(self, request, pk=None):
         """More points for a search (docs/search.md): its max_jobs grows, a stopped one resumes."""
+        body = request.data if isinstance(request.data, dict) else {}
         experiment = extend_search(
-            self.get_changeable_object(), request.data.get("jobs"), settings.PETRI_MAX_GRID
+            self.get_changeable_object(), body.get("jobs"), settings.PETRI_MAX_GRID
         )
         experiment = self.get_queryset().get(pk=experiment.pk)
         experiment.started_at, experiment.last_finished_at = job_times(experiment)
