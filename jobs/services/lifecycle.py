@@ -89,7 +89,10 @@ def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> in
         _announce_events(job, attempt, fields, rows)
     for kind in {event["type"] for event in events}:
         RUNNER_EVENTS.labels(kind).inc(sum(1 for event in events if event["type"] == kind))
-    if job.experiment.pruner and any(row.kind == JobEvent.Kind.METRIC for row in rows):
+    watched = job.experiment.pruner.get("metric") if job.experiment.pruner else None
+    if watched and any(
+        row.kind == JobEvent.Kind.METRIC and row.data["name"] == watched for row in rows
+    ):
         consider_pruning(job.pk)
     return len(events)
 
