@@ -21,7 +21,7 @@ from jobs.models import (
     Result,
 )
 from jobs.services.remote import check_registered_role
-from jobs.status import annotated_counts, derive_status, with_job_counts
+from jobs.status import annotated_counts, derive_status, is_searching, with_job_counts
 
 
 @admin.register(Algorithm)
@@ -53,7 +53,7 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def status(self, obj: Experiment) -> str:
-        return derive_status(annotated_counts(obj))
+        return derive_status(annotated_counts(obj), is_searching(obj))
 
     @admin.action(description="Cancel the unfinished jobs of the selected experiments")
     def cancel_experiments(self, request, queryset):

@@ -17,6 +17,11 @@ ACTIVE = (JobStatus.DISPATCHING, JobStatus.PENDING, JobStatus.RUNNING)
 FINAL_EXPERIMENT_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
 
+def is_searching(experiment: Experiment) -> bool:
+    """A search that has not stopped: it may queue more jobs."""
+    return experiment.strategy != "grid" and not experiment.stop_reason
+
+
 def job_counts(experiment: Experiment) -> dict[str, int]:
     counts = {status.value: 0 for status in JobStatus}
     rows = Job.objects.filter(experiment=experiment).values("status").annotate(n=Count("id"))
@@ -70,7 +75,16 @@ def annotated_counts(experiment: Experiment) -> dict[str, int]:
     return job_counts(experiment)
 
 
-def derive_status(counts: dict[str, int]) -> str:
+def derive_status(counts: dict[str, int], searching: bool = False) -> str:
+    """``searching``: a search not yet stopped, which runs on between two of its points.
+    Pruned jobs count as neither failed nor cancelled."""
+    status = _from_counts(counts)
+    if searching and (status == "empty" or status in FINAL_EXPERIMENT_STATUSES):
+        return "running"
+    return status
+
+
+def _from_counts(counts: dict[str, int]) -> str:
     total = sum(counts.values())
     if total == 0:
         return "empty"

@@ -36,7 +36,7 @@ def client_name() -> str:
 
 
 Json = dict[str, Any]
-FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+FINAL_STATUSES = ("succeeded", "failed", "cancelled", "pruned")
 
 
 class PetriError(Exception):

@@ -91,6 +91,8 @@ class Scheduler:
         if self._every("heartbeat", REPLICA_HEARTBEAT_SECONDS):
             self.heartbeat(now)
         changed = self.cancel_requested()
+        # Searches queue their next points (and spent budgets stop) before the claim sees them.
+        changed += services.top_up_searches(now)
         changed += self.dispatch(now)
         if self._every("reconcile", self.reconcile_interval):
             changed += self.reconcile(now)

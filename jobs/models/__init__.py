@@ -13,6 +13,8 @@ from jobs.models.enums import (
     DatasetInput,
     FailureReason,
     JobStatus,
+    StopReason,
+    Strategy,
 )
 from jobs.models.installation import Installation
 from jobs.models.nodes import BackendNode
@@ -57,5 +59,7 @@ __all__ = [
     "Result",
     "Stage",
     "StageStatus",
+    "StopReason",
+    "Strategy",
     "UsageRecord",
 ]

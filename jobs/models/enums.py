@@ -14,9 +14,11 @@ class JobStatus(models.TextChoices):
     FAILED = "failed"
     CANCELLING = "cancelling"
     CANCELLED = "cancelled"
+    # Stopped early by a search's pruner: a final state that is neither success nor failure.
+    PRUNED = "pruned"
 
 
-FINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+FINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PRUNED)
 # Statuses in which a runner holds a live attempt and may call the runner API.
 RUNNER_STATUSES = (JobStatus.DISPATCHING, JobStatus.PENDING, JobStatus.RUNNING)
 # Statuses the backend must know about (a process or Kubernetes Job may exist).
@@ -43,6 +45,8 @@ class FailureReason(models.TextChoices):
     # The pod never started (a config or container error, a pull that kept failing).
     START_FAILED = "start_failed"
     CANCELLED = "cancelled"
+    # A pruner stopped it (its status becomes ``pruned``, not ``failed``); never retried.
+    PRUNED = "pruned"
 
 
 # Reasons that are the infrastructure's fault: the attempt is retried while attempts remain.
@@ -71,3 +75,24 @@ class DatasetInput(models.TextChoices):
     REQUIRED = "required"
     OPTIONAL = "optional"
     NONE = "none"
+
+
+class Strategy(models.TextChoices):
+    """How an experiment chooses its points: the whole grid, or Optuna's samplers."""
+
+    GRID = "grid"
+    RANDOM = "random"
+    SOBOL = "sobol"
+    TPE = "tpe"
+    CMAES = "cmaes"
+    GP = "gp"
+
+
+class StopReason(models.TextChoices):
+    """Why an experiment stopped taking (or running) new jobs before its space was spent."""
+
+    MAX_JOBS = "max_jobs"
+    MAX_FAILED = "max_failed"
+    GOAL = "goal"
+    TIME_BUDGET = "time_budget"
+    CANCELLED = "cancelled"

@@ -13,6 +13,8 @@ from jobs.models.enums import (
     FINAL_STATUSES,
     FailureReason,
     JobStatus,
+    StopReason,
+    Strategy,
 )
 from jobs.querysets import OwnedQuerySet
 
@@ -58,6 +60,28 @@ class Experiment(models.Model):
     # What its owner keeps about it: free notes, and when it was archived (off the default list).
     notes = models.TextField(blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Retention's count of jobs that ended ``pruned`` (by a search's pruner): named like its
+    # siblings so every final status has its ``pruned_<status>`` field.
+    pruned_pruned = models.PositiveIntegerField(default=0)
+
+    # Searches (docs/search.md): the strategy, the budgets and why it stopped.
+    strategy = models.CharField(max_length=12, choices=Strategy.choices, default=Strategy.GRID)
+    max_jobs = models.PositiveIntegerField(null=True, blank=True)
+    parallelism = models.PositiveIntegerField(null=True, blank=True, help_text="live jobs at most")
+    max_failed = models.PositiveIntegerField(null=True, blank=True)
+    goal = models.FloatField(null=True, blank=True, help_text="stop once the objective reaches it")
+    max_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="wall-clock budget from submission"
+    )
+    seed = models.BigIntegerField(null=True, blank=True)
+    # {"type": "median"|"successive_halving"|"hyperband", "metric", "order", ...}; {} for none.
+    pruner = models.JSONField(default=dict, blank=True)
+    # Multi-objective searches: [{"name", "order"}, ...]; empty means ``objective`` alone.
+    objectives = models.JSONField(default=list, blank=True)
+    # The sampler's own notes (Optuna's study and trial system attributes), kept between ticks.
+    search_state = models.JSONField(default=dict, blank=True)
+    stop_reason = models.CharField(max_length=20, choices=StopReason.choices, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()
 

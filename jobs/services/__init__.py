@@ -30,6 +30,7 @@ from jobs.services.pipelines import (
 )
 from jobs.services.priority import change_priority
 from jobs.services.retry import retry_failed_jobs
+from jobs.services.search import top_up_searches
 from jobs.services.sharing import share_experiment, shared_usernames, unshare_experiment
 from jobs.services.submit import submit_experiment
 from jobs.services.tokens import job_for_runner_token, runner_token
@@ -63,5 +64,6 @@ __all__ = [
     "store_output_file",
     "submit_experiment",
     "submit_pipeline",
+    "top_up_searches",
     "unshare_experiment",
 ]

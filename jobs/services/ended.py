@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from jobs.models import FINAL_STATUSES, Experiment, Job
+from jobs.models import FINAL_STATUSES, Experiment, Job, Strategy
 from jobs.signals import experiment_ended
 
 
@@ -29,8 +29,11 @@ def check_ended(experiment_ids: Iterable[int]) -> None:
 def claim_ended(experiment_ids: Iterable[int]) -> list[int]:
     """Take the one right to announce each ended experiment; announce those taken."""
     jobs = Job.objects.filter(experiment=OuterRef("pk"))
+    # A search between two points has no unfinished job yet has not ended: it ends once stopped.
     ended = Experiment.objects.filter(notified_at__isnull=True).filter(
-        Exists(jobs), ~Exists(jobs.exclude(status__in=FINAL_STATUSES))
+        Exists(jobs),
+        ~Exists(jobs.exclude(status__in=FINAL_STATUSES)),
+        Q(strategy=Strategy.GRID) | ~Q(stop_reason=""),
     )
     claimed = []
     for experiment_id in experiment_ids:

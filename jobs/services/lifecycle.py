@@ -22,7 +22,9 @@ from jobs.models import (
 )
 from jobs.services.ended import check_ended
 from jobs.services.generated import register_generated_dataset
+from jobs.services.pruning import consider_pruning
 from jobs.services.retry import backoff, requeued_fields, should_retry
+from jobs.services.search import stop_search
 from jobs.services.usage import record_usage
 from jobs.signals import announce, announce_jobs_changed, job_logged, job_measured
 from jobs.telemetry import RUNNER_EVENTS
@@ -87,6 +89,11 @@ def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> in
         _announce_events(job, attempt, fields, rows)
     for kind in {event["type"] for event in events}:
         RUNNER_EVENTS.labels(kind).inc(sum(1 for event in events if event["type"] == kind))
+    watched = job.experiment.pruner.get("metric") if job.experiment.pruner else None
+    if watched and any(
+        row.kind == JobEvent.Kind.METRIC and row.data["name"] == watched for row in rows
+    ):
+        consider_pruning(job.pk)
     return len(events)
 
 
@@ -196,8 +203,10 @@ def fail_attempt(
 
 
 def _mark_cancelled(job: Job, now: datetime) -> None:
-    job.status, job.finished_at = JobStatus.CANCELLED, now
-    job.failure_reason = FailureReason.CANCELLED
+    # A pruner's cancel (jobs/services/pruning.py) left its reason: the job ends ``pruned``.
+    pruned = job.failure_reason == FailureReason.PRUNED
+    job.status, job.finished_at = (JobStatus.PRUNED if pruned else JobStatus.CANCELLED), now
+    job.failure_reason = FailureReason.PRUNED if pruned else FailureReason.CANCELLED
     job.wait_reason = ""
 
 
@@ -209,7 +218,7 @@ def mark_cancelled(job_id: int, attempt: int) -> Job:
         if job.status == JobStatus.CANCELLING and job.attempt == attempt:
             record_usage(job, attempt, now)
             _mark_cancelled(job, now)
-            _note(job, "cancelled", now)
+            _note(job, job.status, now)
             job.save()
             announce_jobs_changed([job.pk], [job.experiment_id])
             check_ended([job.experiment_id])
@@ -248,10 +257,16 @@ def cancel_experiment(experiment: Experiment) -> int:
             wait_reason="",
         )
         active = jobs.filter(status__in=RUNNER_STATUSES).update(status=JobStatus.CANCELLING)
-        if not waiting + active and not jobs.filter(status=JobStatus.CANCELLING).exists():
+        # A search between two points has nothing unfinished, yet cancelling it means something.
+        searching = stop_search(experiment, now, waiting + active)
+        if (
+            not waiting + active
+            and not searching
+            and not jobs.filter(status=JobStatus.CANCELLING).exists()
+        ):
             raise Conflict(f"experiment {experiment.pk} has no unfinished jobs")
         announce_jobs_changed(affected, [experiment.pk])
-        if waiting:
+        if waiting or searching:
             check_ended([experiment.pk])
     return waiting + active
 

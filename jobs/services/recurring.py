@@ -205,6 +205,15 @@ def resubmission(experiment: Experiment) -> dict[str, Any]:
         "objective": experiment.objective,
         "objective_order": experiment.objective_order,
         "backend": experiment.backend,
+        "strategy": experiment.strategy,
+        "objectives": experiment.objectives or None,
+        "max_jobs": experiment.max_jobs,
+        "parallelism": experiment.parallelism,
+        "max_failed": experiment.max_failed,
+        "goal": experiment.goal,
+        "max_seconds": experiment.max_seconds,
+        "pruner": experiment.pruner or None,
+        "seed": experiment.seed,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -10,8 +11,11 @@ from django.utils import timezone
 
 from jobs import queries
 from jobs.errors import InvalidInput
-from jobs.models import Algorithm, Dataset, DatasetInput, Experiment
+from jobs.models import Algorithm, Dataset, DatasetInput, Experiment, Strategy
+from jobs.search.options import check_options, grid_jobs
+from jobs.search.space import Space, parse_space
 from jobs.services.quotas import check_fits
+from jobs.services.search import top_up
 from jobs.signals import announce_jobs_changed
 from jobs.sweeps import NodeLister, expand_grid, grid_size, resolve_sweep, validate_resources
 from jobs.validators import depth_problem
@@ -25,6 +29,17 @@ def _positive_int(errors: dict, field: str, value: Any, *, minimum: int, maximum
     if not minimum <= value <= maximum:
         errors[field] = [f"must be between {minimum} and {maximum}"]
     return value
+
+
+def _needs_space(parameters: Any, strategy: Any) -> bool:
+    """Distributions, conditions and search strategies take the search space's path; plain
+    sweeps keep the grid's own (counted before expansion, expanded in the database)."""
+    if strategy not in (None, "", Strategy.GRID) or not isinstance(parameters, dict):
+        return isinstance(parameters, dict)
+    return any(
+        isinstance(value, dict) and ("distribution" in value or "when" in value)
+        for value in parameters.values()
+    )
 
 
 def submit_experiment(
@@ -45,6 +60,15 @@ def submit_experiment(
     backend: str = "",
     list_nodes: NodeLister | None = None,
     validate_only: bool = False,
+    strategy: str = "grid",
+    objectives: Any = None,
+    max_jobs: Any = None,
+    parallelism: Any = None,
+    max_failed: Any = None,
+    goal: Any = None,
+    max_seconds: Any = None,
+    pruner: Any = None,
+    seed: Any = None,
 ) -> Experiment:
     """Check the sweep against the algorithm's schema and queue one job per combination.
 
@@ -79,16 +103,45 @@ def submit_experiment(
         field = "backend" if backend != algorithm.backend else "algorithm"
         errors[field] = [f"{backend!r} is not a backend this installation offers ({offered})"]
     axes: dict[str, list[Any]] = {}
+    space: Space | None = None
     resolved_resources: dict[str, Any] = {}
     try:
-        axes = resolve_sweep(
-            algorithm.parameter_schema(),
-            parameters or {},
-            repeats=repeats if "repeats" not in errors else 1,
-            max_grid=settings.PETRI_MAX_GRID,
-        )
+        if _needs_space(parameters, strategy):
+            space = parse_space(algorithm.parameter_schema(), parameters or {})
+        else:
+            axes = resolve_sweep(
+                algorithm.parameter_schema(),
+                parameters or {},
+                repeats=repeats if "repeats" not in errors else 1,
+                max_grid=settings.PETRI_MAX_GRID,
+            )
     except InvalidInput as exc:
         errors.update(exc.errors)
+    options = check_options(
+        errors,
+        strategy=strategy,
+        space=space,
+        max_grid=settings.PETRI_MAX_GRID,
+        objective=objective,
+        objective_order=objective_order,
+        objectives=objectives,
+        max_jobs=max_jobs,
+        parallelism=parallelism,
+        max_failed=max_failed,
+        goal=goal,
+        max_seconds=max_seconds,
+        pruner=pruner,
+        seed=seed,
+    )
+    search = options.get("strategy", Strategy.GRID) != Strategy.GRID
+    size = 0
+    if space is not None and not search and not errors:
+        counted = grid_jobs(space, repeats, settings.PETRI_MAX_GRID)
+        if counted is None:
+            errors["parameters"] = [
+                f"the grid has more than {settings.PETRI_MAX_GRID} jobs (the limit)"
+            ]
+        size = counted or 0
     try:
         resolved_resources = validate_resources(algorithm.resources, resources, list_nodes)
         check_fits(owner, resolved_resources, backend or settings.PETRI_BACKEND)
@@ -98,7 +151,12 @@ def submit_experiment(
         raise InvalidInput(errors)
     if validate_only:
         return Experiment(owner=owner, algorithm=algorithm, name=name or algorithm.name)
-    size = grid_size(axes, repeats)
+    if space is None:
+        size = grid_size(axes, repeats)
+    if options["objectives"]:
+        objective, objective_order = options["objectives"][0].values()
+    if options["seed"] is None:
+        options["seed"] = secrets.randbelow(2**32)
 
     now = timezone.now()
     with transaction.atomic():
@@ -117,10 +175,15 @@ def submit_experiment(
             retry_algorithm_errors=bool(retry_algorithm_errors),
             objective=objective,
             objective_order=objective_order,
-            job_count=size,
+            job_count=0 if search else size,
             created_at=now,
+            **options,
         )
-        queries.insert_grid(experiment, expand_grid(axes), repeats, now)
+        if search:
+            top_up(experiment.pk, now)
+        else:
+            combinations = expand_grid(axes) if space is None else space.grid()
+            queries.insert_grid(experiment, combinations, repeats, now)
         wake_schedulers()
         announce_jobs_changed([], [experiment.pk])
     return experiment

@@ -11,8 +11,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.models import Algorithm, Artifact, Dataset, Experiment, Job, OutputFile
-from jobs.status import FINAL_EXPERIMENT_STATUSES, annotated_counts, derive_status
+from jobs.models import FINAL_STATUSES, Algorithm, Artifact, Dataset, Experiment, Job, OutputFile
+from jobs.status import (
+    FINAL_EXPERIMENT_STATUSES,
+    annotated_counts,
+    derive_status,
+    is_searching,
+)
 
 
 class AlgorithmSerializer(serializers.ModelSerializer):
@@ -107,6 +112,17 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "timeout",
             "objective",
             "objective_order",
+            "objectives",
+            "strategy",
+            "max_jobs",
+            "parallelism",
+            "max_failed",
+            "goal",
+            "max_seconds",
+            "seed",
+            "pruner",
+            "stop_reason",
+            "stopped_at",
             "job_count",
             "created_at",
             "counts",
@@ -157,7 +173,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
         return self._counts(obj)
 
     def get_status(self, obj: Experiment) -> str:
-        return derive_status(self._counts(obj))
+        return derive_status(self._counts(obj), is_searching(obj))
 
     def get_started_at(self, obj: Experiment) -> datetime | None:
         """The first start of any of its jobs (annotated by the viewset)."""
@@ -172,7 +188,9 @@ class ExperimentSerializer(serializers.ModelSerializer):
     def get_progress(self, obj: Experiment) -> float:
         counts = self._counts(obj)
         total = sum(counts.values())
-        done = counts["succeeded"] + counts["failed"] + counts["cancelled"]
+        if is_searching(obj):
+            total = max(total, obj.max_jobs or 0)  # a search's budget, not its jobs so far
+        done = sum(counts[status] for status in FINAL_STATUSES)
         return round(done / total, 4) if total else 0.0
 
 
@@ -210,6 +228,33 @@ class ExperimentCreateSerializer(serializers.Serializer):
         help_text="where the jobs run, one of the installation's backends (GET /api/nodes/); "
         "default: the algorithm's, else the installation's default",
     )
+    # Searches (docs/search.md); checked by jobs.search.options, which names the field.
+    strategy = serializers.CharField(
+        required=False,
+        default="grid",
+        max_length=12,
+        help_text="grid (every combination), random, sobol, tpe, cmaes or gp",
+    )
+    objectives = serializers.JSONField(
+        required=False, default=None, help_text='two {"name", "order"}: a multi-objective search'
+    )
+    max_jobs = serializers.JSONField(required=False, default=None, help_text="a search's budget")
+    parallelism = serializers.JSONField(
+        required=False, default=None, help_text="a search's live jobs at most"
+    )
+    max_failed = serializers.JSONField(
+        required=False, default=None, help_text="stop once this many jobs failed"
+    )
+    goal = serializers.JSONField(
+        required=False, default=None, help_text="stop once the objective reaches this"
+    )
+    max_seconds = serializers.JSONField(
+        required=False, default=None, help_text="wall-clock budget in seconds from submission"
+    )
+    pruner = serializers.JSONField(
+        required=False, default=None, help_text="median, successive_halving or hyperband"
+    )
+    seed = serializers.JSONField(required=False, default=None, help_text="the sampler's seed")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

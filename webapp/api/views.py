@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 
+from django.conf import settings
 from django.db import connection
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -21,7 +22,9 @@ from rest_framework.views import APIView
 from jobs import graphs, services
 from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile
+from jobs.search.report import study_report
 from jobs.services.artifacts import submit_artifact_experiment
+from jobs.services.search import extend_search
 from jobs.status import job_times, with_job_counts, with_job_times
 from webapp.accounts import services as account_services
 from webapp.api.accounts import NewApiTokenSerializer
@@ -239,6 +242,27 @@ class ExperimentViewSet(
     def cancel(self, request, pk=None):
         affected = services.cancel_experiment(self.get_changeable_object())
         return Response({"cancelled": affected})
+
+    @extend_schema(
+        request=inline_serializer("MorePoints", {"jobs": serializers.IntegerField()}),
+        responses=ExperimentSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="more")
+    def more(self, request, pk=None):
+        """More points for a search (docs/search.md): its max_jobs grows, a stopped one resumes."""
+        body = request.data if isinstance(request.data, dict) else {}
+        experiment = extend_search(
+            self.get_changeable_object(), body.get("jobs"), settings.PETRI_MAX_GRID
+        )
+        experiment = self.get_queryset().get(pk=experiment.pk)
+        experiment.started_at, experiment.last_finished_at = job_times(experiment)
+        return Response(ExperimentSerializer(experiment).data)
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def study(self, request, pk=None):
+        """The search as a study: trials, best so far, parameter importance, Pareto front."""
+        return Response(study_report(self.get_object()))
 
     @extend_schema(
         request=None,

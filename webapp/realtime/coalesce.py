@@ -25,6 +25,7 @@ _RANK = {
     JobStatus.SUCCEEDED: 5,
     JobStatus.FAILED: 5,
     JobStatus.CANCELLED: 5,
+    JobStatus.PRUNED: 5,
 }
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from jobs.models import FINAL_STATUSES, Experiment, Job, Pipeline
-from jobs.status import annotated_counts, derive_status, with_job_counts
+from jobs.status import annotated_counts, derive_status, is_searching, with_job_counts
 from webapp.realtime.broadcast import broadcaster, experiment_group, user_group
 from webapp.realtime.coalesce import MAX_LINES, MAX_POINTS
 
@@ -65,7 +65,8 @@ def experiment_message(experiment: Experiment) -> dict[str, Any]:
         "data": {
             "id": experiment.pk,
             "counts": counts,
-            "status": derive_status(counts),
+            "status": derive_status(counts, is_searching(experiment)),
+            "stop_reason": experiment.stop_reason,
             "progress": round(finished / total, 4) if total else 0.0,
             "job_count": experiment.job_count,
         },

@@ -8,7 +8,8 @@ export type JobStatus =
   | "succeeded"
   | "failed"
   | "cancelling"
-  | "cancelled";
+  | "cancelled"
+  | "pruned";
 
 export const JOB_STATUSES: JobStatus[] = [
   "waiting",
@@ -19,9 +20,10 @@ export const JOB_STATUSES: JobStatus[] = [
   "succeeded",
   "failed",
   "cancelled",
+  "pruned",
 ];
 
-export const FINAL_STATUSES = new Set<string>(["succeeded", "failed", "cancelled"]);
+export const FINAL_STATUSES = new Set<string>(["succeeded", "failed", "cancelled", "pruned"]);
 export const UNFINISHED_EXPERIMENT = new Set<string>(["waiting", "running", "cancelling"]);
 
 export type ParamType = "int" | "float" | "str" | "bool" | "choice";
@@ -86,6 +88,35 @@ export interface Experiment {
   tags?: string[];
   archived?: boolean;
   archived_at?: string | null;
+  strategy?: string;
+  max_jobs?: number | null;
+  parallelism?: number | null;
+  max_failed?: number | null;
+  goal?: number | null;
+  max_seconds?: number | null;
+  pruner?: { type?: string; metric?: string } | null;
+  objectives?: { name: string; order: string }[];
+  stop_reason?: string;
+  stopped_at?: string | null;
+}
+
+/** GET /api/experiments/<id>/study/ (docs/search.md). */
+export interface StudyTrial {
+  number: number;
+  job: number;
+  state: "complete" | "fail" | "pruned" | "running";
+  params: Record<string, unknown>;
+  values: number[] | null;
+  best: number[] | null;
+}
+
+export interface Study {
+  strategy: string;
+  objectives: { name: string; direction: string }[];
+  parameters: string[];
+  trials: StudyTrial[];
+  importance: Record<string, number>;
+  pareto_front: number[];
 }
 
 export interface Job {

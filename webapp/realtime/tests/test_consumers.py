@@ -205,8 +205,10 @@ def test_experiment_updates_carry_every_status_count_the_derived_status_and_prog
             "failed": 0,
             "cancelling": 0,
             "cancelled": 0,
+            "pruned": 0,
         },
         "status": "running",
+        "stop_reason": "",
         "progress": 0.25,
         "job_count": 4,
     }

@@ -4,6 +4,14 @@ import { formatDuration, formatTime, formatValue } from "../format";
 import type { Dataset, Experiment } from "../types";
 import { CountChips, CountsBar } from "./bits";
 
+const STOP_REASONS: Record<string, string> = {
+  max_jobs: "its budget of jobs is spent",
+  max_failed: "too many jobs failed",
+  goal: "the objective reached its goal",
+  time_budget: "its time budget ran out",
+  cancelled: "cancelled",
+};
+
 export function ExperimentSummary({
   exp,
   dataset,
@@ -55,9 +63,25 @@ export function ExperimentSummary({
             {exp.job_count} ({exp.repeats} repeat{exp.repeats === 1 ? "" : "s"}, priority {exp.priority})
           </dd>
         </div>
+        {exp.strategy && exp.strategy !== "grid" && (
+          <div>
+            <dt>Search</dt>
+            <dd data-strategy={exp.strategy}>
+              {exp.strategy}, up to {exp.max_jobs} jobs, {exp.parallelism} at once{exp.pruner?.type ? `, ${exp.pruner.type} pruner` : ""}
+            </dd>
+          </div>
+        )}
+        {exp.stop_reason && (
+          <div>
+            <dt>Stopped</dt>
+            <dd class="stop-reason" data-stop-reason={exp.stop_reason}>
+              {STOP_REASONS[exp.stop_reason] ?? exp.stop_reason}
+            </dd>
+          </div>
+        )}
       </dl>
       <div class="summary-progress">
-        <CountsBar counts={exp.counts} total={exp.job_count} />
+        <CountsBar counts={exp.counts} total={Math.max(exp.job_count, exp.stop_reason ? 0 : (exp.max_jobs ?? 0))} />
         <CountChips counts={exp.counts} />
       </div>
       {Object.keys(fixed).length > 0 && (

@@ -75,7 +75,7 @@ export function JobTable({
       cell: (job) => (
         <>
           <StatusBadge status={job.status} />
-          {job.failure_reason && job.status !== "cancelled" && <span class="reason">{job.failure_reason}</span>}
+          {job.failure_reason && job.status !== "cancelled" && job.status !== "pruned" && <span class="reason">{job.failure_reason}</span>}
         </>
       ),
     },

@@ -13,7 +13,7 @@ export function StatusBadge({ status }: { status: string }) {
 /** A bar split by job status, e.g. 2 succeeded, 1 running, 1 waiting. */
 export function CountsBar({ counts, total }: { counts: Record<string, number>; total: number }) {
   const sum = total || Object.values(counts).reduce((a, b) => a + b, 0);
-  const done = (counts.succeeded ?? 0) + (counts.failed ?? 0) + (counts.cancelled ?? 0);
+  const done = (counts.succeeded ?? 0) + (counts.failed ?? 0) + (counts.cancelled ?? 0) + (counts.pruned ?? 0);
   return (
     <div class="countsbar" title={`${done} of ${sum} finished`}>
       <div class="countsbar-track">

@@ -13,6 +13,7 @@ import { ManagePanel } from "../components/ManagePanel";
 import { MetricScatter } from "../components/MetricScatter";
 import { RankingCard } from "../components/RankingCard";
 import { SharePanel } from "../components/SharePanel";
+import { finishedCount, StudyViews } from "../components/StudyViews";
 import { elapsed, experimentTitle } from "../format";
 import { throttle, useFrameRender, useNow } from "../hooks";
 import type { JobView } from "../jobview";
@@ -329,6 +330,7 @@ export function ExperimentPage({ id }: { id: number }) {
       </div>
 
       <MetricScatter experiment={id} params={swept} metric={metric} />
+      {exp.strategy && exp.strategy !== "grid" && <StudyViews experiment={id} version={finishedCount(exp.counts)} />}
 
       {pickedIds.length > 0 && (
         <div class="compare-bar" role="region" aria-label="jobs picked to compare">
