@@ -12,6 +12,7 @@ from jobs.services.pipelines import (
     retry_pipeline,
     submit_pipeline,
 )
+from jobs.tests.factories import finish_job
 from jobs.tests.pipeline_helpers import (
     FOUND,
     algorithms,
@@ -207,3 +208,19 @@ def test_advancing_again_changes_nothing(user, django_capture_on_commit_callback
 
     assert (statuses(pipeline), experiments(pipeline, "disc").count()) == before
     assert Pipeline.objects.count() == 1
+
+
+def test_a_named_output_file_of_each_upstream_job_becomes_a_dataset_input(
+    user, django_capture_on_commit_callbacks
+):
+    spec = study(other={"inputs": {"dataset": {"stage": "disc", "file": "out.csv"}}})
+    pipeline = submit_pipeline(user, spec)
+    succeed(django_capture_on_commit_callbacks, stage_jobs(pipeline, "generate"))
+    for job in stage_jobs(pipeline, "disc"):
+        with django_capture_on_commit_callbacks(execute=True):
+            finish_job(job, files={"out.csv": f"a,b\n{job.pk},0\n".encode()})
+
+    datasets = Dataset.objects.filter(experiment__pipeline_stage__name="other")
+    assert sorted(datasets.values_list("rows", flat=True)) == [1, 1]
+    assert all(dataset.truth is None and dataset.columns == ["a", "b"] for dataset in datasets)
+    assert statuses(pipeline)["other"] == "running"

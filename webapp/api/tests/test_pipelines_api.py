@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from jobs.models import Pipeline
+from jobs.tests.factories import UserFactory
 from jobs.tests.pipeline_helpers import FOUND, algorithms, fail, stage_jobs, study, succeed
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +106,27 @@ def test_the_compare_table_after_a_whole_run(api, django_capture_on_commit_callb
     assert len(table["rows"]) == 4
     assert {row["shd"] for row in table["rows"]} == {1}
     assert "shd" in table["columns"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("get", "", {"anonymous": 401, "owner": 200, "other": 404, "staff": 200}),
+        ("get", "table/", {"anonymous": 401, "owner": 404, "other": 404, "staff": 404}),
+        ("post", "cancel/", {"anonymous": 401, "owner": 200, "other": 404, "staff": 200}),
+        ("post", "retry/", {"anonymous": 401, "owner": 409, "other": 404, "staff": 409}),
+    ],
+)
+@pytest.mark.parametrize("role", ["anonymous", "owner", "other", "staff"])
+def test_who_may_read_and_change_a_pipeline(api, client_for, role, method, path, expected):
+    pipeline_id = api.post("/api/pipelines/", study(), format="json").json()["id"]
+    clients = {
+        "anonymous": APIClient(),
+        "owner": api,
+        "other": client_for(UserFactory(username="mallory")),
+        "staff": client_for(UserFactory(username="root", is_staff=True)),
+    }
+
+    response = getattr(clients[role], method)(f"/api/pipelines/{pipeline_id}/{path}")
+
+    assert response.status_code == expected[role], response.content
