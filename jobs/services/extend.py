@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -57,6 +58,19 @@ def _check_request(experiment: Experiment, parameters: Any, repeats: Any) -> Non
         )
 
 
+def _extended_axes(experiment: Experiment, added: dict[str, Any]) -> dict[str, list[Any]]:
+    """Each parameter's values: the experiment's, then those of ``added`` not among them."""
+    schema = experiment.algorithm.parameter_schema()
+    old_axes = resolve_sweep(schema, experiment.parameters or {}, repeats=experiment.repeats)
+    added_axes = resolve_sweep(
+        schema, {**experiment.parameters, **added}, max_grid=settings.PETRI_MAX_GRID
+    )
+    return {
+        name: _merged(values, added_axes[name] if name in added else [])
+        for name, values in old_axes.items()
+    }
+
+
 def extend_experiment(
     experiment: Experiment, *, parameters: Any = None, repeats: Any = None
 ) -> int:
@@ -66,34 +80,24 @@ def extend_experiment(
     A point already queued (whatever became of its job) is never queued again, so an
     extension that adds nothing is refused, naming what added nothing.
     """
-    _check_request(experiment, parameters, repeats)
-    schema = experiment.algorithm.parameter_schema()
-    old_axes = resolve_sweep(schema, experiment.parameters or {}, repeats=experiment.repeats)
-    added = parameters or {}
-    added_axes = resolve_sweep(
-        schema, {**experiment.parameters, **added}, max_grid=settings.PETRI_MAX_GRID
-    )
-    axes = {
-        name: _merged(values, added_axes[name] if name in added else [])
-        for name, values in old_axes.items()
-    }
-    new_repeats = repeats if repeats is not None else experiment.repeats
-    size = 1
-    for values in axes.values():
-        size *= len(values)
-    if size * new_repeats > settings.PETRI_MAX_GRID:
-        raise InvalidInput(
-            {
-                "parameters": [
-                    f"the extended grid has {size * new_repeats} jobs; "
-                    f"the limit is {settings.PETRI_MAX_GRID}"
-                ]
-            }
-        )
-
-    now = timezone.now()
     with transaction.atomic():
+        # Locked first, so two extensions at once each build on what the other added.
         experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        _check_request(experiment, parameters, repeats)
+        added = parameters or {}
+        axes = _extended_axes(experiment, added)
+        new_repeats = repeats if repeats is not None else experiment.repeats
+        size = math.prod(len(values) for values in axes.values()) * new_repeats
+        if size > settings.PETRI_MAX_GRID:
+            field = "parameters" if parameters is not None else "repeats"
+            raise InvalidInput(
+                {
+                    field: [
+                        f"the extended grid has {size} jobs; the limit is {settings.PETRI_MAX_GRID}"
+                    ]
+                }
+            )
+        now = timezone.now()
         # Every point ever queued, from the queue and from results that outlived their row.
         queued: dict[str, int] = {}
         done: set[tuple[str, int]] = set()
