@@ -28,16 +28,29 @@ install_packages() {
   fi
 }
 
-# The kit's build copies base-image/runner/petri_runner alone; Python algorithms also import
-# petri_kit, which base-image/Dockerfile ships beside it. Add it and write the image again, with
-# the same name, command, user and environment as the kit's build.
-add_algorithm_kit() {
+# The runner image holds this checkout's runner and catalog. The kit's build installs the
+# algorithms' requirements from PyPI into its rootfs and copies petri_runner alone (Python
+# algorithms also import petri_kit, which base-image/Dockerfile ships beside it). While the
+# requirements stay the same, the build keeps its image and only the code is copied in again
+# and the image written anew, with the kit's name, command, user and environment.
+runner_image() {
   local home=${K8SREAL_HOME:-${HOME:-/root}/.cache/k8sreal}
-  local rootfs=${K8SREAL_WORK:-$home/work}/rootfs/petri-runner
-  local image=${K8SREAL_OUT:-$home/out}/images/petri-runner.tar
-  [ -d "$rootfs/opt/petri/runner/petri_kit" ] && return 0
-  cp -a "$ROOT/base-image/runner/petri_kit" "$rootfs/opt/petri/runner/"
-  find "$rootfs/opt/petri/runner" -name __pycache__ -prune -exec rm -rf {} +
+  local work=${K8SREAL_WORK:-$home/work}
+  local rootfs=$work/rootfs/petri-runner image=${K8SREAL_OUT:-$home/out}/images/petri-runner.tar
+  local stamp; stamp=$({ cat "$ROOT/requirements.txt"
+    cat "$ROOT"/algorithms/*/requirements.txt 2>/dev/null || true; } | sha256sum | cut -c1-16)
+  if [ ! -f "$work/petri-runner.stamp-$stamp" ]; then
+    rm -f "$image" "$work"/petri-runner.stamp-*   # the kit's full runner step runs again
+  fi
+  PETRI_SRC="$ROOT" "$KIT/build.sh"
+  touch "$work/petri-runner.stamp-$stamp"
+  rm -rf "$rootfs/opt/petri/runner" "$rootfs/opt/petri/algorithms"
+  mkdir -p "$rootfs/opt/petri/runner"
+  cp -a "$ROOT/base-image/runner/petri_runner" "$ROOT/base-image/runner/petri_kit" \
+    "$rootfs/opt/petri/runner/"
+  cp -a "$ROOT/algorithms" "$rootfs/opt/petri/algorithms"
+  cp "$ROOT/requirements.txt" "$rootfs/opt/petri/requirements.txt"
+  find "$rootfs/opt/petri" -name __pycache__ -prune -exec rm -rf {} +
   python3 "$KIT/mkimage.py" "$rootfs" "$image" localhost/petri-runner:0.1.0 \
     --cmd '["python","-m","petri_runner"]' --user 10001:10001 --workdir /tmp \
     --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8 \
@@ -49,10 +62,7 @@ add_algorithm_kit() {
 up() {
   [ -x "$KIT/up.sh" ] || { echo "kube: no kit at $KIT (set PETRI_KUBE_KIT)" >&2; exit 1; }
   install_packages
-  # The runner image holds this checkout's runner and catalog: rebuild it for every run.
-  rm -f "${K8SREAL_HOME:-$HOME/.cache/k8sreal}/out/images/petri-runner.tar"
-  PETRI_SRC="$ROOT" "$KIT/build.sh" >&2
-  add_algorithm_kit >&2
+  runner_image >&2
   build_web_image >&2
   # A fresh state every run: up.sh keeps the images a reused state already holds, and the
   # runner image must be this checkout's.
