@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from jobs.services import housekeeping, recurring
+from jobs.services import housekeeping, pipelines, recurring
 
 log = logging.getLogger(__name__)
 
@@ -26,3 +26,9 @@ def prune_expired_jobs() -> int:
     if pruned:
         log.info("pruned %s finished jobs", pruned)
     return pruned
+
+
+@shared_task(name="petri.advance_running_pipelines")
+def advance_running_pipelines() -> int:
+    """Pipelines whose advance was lost (a process died after an experiment ended) move on."""
+    return pipelines.advance_running_pipelines()

@@ -381,6 +381,7 @@ CELERY_BEAT_SCHEDULER = "jobs.beat:SingleBeatScheduler"
 # Housekeeping on a clock; beat copies these into its schedule rows, where operators edit them.
 CELERY_BEAT_SCHEDULE = {
     "petri: retention": {"task": "petri.prune_expired_jobs", "schedule": PETRI_RETENTION_EVERY},
+    "petri: advance pipelines": {"task": "petri.advance_running_pipelines", "schedule": 60.0},
 }
 # How often a beat that does not hold the beat lock tries to take it over.
 PETRI_BEAT_LOCK_RETRY = env_float("PETRI_BEAT_LOCK_RETRY", 5.0, minimum=0.1)

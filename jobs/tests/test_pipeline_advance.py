@@ -224,3 +224,22 @@ def test_a_named_output_file_of_each_upstream_job_becomes_a_dataset_input(
     assert sorted(datasets.values_list("rows", flat=True)) == [1, 1]
     assert all(dataset.truth is None and dataset.columns == ["a", "b"] for dataset in datasets)
     assert statuses(pipeline)["other"] == "running"
+
+
+def test_beats_safety_net_advances_a_pipeline_whose_hook_was_lost(
+    user, django_capture_on_commit_callbacks
+):
+    from functools import partial
+
+    from jobs.tasks import advance_running_pipelines
+
+    pipeline = submit_pipeline(user, study())
+    # The jobs end, but the process dies before the on-commit hooks advance the pipeline.
+    lost = partial(django_capture_on_commit_callbacks, execute=False)
+    succeed(lambda execute: lost(), stage_jobs(pipeline, "generate"))
+    assert statuses(pipeline)["generate"] == "running"
+
+    assert advance_running_pipelines() == 1
+
+    assert statuses(pipeline)["generate"] == "succeeded"
+    assert experiments(pipeline, "disc").count() == 2
