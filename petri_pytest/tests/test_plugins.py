@@ -61,6 +61,9 @@ def petri_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
     monkeypatch.delenv("PETRI_REQUIRE", raising=False)
+    # Only the plugins under test: loading every installed one (hypothesis, faker,
+    # schemathesis...) costs each inner pytest seconds of CPU.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makeconftest(CONFTEST)
     pytester.makeini(INI)
     return pytester

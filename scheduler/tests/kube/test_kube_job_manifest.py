@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+
+import jsonschema
 import kubernetes_validate
 import pytest
 
@@ -13,6 +16,7 @@ from scheduler.backends.kubernetes.manifests import (
     label_value,
     secret_manifest,
 )
+from scheduler.tests.kube import schema
 from scheduler.tests.kube.helpers import RUNNER_IMAGE, make_spec
 
 OPTIONS = JobOptions(runner_image=RUNNER_IMAGE)
@@ -160,3 +164,24 @@ def test_every_manifest_is_valid_kubernetes_1_33(spec):
     )
     kubernetes_validate.validate(job_manifest(spec, options), "1.33", strict=True)
     kubernetes_validate.validate(secret_manifest(spec, "uid", {"team": "x"}), "1.33", strict=True)
+
+
+def test_the_fake_clusters_schema_check_agrees_with_kubernetes_validate():
+    job = job_manifest(make_spec(), OPTIONS)
+    unknown_field = copy.deepcopy(job)
+    container_of(unknown_field)["imagePolicy"] = "always"
+    wrong_type = copy.deepcopy(job)
+    wrong_type["spec"]["backoffLimit"] = "none"
+    secret = secret_manifest(make_spec(), "uid", {})
+    for obj, valid in [(job, True), (secret, True), (unknown_field, False), (wrong_type, False)]:
+        try:
+            kubernetes_validate.validate(obj, "1.33", strict=True)
+            library = True
+        except jsonschema.ValidationError:
+            library = False
+        try:
+            schema.validate(obj)
+            ours = True
+        except jsonschema.ValidationError:
+            ours = False
+        assert library == ours == valid, obj

@@ -19,11 +19,8 @@ from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-import kubernetes_validate
-
+from scheduler.tests.kube import schema
 from scheduler.tests.kube.fake.server import KINDS, Handler, resource_of, status_body
-
-K8S_VERSION = "1.33"
 
 
 def now_iso() -> str:
@@ -147,7 +144,7 @@ class FakeCluster:
     def create(self, kind: str, namespace: str, body: dict[str, Any]) -> tuple[int, dict]:
         if kind in ("jobs", "secrets"):
             try:
-                kubernetes_validate.validate(body, K8S_VERSION, strict=True)
+                schema.validate(body)
             except Exception as exc:  # any validation failure fails the test
                 self.invalid.append(f"{kind} {body.get('metadata', {}).get('name')}: {exc}")
                 return 422, status_body(422, "Invalid", str(exc))
