@@ -180,9 +180,9 @@ def mark_dispatched(ids: list[int], handles: list[str], now: datetime) -> int:
         with connection.cursor() as cursor:
             # Lost in a crash of Postgres, the row is still dispatching: it is reclaimed under
             # the same handle and the backend adopts the attempt, so no flush is waited for.
-            cursor.execute(QUERIES["commit_without_flush"])
             cursor.execute(
-                QUERIES["mark_dispatched"],
+                # One round trip for both; the row count is the last statement's.
+                QUERIES["commit_without_flush"] + "\n" + QUERIES["mark_dispatched"],
                 {
                     "pending": JobStatus.PENDING.value,
                     "dispatching": JobStatus.DISPATCHING.value,
