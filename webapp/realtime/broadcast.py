@@ -46,7 +46,7 @@ class Broadcaster:
         if isinstance(get_channel_layer(), InMemoryChannelLayer):
             # The in-memory layer's queues belong to the loop serving the websockets and are not
             # thread-safe; with no websocket in this process nobody could receive anything.
-            return hub.serving_loop()
+            return next((loop for loop, _ in hub.serving()), None)
         # Redis connections belong to the loop that opened them: one long-lived loop in a
         # daemon thread serves request threads and the scheduler thread alike.
         with self._mutex:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -57,8 +56,6 @@ class Group:
     def __init__(self, interval: float = FLUSH_INTERVAL, quiet: float = QUIET) -> None:
         self.interval, self.quiet = interval, quiet
         self.members: list[Member] = []
-        self.joining = 0
-        self.subscribed: asyncio.Future | None = None
         self.outbox = Outbox()
         self.barriers: list[dict[str, Any]] = []
         self._flusher: asyncio.Task | None = None
@@ -121,6 +118,8 @@ class GroupHub:
         self.layer = get_channel_layer()
         self.channel: str | None = None
         self.groups: dict[str, Group] = {}
+        # Joining and leaving one at a time: a group is never joined while it is being left.
+        self._changing = asyncio.Lock()
         self._listener: asyncio.Task | None = None
         self._checker: asyncio.Task | None = None
 
@@ -129,47 +128,39 @@ class GroupHub:
 
     async def join(self, name: str, member: Member) -> None:
         """Returns once the group's messages reach ``member``."""
-        if self.channel is None:
-            self.channel = await self.layer.new_channel(prefix="petri-hub")
-        group = self.groups.get(name)
-        if group is None:
-            group = self.groups[name] = Group()
-            group.subscribed = asyncio.ensure_future(self.layer.group_add(name, self.channel))
-        if self._listener is None:
-            self._listener = asyncio.create_task(self._listen(), name="petri-realtime-hub")
-            self._checker = asyncio.create_task(self._check(), name="petri-realtime-access")
-        group.joining += 1
-        try:
-            await asyncio.shield(group.subscribed)
-            group.members.append(member)
-        finally:
-            group.joining -= 1
-            await self._drop_if_empty(name, group)  # when the subscription failed
+        async with self._changing:
+            if name not in self.groups:
+                self.channel = self.channel or await self.layer.new_channel(prefix="petri-hub")
+                await self.layer.group_add(name, self.channel)
+                self.groups[name] = Group()
+            if self._listener is None:
+                self._listener = asyncio.create_task(self._listen(), name="petri-realtime-hub")
+                self._checker = asyncio.create_task(self._check(), name="petri-realtime-access")
+            self.groups[name].members.append(member)
 
     async def leave(self, name: str, member: Member) -> None:
         group = self.groups.get(name)
-        if group is not None and member in group.members:
-            group.members.remove(member)
-            await self._drop_if_empty(name, group)
-
-    async def _drop_if_empty(self, name: str, group: Group) -> None:
-        if group.members or group.joining or self.groups.get(name) is not group:
+        if group is None or member not in group.members:
             return
-        del self.groups[name]
-        group.stop()
-        if not self.groups:
-            # Nobody left to listen for: a closing loop is left with nothing running.
-            tasks = [self._listener, self._checker]
-            self._listener = self._checker = None
-            # A revocation may be the one leaving: its task ends by itself (see _check).
-            tasks = [task for task in tasks if task not in (None, asyncio.current_task())]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        try:
-            await self.layer.group_discard(name, self.channel)
-        except Exception:  # it expires by itself; the hub no longer dispatches to it
-            log.warning("realtime hub could not leave %s", name, exc_info=True)
+        group.members.remove(member)  # at once: it is sent nothing more
+        async with self._changing:
+            if group.members or self.groups.get(name) is not group:
+                return
+            del self.groups[name]
+            group.stop()
+            try:
+                await self.layer.group_discard(name, self.channel)
+            except Exception:  # it expires by itself; the hub no longer dispatches to it
+                log.warning("realtime hub could not leave %s", name, exc_info=True)
+            if not self.groups:
+                # Nobody left to listen for: a closing loop is left with nothing running.
+                tasks = [self._listener, self._checker]
+                self._listener = self._checker = None
+                # A revocation may be the one leaving: its task ends by itself (see _check).
+                tasks = [task for task in tasks if task not in (None, asyncio.current_task())]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
@@ -214,8 +205,9 @@ class GroupHub:
 
 
 _lapsed = database_sync_to_async(access.lapsed, thread_sensitive=False)
-# One hub per event loop: daphne has one; each test scenario has its own.
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupHub] = weakref.WeakKeyDictionary()
+# One hub per event loop: daphne has one; each test scenario has its own. A plain dict: other
+# threads read it (serving()), and copying one is atomic.
+_hubs: dict[asyncio.AbstractEventLoop, GroupHub] = {}
 
 
 def hub() -> GroupHub:
@@ -223,6 +215,8 @@ def hub() -> GroupHub:
     loop = asyncio.get_running_loop()
     found = _hubs.get(loop)
     if found is None:
+        for closed in [other for other in _hubs if other.is_closed()]:
+            del _hubs[closed]
         found = _hubs[loop] = GroupHub()
     return found
 
@@ -231,7 +225,3 @@ def serving() -> list[tuple[asyncio.AbstractEventLoop, GroupHub]]:
     """The hubs that have connections, with the loops they serve them on."""
     hubs = list(_hubs.items())
     return [(loop, found) for loop, found in hubs if found.groups and loop.is_running()]
-
-
-def serving_loop() -> asyncio.AbstractEventLoop | None:
-    return next((loop for loop, _ in serving()), None)

@@ -41,6 +41,13 @@ def run(scenario, *args, **kwargs):
     return async_to_sync(scenario)(*args, **kwargs)
 
 
+class Communicator(WebsocketCommunicator):
+    """Channels' communicator, whose handshake may take more than a second on a loaded machine."""
+
+    async def connect(self, timeout: float = 10):
+        return await super().connect(timeout)
+
+
 def communicator(
     path: str,
     *,
@@ -58,7 +65,7 @@ def communicator(
         headers.append((b"authorization", f"Token {token}".encode()))
     if session:
         headers.append((b"cookie", f"sessionid={session}".encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
+    return Communicator(application, path, headers=headers)
 
 
 async def collect(
