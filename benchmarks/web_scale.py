@@ -21,28 +21,18 @@ import argparse
 import json
 import os
 import random
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from served import Served
+
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = (
+    "--no-sandbox --disable-gpu --disable-background-networking --disable-component-update"
+    " --disable-sync --no-first-run"
+).split()
 TARGET_RUNNING_S = 2.0
 TARGET_FINISHED_S = 3.0
 TARGET_FPS = 30.0
@@ -79,35 +69,6 @@ FPS_SCRIPT = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start:\n{log.read_text()}") from None
-            time.sleep(0.1)
-
-
-def _setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def _insert_experiment(owner, algorithm, jobs: int, running: bool):
     """One experiment of `jobs` jobs over a 2-parameter grid, inserted in batches."""
     from django.utils import timezone
@@ -132,18 +93,13 @@ def _insert_experiment(owner, algorithm, jobs: int, running: bool):
         batch, results = [], []
         for index in range(start, min(jobs, start + BATCH)):
             parameters = {"alpha": alphas[index % side], "depth": depths[index // side]}
-            if running:
-                # A sweep a third of the way through: done, running, waiting.
-                share = index / jobs
-                status = (
-                    JobStatus.SUCCEEDED
-                    if share < 0.3
-                    else JobStatus.RUNNING
-                    if share < 0.32
-                    else JobStatus.WAITING
-                )
-            else:
+            # Running: a sweep a third of the way through (done, running, waiting).
+            if not running:
                 status = JobStatus.FAILED if index % 97 == 0 else JobStatus.SUCCEEDED
+            elif index / jobs < 0.3:
+                status = JobStatus.SUCCEEDED
+            else:
+                status = JobStatus.RUNNING if index / jobs < 0.32 else JobStatus.WAITING
             started = now - timedelta(seconds=rng.uniform(5, 600)) if status != "waiting" else None
             finished = (
                 started + timedelta(seconds=rng.uniform(1, 5))
@@ -167,16 +123,9 @@ def _insert_experiment(owner, algorithm, jobs: int, running: bool):
         inserted = Job.objects.filter(experiment=experiment, index__gte=start).order_by("index")
         for job in inserted.filter(status=JobStatus.SUCCEEDED).only("id", "index", "parameters"):
             metrics = {"f1": round(rng.random(), 4), "shd": rng.randint(0, 40)}
+            same = {"experiment": experiment, "attempt": 1, "status": JobStatus.SUCCEEDED}
             results.append(
-                Result(
-                    job=job,
-                    experiment=experiment,
-                    parameters=job.parameters,
-                    index=job.index,
-                    attempt=1,
-                    status=JobStatus.SUCCEEDED,
-                    metrics=metrics,
-                )
+                Result(job=job, parameters=job.parameters, index=job.index, metrics=metrics, **same)
             )
         Result.objects.bulk_create(results)
     return experiment
@@ -217,12 +166,8 @@ class Publisher(threading.Thread):
 
     def __init__(self, experiment_id: int, owner_id: int, job_ids: list[int], rate: float):
         super().__init__(daemon=True)
-        self.experiment_id, self.owner_id, self.job_ids, self.rate = (
-            experiment_id,
-            owner_id,
-            job_ids,
-            rate,
-        )
+        self.experiment_id, self.owner_id = experiment_id, owner_id
+        self.job_ids, self.rate = job_ids, rate
         self.stopping = threading.Event()
         self.sent = 0
 
@@ -324,9 +269,8 @@ def _measure(
         start = _busy(cdp)
         result["idle_fps"] = page.evaluate(FPS_SCRIPT, 2000)["fps"]
         end = _busy(cdp)
-        result["idle_task_ms_per_s"] = round(
-            (end["TaskDuration"] - start["TaskDuration"]) * 1000 / 2, 1
-        )
+        idle_ms = (end["TaskDuration"] - start["TaskDuration"]) * 1000
+        result["idle_task_ms_per_s"] = round(idle_ms / 2, 1)
         before = dict(traffic)
         updates.start()
         page.wait_for_timeout(1000)  # updates flowing before frames are counted
@@ -421,20 +365,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and server log")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="petri-web-scale-"))
     args.database = "Postgres" if args.database_url else "SQLite"
-    env = {
-        "DJANGO_SETTINGS_MODULE": "webapp.settings",
-        "PETRI_VAR_DIR": str(workdir),
-        "DATABASE_URL": args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "REDIS_URL": args.redis,
-        "PETRI_SCHEDULER_IN_WEB": "false",
-        "PETRI_SECRET_KEY": "web-scale-benchmark",
-        "PETRI_LOG_LEVEL": "WARNING",
-    }
-    server = None
-    try:
-        _setup_django(env)
+    database = {"redis": args.redis, "database_url": args.database_url}
+    with Served("web-scale", keep=args.keep, **database) as served:
+        served.setup_django()
         started = time.monotonic()
         owner_id, running_id, finished_id = _seed(args.running, args.finished)
         print(
@@ -446,19 +380,7 @@ def main() -> int:
         job_ids = list(
             Job.objects.filter(experiment_id=running_id).order_by("id").values_list("id", flat=True)
         )
-
-        port = _free_port()
-        log = workdir / "serve.log"
-        with log.open("wb") as out:
-            command = [sys.executable, str(ROOT / "manage.py"), "serve", "--no-scheduler"]
-            server = subprocess.Popen(
-                [*command, "--port", str(port)],
-                env={**os.environ, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/healthz", server, log)
+        base = served.start()
 
         from playwright.sync_api import sync_playwright
 
@@ -466,32 +388,13 @@ def main() -> int:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             publisher = Publisher(running_id, owner_id, job_ids, args.rate)
-            running = _measure(
-                browser,
-                base,
-                cookie,
-                f"/experiments/{running_id}",
-                publisher,
-                args.seconds,
-                args.verbose,
-            )
-            finished = _measure(
-                browser, base, cookie, f"/experiments/{finished_id}", None, 0, args.verbose
-            )
+            page = f"/experiments/{running_id}"
+            running = _measure(browser, base, cookie, page, publisher, args.seconds, args.verbose)
+            page = f"/experiments/{finished_id}"
+            finished = _measure(browser, base, cookie, page, None, 0, args.verbose)
             browser.close()
         summary = _report(args, running, finished)
         return 0 if summary["met"] else 1
-    finally:
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

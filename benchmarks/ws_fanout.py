@@ -19,17 +19,13 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from served import ROOT, Served
+
 TARGET_P95_MS = 250.0
 
 
@@ -68,12 +64,12 @@ class _Client:
             self.error = repr(closed)
 
     def parse(self) -> None:
-        from webapp.realtime.frames import expand
+        from webapp.realtime.wire import decode
 
         for at, raw in self.unparsed:
             # A frame may be a batch, and a batch may hold tables: each job.updated counts,
             # at its frame's arrival.
-            for message in expand(json.loads(raw)):
+            for message in decode(raw):
                 if message["type"] == "job.updated":
                     self.received.setdefault(message["data"]["id"], at)
         self.unparsed.clear()
@@ -136,35 +132,6 @@ async def _worker(args: argparse.Namespace) -> None:
 # Coordinator ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start:\n{log.read_text()}") from None
-            time.sleep(0.1)
-
-
-def _setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def _seed(events: int) -> tuple[str, int, list[int]]:
     """A user with a token and one experiment of ``events`` running jobs."""
     from django.contrib.auth import get_user_model
@@ -196,7 +163,7 @@ def _publish(via: str, experiment_id: int, job_ids: list[int]) -> dict[int, floa
     from jobs.models import Job
     from jobs.signals import jobs_changed
     from webapp.realtime.broadcast import broadcast, broadcaster, experiment_group, user_group
-    from webapp.realtime.events import _JOB_FIELDS, job_message
+    from webapp.realtime.events import JOB_FIELDS, job_message
 
     published: dict[int, float] = {}
     if via == "signal":
@@ -205,7 +172,7 @@ def _publish(via: str, experiment_id: int, job_ids: list[int]) -> dict[int, floa
         jobs_changed.send(None, job_ids=job_ids, experiment_ids=[experiment_id])
         published = dict.fromkeys(job_ids, started)
     else:
-        rows = list(Job.objects.filter(pk__in=job_ids).order_by("id").values(*_JOB_FIELDS))
+        rows = list(Job.objects.filter(pk__in=job_ids).order_by("id").values(*JOB_FIELDS))
         groups = (experiment_group(experiment_id), user_group(rows[0]["owner_id"]))
         messages = [job_message(row) for row in rows]
         for row, message in zip(rows, messages, strict=True):
@@ -272,58 +239,31 @@ def _report(args, published, results, publish_seconds, group_messages) -> dict:
 
 
 def _coordinate(args: argparse.Namespace) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="petri-ws-fanout-"))
-    env = {
-        "DJANGO_SETTINGS_MODULE": "webapp.settings",
-        "PETRI_VAR_DIR": str(workdir),
-        "DATABASE_URL": args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "REDIS_URL": args.redis,
-        "PETRI_SCHEDULER_IN_WEB": "false",
-        "PETRI_SECRET_KEY": "ws-fanout-benchmark",
-        "PETRI_LOG_LEVEL": "WARNING",
-    }
-    processes: list[subprocess.Popen] = []
-    try:
-        _setup_django(env)
+    kept = {"keep": args.keep, "note": " (serve.log, worker-*.json)"}
+    with Served("ws-fanout", redis=args.redis, database_url=args.database_url, **kept) as served:
+        served.setup_django()
         from asgiref.sync import async_to_sync
         from channels.layers import get_channel_layer
 
         async_to_sync(get_channel_layer().flush)()  # leftovers of an earlier run in this db
         token, experiment_id, job_ids = _seed(args.events)
+        base = served.start()
 
-        port = _free_port()
-        log = workdir / "serve.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(ROOT / "manage.py"),
-                    "serve",
-                    "--no-scheduler",
-                    "--port",
-                    str(port),
-                ],
-                env={**os.environ, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        processes.append(server)
-        _wait_http(f"http://127.0.0.1:{port}/healthz", server, log)
-
-        url = f"ws://127.0.0.1:{port}/ws/experiments/{experiment_id}/"
+        url = f"ws{base.removeprefix('http')}/ws/experiments/{experiment_id}/"
         shares = [
             args.clients // args.workers + (i < args.clients % args.workers)
             for i in range(args.workers)
         ]
-        outputs = []
+        outputs, workers = [], []
         for index, count in enumerate(s for s in shares if s):
-            output = workdir / f"worker-{index}.json"
+            output = served.workdir / f"worker-{index}.json"
             outputs.append(output)
             command = [sys.executable, __file__, "--worker", "--url", url, "--token", token]
             command += ["--count", str(count), "--events", str(args.events), "--out", str(output)]
             command += ["--timeout", str(args.timeout)]
-            processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
-        for worker in processes[1:]:
+            workers.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
+        served.processes += workers
+        for worker in workers:
             line = worker.stdout.readline().strip()
             if line != "ready":
                 print(f"a worker could not connect all its clients: {line}", file=sys.stderr)
@@ -331,27 +271,13 @@ def _coordinate(args: argparse.Namespace) -> int:
         started = time.monotonic()
         published = _publish(args.via, experiment_id, job_ids)
         publish_seconds = time.monotonic() - started
-        for worker in processes[1:]:
+        for worker in workers:
             worker.wait(timeout=args.timeout + 30)
         results = [client for output in outputs for client in json.loads(output.read_text())]
         from webapp.realtime.broadcast import broadcaster
 
         summary = _report(args, published, results, publish_seconds, broadcaster.group_messages)
         return 0 if summary["delivered"] == summary["expected"] else 1
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                # Not SIGINT: a shell that runs us in the background makes children ignore it.
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if args.keep:
-            print(f"kept {workdir} (serve.log, worker-*.json)", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> int:
@@ -376,7 +302,7 @@ def main() -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        sys.path.insert(0, str(ROOT))  # for the protocol's decoder, webapp.realtime.frames
+        sys.path.insert(0, str(ROOT))  # for the protocol's decoder, webapp.realtime.wire
         asyncio.run(_worker(args))
         return 0
     return _coordinate(args)

@@ -11,16 +11,12 @@ once, after its commit; the periodic one covers the other processes.
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any, Protocol
+from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
-
-log = logging.getLogger(__name__)
 
 REVOKED = 4403  # a websocket close code: 4000-4999 are the application's own
 
@@ -33,12 +29,6 @@ class Grant:
     token_id: int | None = None
     session_key: str | None = None
     experiment_id: int | None = None
-
-
-class Watched(Protocol):
-    grant: Grant
-
-    async def revoke(self) -> None: ...
 
 
 def grant_for(scope: dict[str, Any], experiment_id: int | None = None) -> Grant:
@@ -106,60 +96,15 @@ def _session_users(keys: set[str]) -> dict[str, str]:
     return {key: str(store(session_key=key).get("_auth_user_id", "")) for key in keys}
 
 
-_lapsed = database_sync_to_async(lapsed, thread_sensitive=False)
-
-
-class AccessWatch:
-    """The running loop's open connections, re-checked together while there are any."""
-
-    def __init__(self) -> None:
-        self.members: set[Watched] = set()
-        self._task: asyncio.Task | None = None
-
-    def watch(self, member: Watched) -> None:
-        self.members.add(member)
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="petri-realtime-access")
-
-    async def forget(self, member: Watched) -> None:
-        self.members.discard(member)
-        if not self.members and self._task is not None:
-            task, self._task = self._task, None
-            if task is not asyncio.current_task():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-
-    async def recheck(self) -> int:
-        """Check every member's grant now; returns how many were revoked."""
-        members = list(self.members)
-        if not members:
-            return 0
-        gone = await _lapsed({member.grant for member in members})
-        revoked = [member for member in members if member.grant in gone]
-        for member in revoked:
-            await member.revoke()
-        return len(revoked)
-
-    async def _run(self) -> None:
-        while self.members:
-            await asyncio.sleep(settings.PETRI_WS_RECHECK_SECONDS)
-            try:
-                await self.recheck()
-            except Exception:  # a database hiccup: try again next round
-                log.exception("realtime could not re-check websocket access")
-
-
-_watches: dict[asyncio.AbstractEventLoop, AccessWatch] = {}
-
-
 def recheck_soon(**_: Any) -> None:
-    """Signal receiver: once the revoking transaction commits, every loop's watch checks."""
+    """Signal receiver: once the revoking transaction commits, every hub checks its members."""
     from django.db import transaction
 
     def poke() -> None:
-        for loop, watch in list(_watches.items()):
-            if watch.members and not loop.is_closed():
-                loop.call_soon_threadsafe(lambda w=watch: asyncio.ensure_future(w.recheck()))
+        from webapp.realtime.hub import serving
+
+        for loop, hub in serving():
+            loop.call_soon_threadsafe(lambda hub=hub: asyncio.ensure_future(hub.recheck()))
 
     transaction.on_commit(poke, robust=True)
 
@@ -172,14 +117,3 @@ def on_shares_removed(action: str, **kwargs: Any) -> None:
 def on_user_saved(instance: Any, update_fields: Any = None, **_: Any) -> None:
     if not instance.is_active and (update_fields is None or "is_active" in update_fields):
         recheck_soon()
-
-
-def access_watch() -> AccessWatch:
-    """The running loop's watch (daphne has one loop; each test scenario has its own)."""
-    loop = asyncio.get_running_loop()
-    found = _watches.get(loop)
-    if found is None:
-        for stale in [other for other in _watches if other.is_closed()]:
-            del _watches[stale]
-        found = _watches[loop] = AccessWatch()
-    return found

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from jobs.models import FINAL_STATUSES, Experiment, Job, Pipeline
 from jobs.status import annotated_counts, derive_status, is_searching, with_job_counts
 from webapp.realtime.broadcast import broadcaster, experiment_group, user_group
-from webapp.realtime.coalesce import MAX_LINES, MAX_POINTS
+from webapp.realtime.outbox import ITEMS, MAX_LINES, MAX_POINTS
 
 # Small enough for SQLite's limit on query parameters, large enough for a claim batch.
 READ_CHUNK = 900
-_JOB_FIELDS = (
+JOB_FIELDS = (
     "id",
     "experiment_id",
     "owner_id",
@@ -37,7 +37,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def job_message(row: dict[str, Any]) -> dict[str, Any]:
-    """``job.updated`` from a row of ``Job.objects.values(*_JOB_FIELDS)``."""
+    """``job.updated`` from a row of ``Job.objects.values(*JOB_FIELDS)``."""
     final = row["status"] in FINAL_STATUSES
     return {
         "type": "job.updated",
@@ -73,11 +73,6 @@ def experiment_message(experiment: Experiment) -> dict[str, Any]:
     }
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), READ_CHUNK):
-        yield ids[start : start + READ_CHUNK]
-
-
 def _groups(experiment_id: int, owner_id: int) -> tuple[str, str]:
     return experiment_group(experiment_id), user_group(owner_id)
 
@@ -91,70 +86,42 @@ def on_jobs_changed(
     with _ordered:
         # Per experiment: its jobs' states first, then its counts, which already include them.
         batches: dict[int, tuple[int, list[dict[str, Any]]]] = {}
-        for chunk in _chunks(list(job_ids)):
-            for row in Job.objects.filter(pk__in=chunk).order_by("id").values(*_JOB_FIELDS):
-                _, events = batches.setdefault(row["experiment_id"], (row["owner_id"], []))
-                events.append(job_message(row))
-        for chunk in _chunks(list(experiment_ids)):
-            experiments = with_job_counts(Experiment.objects.filter(pk__in=chunk)).only(
-                "id", "owner_id", "job_count"
-            )
-            for experiment in experiments:
-                _, events = batches.setdefault(experiment.pk, (experiment.owner_id, []))
-                events.append(experiment_message(experiment))
-        broadcaster.publish_many(
-            (_groups(experiment_id, owner), events)
-            for experiment_id, (owner, events) in batches.items()
+        job_ids, experiment_ids = list(job_ids), list(experiment_ids)
+        for start in range(0, len(job_ids), READ_CHUNK):
+            jobs = Job.objects.filter(pk__in=job_ids[start : start + READ_CHUNK]).order_by("id")
+            for row in jobs.values(*JOB_FIELDS):
+                _, messages = batches.setdefault(row["experiment_id"], (row["owner_id"], []))
+                messages.append(job_message(row))
+        for start in range(0, len(experiment_ids), READ_CHUNK):
+            chunk = Experiment.objects.filter(pk__in=experiment_ids[start : start + READ_CHUNK])
+            for experiment in with_job_counts(chunk).only("id", "owner_id", "job_count"):
+                _, messages = batches.setdefault(experiment.pk, (experiment.owner_id, []))
+                messages.append(experiment_message(experiment))
+        broadcaster.publish(
+            (_groups(experiment_id, owner), messages)
+            for experiment_id, (owner, messages) in batches.items()
         )
 
 
-def _capped(items: list[Any], limit: int) -> tuple[list[Any], int]:
-    # No connection keeps more than `limit` of a burst, so the channel layer needn't carry more.
-    return (items[-limit:], len(items) - limit) if len(items) > limit else (items, 0)
-
-
-def _publish_batch(kind: str, field: str, limit: int, items: list[Any], **ids: Any) -> None:
+def _publish_items(
+    kind: str, limit: int, items: list, job_id: int, experiment_id: int, owner_id: int, attempt: int
+) -> None:
     if not items or not broadcaster.listening():
         return
-    kept, dropped = _capped(items, limit)
-    data = {"job": ids["job_id"], "experiment": ids["experiment_id"], "attempt": ids["attempt"]}
-    data[field] = kept
-    if dropped:
-        data["dropped"] = dropped
+    # No outbox keeps more than `limit` of a burst, so the channel layer needn't carry more.
+    data = {"job": job_id, "experiment": experiment_id, "attempt": attempt, ITEMS[kind]: items}
+    if len(items) > limit:
+        data.update({ITEMS[kind]: items[-limit:], "dropped": len(items) - limit})
     with _ordered:
-        broadcaster.publish(
-            _groups(ids["experiment_id"], ids["owner_id"]), [{"type": kind, "data": data}]
-        )
+        broadcaster.publish([(_groups(experiment_id, owner_id), [{"type": kind, "data": data}])])
 
 
-def on_job_logged(
-    sender: Any, job_id: int, experiment_id: int, owner_id: int, attempt: int, lines: list, **_
-) -> None:
-    _publish_batch(
-        "job.log",
-        "lines",
-        MAX_LINES,
-        lines,
-        job_id=job_id,
-        experiment_id=experiment_id,
-        owner_id=owner_id,
-        attempt=attempt,
-    )
+def on_job_logged(sender: Any, lines: list, signal: Any = None, **ids: Any) -> None:
+    _publish_items("job.log", MAX_LINES, lines, **ids)
 
 
-def on_job_measured(
-    sender: Any, job_id: int, experiment_id: int, owner_id: int, attempt: int, points: list, **_
-) -> None:
-    _publish_batch(
-        "job.metric",
-        "points",
-        MAX_POINTS,
-        points,
-        job_id=job_id,
-        experiment_id=experiment_id,
-        owner_id=owner_id,
-        attempt=attempt,
-    )
+def on_job_measured(sender: Any, points: list, signal: Any = None, **ids: Any) -> None:
+    _publish_items("job.metric", MAX_POINTS, points, **ids)
 
 
 def on_pipeline_changed(sender: Any, pipeline_id: int, owner_id: int, **_) -> None:
@@ -166,4 +133,4 @@ def on_pipeline_changed(sender: Any, pipeline_id: int, owner_id: int, **_) -> No
         return
     message = {"type": "pipeline.updated", "data": {"id": pipeline_id, "status": status}}
     with _ordered:
-        broadcaster.publish([user_group(owner_id)], [message])
+        broadcaster.publish([([user_group(owner_id)], [message])])

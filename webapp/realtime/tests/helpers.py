@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
-from webapp.realtime.frames import BATCH_TYPE, TABLE_MIN_ROWS, expand
+from webapp.realtime.hub import BARRIER
+from webapp.realtime.wire import BATCH_TYPE, TABLE_MIN_ROWS, decode
 
 ORIGIN = "http://testserver"
 
@@ -27,7 +29,7 @@ def unwrap(frame: dict[str, Any]) -> list[dict[str, Any]]:
                 assert all(len(row) == len(entry["columns"]) for row in entry["rows"]), entry
             else:
                 assert set(entry) == {"type", "data"}, entry
-        messages = expand(frame)
+        messages = decode(frame)
         assert len(messages) > 1, "a flush of one message is sent as itself"
         return messages
     assert set(frame) == {"type", "data"}, frame
@@ -37,6 +39,13 @@ def unwrap(frame: dict[str, Any]) -> list[dict[str, Any]]:
 def run(scenario, *args, **kwargs):
     """Run an async scenario from a sync test (one event loop for the whole scenario)."""
     return async_to_sync(scenario)(*args, **kwargs)
+
+
+class Communicator(WebsocketCommunicator):
+    """Channels' communicator, whose handshake may take more than a second on a loaded machine."""
+
+    async def connect(self, timeout: float = 10):
+        return await super().connect(timeout)
 
 
 def communicator(
@@ -56,7 +65,7 @@ def communicator(
         headers.append((b"authorization", f"Token {token}".encode()))
     if session:
         headers.append((b"cookie", f"sessionid={session}".encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
+    return Communicator(application, path, headers=headers)
 
 
 async def collect(
@@ -76,14 +85,38 @@ async def collect(
     return messages
 
 
-async def receive_frames(client: WebsocketCommunicator, quiet: float = 0.6) -> list[dict[str, Any]]:
-    """Every frame, as sent, that arrives until nothing has for ``quiet`` seconds."""
-    frames = []
-    while not await client.receive_nothing(timeout=quiet, interval=0.005):
-        frames.append(json.loads(await client.receive_from()))
-    return frames
+_barriers = itertools.count()
 
 
-async def drain_quietly(client: WebsocketCommunicator, quiet: float = 0.6) -> list[dict[str, Any]]:
-    """Everything that arrives until nothing has for ``quiet`` seconds (> one flush interval)."""
-    return [message for frame in await receive_frames(client, quiet) for message in unwrap(frame)]
+async def _next_frame(client: WebsocketCommunicator, deadline: float) -> dict[str, Any]:
+    left = deadline - time.monotonic()
+    # receive_nothing waits without cancelling the consumer as a timed-out receive would.
+    if left <= 0 or await client.receive_nothing(timeout=left, interval=0.005):
+        raise AssertionError("no frame came in time")
+    return json.loads(await client.receive_from())
+
+
+async def settle(groups: Sequence[str], *clients: WebsocketCommunicator) -> list[list[dict]]:
+    """Each client's frames, as sent, until a barrier published to ``groups`` now comes back.
+
+    The hub sends a barrier once everything handed to the group before it has been flushed, so
+    what precedes it is all that was published before: nothing more is on its way.
+    """
+    from webapp.realtime.broadcast import broadcast
+
+    barrier = {"type": BARRIER, "data": {"id": next(_barriers)}}
+    broadcast(groups, [barrier])
+    deadline = time.monotonic() + 10.0
+    received = []
+    for client in clients:
+        frames = []
+        while (frame := await _next_frame(client, deadline)) != barrier:
+            frames.append(frame)
+        received.append(frames)
+    return received
+
+
+async def drain(groups: Sequence[str], *clients: WebsocketCommunicator) -> list[dict[str, Any]]:
+    """Every message sent to the clients until nothing published so far is on its way."""
+    frames = await settle(groups, *clients)
+    return [message for mine in frames for frame in mine for message in unwrap(frame)]

@@ -43,11 +43,11 @@ async def closed_after(client, revoke) -> tuple[dict, float]:
 
 async def still_open(client, change) -> bool:
     """Connect, make a change that keeps access, and see that a later recheck leaves it open."""
-    from webapp.realtime.access import access_watch
+    from webapp.realtime.hub import hub
 
     assert (await client.connect())[0]
     await database_sync_to_async(change)()
-    revoked = await access_watch().recheck()
+    revoked = await hub().recheck()
     # Updates may still arrive (the share announces itself); only a close means it was cut off.
     alive = True
     while not await client.receive_nothing(timeout=0.3):

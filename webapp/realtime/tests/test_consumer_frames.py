@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from jobs.tests.factories import make_experiment
+from webapp.realtime.broadcast import broadcast, experiment_group
 from webapp.realtime.hub import hub
-from webapp.realtime.tests.helpers import communicator, receive_frames, run, unwrap
+from webapp.realtime.tests.helpers import communicator, run, settle, unwrap
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,8 +35,6 @@ def burst(experiment_id: int, jobs: range) -> list[dict]:
 
 
 def test_a_burst_reaches_each_connection_as_one_batch_frame_in_order(user, token_for):
-    from webapp.realtime.broadcast import broadcast, experiment_group
-
     experiment = make_experiment(user)
     token = token_for(user)
     group = experiment_group(experiment.pk)
@@ -46,25 +43,22 @@ def test_a_burst_reaches_each_connection_as_one_batch_frame_in_order(user, token
         clients = [communicator(f"/ws/experiments/{experiment.pk}/", token=token) for _ in range(3)]
         for client in clients:
             assert (await client.connect())[0]
-        assert len(hub().cohorts.by_group[group]) == 1, "they coalesce together"
-        frames = hub().frames
-        misses = frames.misses
+        assert len(hub().groups[group].members) == 3, "they coalesce together"
         # Several publications close together: the hub hands them over as they come, each
         # connection's flush still leaves as one frame.
         events = burst(experiment.pk, range(1, 11))
         broadcast([group], events[:4])
         broadcast([group], events[4:9])
         broadcast([group], events[9:])
-        # Each connection is watched for the whole quiet window, all of them at once.
-        received = await asyncio.gather(*(receive_frames(client) for client in clients))
+        received = await settle([group], *clients)
         single = {"type": "job.updated", "data": {**events[0]["data"], "progress": 0.5}}
         broadcast([group], [single])
-        alone = await asyncio.gather(*(receive_frames(client) for client in clients))
+        alone = await settle([group], *clients)
         for client in clients:
             await client.disconnect()
-        return events, single, received, alone, frames.misses - misses
+        return events, single, received, alone
 
-    events, single, received, alone, encodings = run(scenario)
+    events, single, received, alone = run(scenario)
     expected = [{"type": e["type"], "data": e["data"]} for e in events]
     for frames in received:
         assert len(frames) == 1 and unwrap(frames[0]) == expected
@@ -72,14 +66,10 @@ def test_a_burst_reaches_each_connection_as_one_batch_frame_in_order(user, token
         assert len(updates["rows"]) == 10 and rest == expected[10:], "the updates as one table"
     for frames in alone:
         assert frames == [{"type": single["type"], "data": single["data"]}], "sent as itself"
-    # The three connections flushed the same messages: each frame was encoded once for all.
-    assert encodings == 2
 
 
-def test_a_connections_own_merging_still_leaves_as_one_frame(user, token_for):
-    """Log lines merged and a superseded state left out by one connection: one frame, in order."""
-    from webapp.realtime.broadcast import broadcast, experiment_group
-
+def test_merged_lines_and_a_superseded_state_still_leave_as_one_frame(user, token_for):
+    """Log lines merged and a superseded state left out: still one frame, in order."""
     experiment = make_experiment(user)
     token = token_for(user)
     group = experiment_group(experiment.pk)
@@ -97,7 +87,7 @@ def test_a_connections_own_merging_still_leaves_as_one_frame(user, token_for):
         assert (await client.connect())[0]
         for event in (update("pending"), log("a"), log("b", "c"), update("running"), log("d")):
             broadcast([group], [event])
-        frames = await receive_frames(client)
+        (frames,) = await settle([group], client)
         await client.disconnect()
         return frames
 

@@ -11,10 +11,10 @@ from channels.db import database_sync_to_async
 from jobs import services
 from jobs.models import Job
 from jobs.tests.factories import UserFactory, make_experiment
-from webapp.realtime.coalesce import MAX_LINES
-from webapp.realtime.cohort import BURST
-from webapp.realtime.consumers import FLUSH_INTERVAL
-from webapp.realtime.tests.helpers import collect, communicator, drain_quietly, run
+from webapp.realtime.broadcast import experiment_group, user_group
+from webapp.realtime.hub import BURST, FLUSH_INTERVAL
+from webapp.realtime.outbox import MAX_LINES
+from webapp.realtime.tests.helpers import collect, communicator, drain, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -108,9 +108,10 @@ def test_each_user_receives_events_about_their_own_experiments_only(user, other_
             }
 
         seen_by_alice = await collect(alice_events, both_pending)
-        # Both quiet windows at once: each connection is drained for the whole window.
-        events, watch = await asyncio.gather(drain_quietly(bob_events), drain_quietly(bob_watch))
-        seen_by_bob = events + watch
+        # Everything published so far has reached bob's two streams.
+        seen_by_bob = await drain(
+            [user_group(other_user.pk), experiment_group(theirs.pk)], bob_events, bob_watch
+        )
         for client in (alice_events, bob_events, bob_watch):
             await client.disconnect()
         return seen_by_alice, seen_by_bob
@@ -292,7 +293,7 @@ def test_a_jobs_events_reach_the_client_in_the_order_they_were_committed(user, t
             client,
             lambda ms: any(d["status"] == "succeeded" for d in of_type(ms, "experiment.updated")),
         )
-        messages += await drain_quietly(client)
+        messages += await drain([experiment_group(experiment.pk)], client)
         await client.disconnect()
         return jobs, messages
 
@@ -337,7 +338,7 @@ def test_a_flood_of_log_lines_is_coalesced_into_a_few_capped_messages(user, toke
         client = communicator(f"/ws/experiments/{experiment.pk}/", token=token)
         assert (await client.connect())[0]
         (job,) = await database_sync_to_async(start_jobs)()
-        await drain_quietly(client)
+        await drain([experiment_group(experiment.pk)], client)
         started = loop.time()
         await sync_to_async(flood, thread_sensitive=False)(job)
         messages = await collect(
@@ -345,7 +346,7 @@ def test_a_flood_of_log_lines_is_coalesced_into_a_few_capped_messages(user, toke
             lambda ms: any(f"line {total - 1}" in d["lines"] for d in of_type(ms, "job.log")),
         )
         span = loop.time() - started
-        messages += await drain_quietly(client)
+        messages += await drain([experiment_group(experiment.pk)], client)
         await client.disconnect()
         return span, messages
 

@@ -32,7 +32,7 @@ def test_connections_to_one_experiment_share_one_subscription_and_all_get_its_ev
         for client in clients:
             assert (await client.connect())[0]
         local = hub()
-        assert len(local.members[group]) == 3
+        assert len(local.groups[group].members) == 3
         layer = get_channel_layer()
         if isinstance(layer, InMemoryChannelLayer):
             assert list(layer.groups[group]) == [local.channel]
@@ -51,8 +51,8 @@ def test_connections_to_one_experiment_share_one_subscription_and_all_get_its_ev
         return local
 
     local = async_to_sync(scenario)()
-    assert local.members == {}
-    assert local._task is None, "the hub stops listening once its last connection is gone"
+    assert local.groups == {}
+    assert local._listener is None, "the hub stops listening once its last connection is gone"
 
 
 @pytest.mark.requires("redis")

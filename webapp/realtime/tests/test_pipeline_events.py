@@ -7,7 +7,8 @@ from channels.db import database_sync_to_async
 
 from jobs.services.pipelines import cancel_pipeline, submit_pipeline
 from jobs.tests.pipeline_helpers import algorithms, study
-from webapp.realtime.tests.helpers import collect, communicator, drain_quietly, run
+from webapp.realtime.broadcast import user_group
+from webapp.realtime.tests.helpers import collect, communicator, drain, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +32,7 @@ def test_the_owner_hears_a_pipeline_start_and_end_and_nobody_else_does(user, oth
             )
 
         heard = await collect(mine, ended)
-        overheard = await drain_quietly(theirs)
+        overheard = await drain([user_group(other_user.pk)], theirs)
         for client in (mine, theirs):
             await client.disconnect()
         return pipeline.pk, heard, overheard

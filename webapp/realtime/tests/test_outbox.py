@@ -1,8 +1,8 @@
-"""The outbox a connection keeps between flushes: what survives, in which order, what is dropped."""
+"""The outbox a group keeps between flushes: what survives, in which order, what is dropped."""
 
 from __future__ import annotations
 
-from webapp.realtime.coalesce import Outbox
+from webapp.realtime.outbox import Outbox
 
 
 def update(job: int, status: str, attempt: int = 1, progress: float | None = None) -> dict:
