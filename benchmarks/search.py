@@ -316,11 +316,11 @@ def main() -> None:
                     f"\n{name}: best {problem['objective']} ({problem['order']}) after N jobs, "
                     f"mean of {args.seeds} seeds (grid: one grid of at most N points)"
                 )
-                head = "".join(f"{f'N={b} petri':>13}{'optuna':>9}" for b in budgets)
+                head = "".join(f"{f'N={b} petri':>13}{'optuna':>10}" for b in budgets)
                 print(f"{'strategy':<10}{head}{'s/job petri':>13}{'optuna':>9}")
                 for strategy, cells_mean, per_job in rows:
                     line = "".join(
-                        f"{fmt(cells_mean.get(f'petri@{b}')):>13}{fmt(cells_mean.get(f'optuna@{b}')):>9}"
+                        f"{fmt(cells_mean.get(f'petri@{b}')):>13}{fmt(cells_mean.get(f'optuna@{b}')):>10}"
                         for b in budgets
                     )
                     print(

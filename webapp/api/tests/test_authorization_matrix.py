@@ -85,6 +85,15 @@ CELLS = [
     ("experiment-detail", "get", "/api/experiments/{e}/", None, READ),
     ("experiment-summary", "get", "/api/experiments/{e}/summary/?metric=score", None, READ),
     ("experiment-columns", "get", "/api/experiments/{e}/columns/", None, READ),
+    ("experiment-study", "get", "/api/experiments/{e}/study/", None, READ),
+    # The world's experiment is a grid: its owner may ask, and is told a grid has no more points.
+    (
+        "experiment-more",
+        "post",
+        "/api/experiments/{e}/more/",
+        {"jobs": 1},
+        {**WRITE, "owner": 409, "staff": 409},
+    ),
     ("experiment-export-csv", "get", "/api/experiments/{e}/export.csv", None, READ),
     ("experiment-outputs-zip", "get", "/api/experiments/{e}/outputs.zip", None, READ),
     (
