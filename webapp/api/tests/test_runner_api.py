@@ -248,3 +248,80 @@ def test_a_graph_json_nested_50000_deep_is_refused_at_upload(client, claimed):
     assert response.status_code == 400
     assert "nested" in response.json()["file"][0]
     assert not OutputFile.objects.exists()
+
+
+def test_a_result_carries_the_last_events_and_small_files_stored_before_it(client, claimed):
+    import base64
+
+    item = claimed[0]
+    result = {
+        "status": "succeeded",
+        "exit_code": 0,
+        "metrics": {"score": 2.0},
+        "events": [
+            {"type": "started"},
+            {"type": "log", "lines": ["hello", "bye"]},
+            {"type": "metric", "name": "loss", "value": 0.5, "step": 1},
+        ],
+        "files": [{"name": "sub/out.txt", "content": base64.b64encode(b"done").decode()}],
+    }
+
+    response = client.post(
+        "/api/runner/result/", result, content_type="application/json", **bearer(item.token)
+    )
+
+    assert response.status_code == 200, response.json()
+    job = Job.objects.get(pk=item.job_id)
+    assert job.status == JobStatus.SUCCEEDED and job.started_at is not None
+    lines = [line for e in JobEvent.objects.filter(job=job, kind="log") for line in e.data["lines"]]
+    assert lines == ["hello", "bye"]
+    stored = OutputFile.objects.get(job=job)
+    assert (stored.name, stored.size, stored.file.read()) == ("sub/out.txt", 4, b"done")
+
+
+@pytest.mark.parametrize(
+    ("file", "field"),
+    [
+        ({"name": "../escape.txt", "content": ""}, "name"),
+        ({"name": "ok.txt", "content": "not base64!"}, "content"),
+    ],
+)
+def test_a_bad_inline_file_is_a_400_naming_it_and_nothing_is_stored(client, claimed, file, field):
+    item = claimed[0]
+    result = {
+        "status": "succeeded",
+        "exit_code": 0,
+        "events": [{"type": "log", "lines": ["kept?"]}],
+        "files": [file],
+    }
+
+    response = client.post(
+        "/api/runner/result/", result, content_type="application/json", **bearer(item.token)
+    )
+
+    assert response.status_code == 400
+    assert field in str(response.json()["files"])
+    assert not JobEvent.objects.filter(job_id=item.job_id, kind="log").exists()
+    assert not OutputFile.objects.exists()
+    assert Job.objects.get(pk=item.job_id).status != JobStatus.SUCCEEDED
+
+
+def test_a_bad_inline_graph_leaves_neither_events_nor_files_nor_a_result(client, claimed):
+    import base64
+
+    item = claimed[0]
+    deep = b'{"nodes": [], "edges": [], "sepsets": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    files = [
+        {"name": "a.txt", "content": base64.b64encode(b"a").decode()},
+        {"name": "graph.json", "content": base64.b64encode(deep).decode()},
+    ]
+    result = {"status": "succeeded", "events": [{"type": "log", "lines": ["x"]}], "files": files}
+
+    response = client.post(
+        "/api/runner/result/", result, content_type="application/json", **bearer(item.token)
+    )
+
+    assert response.status_code == 400
+    assert not JobEvent.objects.filter(job_id=item.job_id, kind="log").exists()
+    assert not OutputFile.objects.exists()
+    assert Job.objects.get(pk=item.job_id).status != JobStatus.SUCCEEDED
