@@ -36,6 +36,16 @@ EXPERIMENT_KEYS = {
     "backend",
     "objective",
     "objective_order",
+    # searches (docs/search.md)
+    "strategy",
+    "objectives",
+    "max_jobs",
+    "parallelism",
+    "max_failed",
+    "goal",
+    "max_seconds",
+    "pruner",
+    "seed",
 }
 FINISHED_EXPERIMENT = ("succeeded", "failed", "cancelled", "empty")
 POLL_SECONDS = 1.0
