@@ -28,9 +28,12 @@ def test_the_environment_signs_in_without_a_config_file(signed_in, petri_server,
     token = json.loads(signed_in.config.read_text())["key"]
     elsewhere = Petri(tmp_path / "elsewhere")
     (tmp_path / "elsewhere").mkdir()
-    listed = elsewhere("nodes", env={"PETRI_URL": petri_server.url, "PETRI_TOKEN": token})
+    # `list` needs a signed-in user and nothing a scheduler publishes first (as nodes are).
+    listed = elsewhere("list", env={"PETRI_URL": petri_server.url, "PETRI_TOKEN": token})
     assert listed.returncode == 0, listed.stderr
-    assert "node" in listed.stdout.splitlines()[0]
+    assert listed.stdout.split()[:2] == ["id", "name"]
+    refused = elsewhere("list", env={"PETRI_URL": petri_server.url, "PETRI_TOKEN": "wrong"})
+    assert refused.returncode == 1
 
 
 def test_submit_watch_results_csv_status_and_logs(signed_in, tmp_path):

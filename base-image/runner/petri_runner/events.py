@@ -60,6 +60,7 @@ class EventReporter:
         self._lines = 0
         self._last_sent = clock()
         self._closing = False
+        self._urgent = False
         self._bounded = True
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -100,10 +101,14 @@ class EventReporter:
         with self._cond:
             self._append(make_event("metric", name=name, value=value, step=step))
 
-    def queue(self, event: Event) -> None:
-        """Queue any event; it leaves with the next batch."""
+    def queue(self, event: Event, *, urgent: bool = False) -> None:
+        """Queue any event; it leaves with the next batch, which goes at once when ``urgent``
+        (from the background thread, so the caller never waits for the server)."""
         with self._cond:
             self._append(event)
+            if urgent:
+                self._urgent = True
+                self._cond.notify_all()
 
     def send_now(self, *extra: Event) -> None:
         """Send everything queued, then ``extra``, from the calling thread; errors propagate."""
@@ -179,6 +184,7 @@ class EventReporter:
 
     def _take(self) -> list[Event]:
         """Move up to ``max_lines`` log lines' worth of events into a batch (condition held)."""
+        self._urgent = False
         batch: list[Event] = []
         room = self._max_lines
         while self._events and room > 0:
@@ -211,7 +217,7 @@ class EventReporter:
     def _seconds_until_due(self) -> float:
         """How long until something must be sent; zero or less means now."""
         since = self._clock() - self._last_sent
-        if self._lines >= self._max_lines:
+        if self._lines >= self._max_lines or self._urgent:
             return 0.0
         if self._pending():
             return self._flush_interval - since

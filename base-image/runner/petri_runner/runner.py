@@ -160,8 +160,9 @@ class AttemptRunner:
             return Result.failed(message, exit_code=None, reason=BACKEND_ERROR)
 
         self._note(f"starting {shlex.join(algorithm.entrypoint)}")
-        # Queued, not sent: it leaves with the first batch, so no round trip delays the start.
-        self._require_reporter().queue(make_event("started"))
+        # Sent at once by the background thread: no round trip delays the start, and the job
+        # shows running (and its start time is right) even when it ends within a flush.
+        self._require_reporter().queue(make_event("started"), urgent=True)
         self._oom_kills = oom.oom_kills()
         started = None
         if warm_argv is not None:
