@@ -14,7 +14,7 @@ from typing import Any
 
 from petri_client import experiments_cli, schedules
 from petri_client.client import FINAL_STATUSES, Client, PetriError
-from petri_client.config import Config, load_config, save_config
+from petri_client.config import Config, load_config, read_yaml, save_config
 from petri_client.pipeline_cli import add_pipeline_commands
 from petri_client.render import progress_bars, result_rows, table
 
@@ -94,14 +94,7 @@ def cmd_datasets_list(args: argparse.Namespace, client: Client) -> int:
 
 def read_experiment_file(path: Path, client: Client) -> dict[str, Any]:
     """The experiment.yaml as the API's body; a dataset given as a path is uploaded first."""
-    import yaml
-
-    try:
-        spec = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise PetriError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise PetriError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    spec = read_yaml(path)
     if not isinstance(spec, dict):
         raise PetriError(f"{path} must be a mapping with at least `algorithm`")
     unknown = sorted(set(spec) - EXPERIMENT_KEYS)

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,17 @@ def save_config(config: Config) -> Path:
         json.dump({"url": config.url, "key": config.key}, out, indent=2)
     os.chmod(path, 0o600)  # an older file may have been created with looser bits
     return path
+
+
+def read_yaml(path: Path) -> Any:
+    """A user's YAML file (experiment.yaml, pipeline.yaml), or a PetriError saying why not."""
+    import yaml
+
+    from petri_client.client import PetriError
+
+    try:
+        return yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise PetriError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise PetriError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from petri_client.client import Client, PetriError
+from petri_client.config import read_yaml
 from petri_client.render import table
 
 POLL_SECONDS = 1.0
@@ -21,14 +22,7 @@ def out(text: str = "") -> None:
 
 def read_pipeline_file(path: Path, client: Client) -> dict[str, Any]:
     """The pipeline.yaml as the API's body; a stage's dataset or artifact path is uploaded."""
-    import yaml
-
-    try:
-        spec = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise PetriError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise PetriError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    spec = read_yaml(path)
     if not isinstance(spec, dict) or not isinstance(spec.get("stages"), list):
         raise PetriError(f"{path} must be a mapping with a list of `stages`")
     for stage in spec["stages"]:
