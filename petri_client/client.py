@@ -252,6 +252,16 @@ class Client:
 
         return jobs_frame(self.jobs(experiment_id))
 
+    def study(self, experiment_id: int) -> Json:
+        """A search's trials, best so far, parameter importance and Pareto front."""
+        return self.request("GET", f"/api/experiments/{experiment_id}/study/")
+
+    def study_frame(self, experiment_id: int) -> Any:
+        """A search's history as Optuna's ``Study.trials_dataframe()`` shows one (needs pandas)."""
+        from petri_client.frames import study_frame
+
+        return study_frame(self.study(experiment_id))
+
     def retry_experiment(self, experiment_id: int) -> Json:
         """Every failed job queued again: ``{"retried": n}``."""
         return self.request("POST", f"/api/experiments/{experiment_id}/retry/")

@@ -50,3 +50,38 @@ def jobs_frame(jobs: list[dict[str, Any]]) -> Any:
     for column in ("runtime", *(f"metrics.{name}" for name in metrics)):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame.set_index("id")
+
+
+def study_frame(study: dict[str, Any]) -> Any:
+    """A search's trials (GET /api/experiments/<id>/study/) shaped as Optuna's
+    ``Study.trials_dataframe()``: number, value (values_<i> for several objectives),
+    params_<name>, user_attrs_job and state, one row per trial."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise PetriError("a study as a DataFrame needs pandas: pip install pandas") from None
+    several = len(study.get("objectives") or []) > 1
+    rows = []
+    for trial in study.get("trials", []):
+        values = trial.get("values")
+        row: dict[str, Any] = {"number": trial["number"]}
+        if several:
+            for i in range(len(study["objectives"])):
+                row[f"values_{i}"] = values[i] if values else None
+        else:
+            row["value"] = values[0] if values else None
+        row.update({f"params_{name}": trial["params"].get(name) for name in study["parameters"]})
+        row["user_attrs_job"] = trial["job"]
+        row["state"] = trial["state"].upper()
+        rows.append(row)
+    value_columns = (
+        [f"values_{i}" for i in range(len(study["objectives"]))] if several else ["value"]
+    )
+    columns = [
+        "number",
+        *value_columns,
+        *(f"params_{name}" for name in study.get("parameters", [])),
+        "user_attrs_job",
+        "state",
+    ]
+    return pd.DataFrame(rows, columns=columns)

@@ -230,3 +230,30 @@ def test_more_points_for_a_grid_is_a_conflict_and_for_another_user_not_found(
     ).json()
     response = other_api.post(f"/api/experiments/{search['id']}/more/", {"jobs": 1}, format="json")
     assert response.status_code == 404
+
+
+def test_a_study_reads_in_a_notebook_as_optunas_trials_dataframe(api, algorithm):
+    from petri_client.frames import study_frame
+
+    body = post(
+        api,
+        strategy="random",
+        objective="score",
+        parameters={"x": {"distribution": "uniform", "low": -5, "high": 5}},
+        max_jobs=4,
+        parallelism=4,
+        seed=3,
+    ).json()
+    jobs = list(Job.objects.filter(experiment_id=body["id"]).order_by("id"))
+    for job in jobs[:3]:
+        Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+        services.finish_attempt(job.pk, 1, succeeded=True, metrics={"score": job.parameters["x"]})
+
+    frame = study_frame(api.get(f"/api/experiments/{body['id']}/study/").json())
+
+    assert list(frame.columns) == ["number", "value", "params_x", "user_attrs_job", "state"]
+    assert list(frame["number"]) == [0, 1, 2, 3]
+    assert list(frame["state"]).count("COMPLETE") == 3
+    done = frame[frame["state"] == "COMPLETE"]
+    assert list(done["value"]) == list(done["params_x"])  # the score was x itself
+    assert set(frame["user_attrs_job"]) == {job.pk for job in jobs}
