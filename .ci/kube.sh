@@ -90,7 +90,8 @@ build_web_image() {
   local site=usr/local/lib/python3.11/dist-packages
   local stamp; stamp=$(sha256sum "$ROOT/requirements.txt" | cut -c1-16)
   [ -d "$base" ] || { echo "kube: no $base: the kit's build.sh makes it" >&2; exit 1; }
-  [ -f "$ROOT/webapp/frontend/dist/index.html" ] || (cd "$ROOT/webapp/frontend" && npm run build)
+  # The web app's build (npm ci first on a fresh checkout), as `make frontend` does it.
+  make -C "$ROOT" frontend >&2
   if [ ! -f "$deps/$stamp" ]; then
     rm -rf "$deps"; mkdir -p "$deps"
     sed -e '/^# algorithms/,/^$/d' -e '/^# tests and lint/,/^$/d' -e '/^# pulled in by/,$d' \
