@@ -90,8 +90,9 @@ build_web_image() {
   local site=usr/local/lib/python3.11/dist-packages
   local stamp; stamp=$(sha256sum "$ROOT/requirements.txt" | cut -c1-16)
   [ -d "$base" ] || { echo "kube: no $base: the kit's build.sh makes it" >&2; exit 1; }
-  # The web app's build (npm ci first on a fresh checkout), as `make frontend` does it.
-  make -C "$ROOT" frontend >&2
+  # The web app's build (npm ci first on a fresh checkout) and the venv that collects its
+  # static files: `make install frontend`, as `make test` would do them.
+  make -C "$ROOT" install frontend >&2
   if [ ! -f "$deps/$stamp" ]; then
     rm -rf "$deps"; mkdir -p "$deps"
     sed -e '/^# algorithms/,/^$/d' -e '/^# tests and lint/,/^$/d' -e '/^# pulled in by/,$d' \
