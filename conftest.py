@@ -191,12 +191,16 @@ def _settle(server: PetriServer, timeout: float = 60.0) -> None:
     import time
 
     from jobs import services
+    from jobs.errors import Conflict
     from jobs.models import Experiment, Job
     from jobs.models.enums import RUNNER_STATUSES, JobStatus
 
     unfinished = (JobStatus.WAITING, *RUNNER_STATUSES)
     for experiment in Experiment.objects.filter(jobs__status__in=unfinished).distinct():
-        services.cancel_experiment(experiment)
+        try:
+            services.cancel_experiment(experiment)
+        except Conflict:
+            pass  # its last jobs ended meanwhile: nothing left to cancel
     deadline = time.monotonic() + timeout
     busy = (*RUNNER_STATUSES, JobStatus.CANCELLING)
     while Job.objects.filter(status__in=busy).exists():
