@@ -75,8 +75,11 @@ def call(url: str, token: str, body: dict | None = None) -> dict:
 
 
 @contextmanager
-def serving(workdir: Path, slots: int) -> Iterator[tuple[str, str]]:
-    """Petri served embedded for real on SQLite in ``workdir``: yields (its URL, a token)."""
+def served(
+    workdir: Path, slots: int, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str, dict]]:
+    """Petri served embedded for real on SQLite in ``workdir``: yields (its URL, a token, the
+    environment its commands run with)."""
     port = free_port()
     env = {
         **os.environ,
@@ -84,6 +87,7 @@ def serving(workdir: Path, slots: int) -> Iterator[tuple[str, str]]:
         "DATABASE_URL": f"sqlite:///{workdir / 'petri.sqlite3'}",
         "PETRI_MAX_RUNNING": str(slots),
         "PETRI_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     env.pop("REDIS_URL", None)
     manage(env, "migrate", "--noinput")
@@ -107,11 +111,18 @@ def serving(workdir: Path, slots: int) -> Iterator[tuple[str, str]]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit((workdir / "serve.log").read_text()) from None
                 time.sleep(0.1)
-        yield url, token
+        yield url, token, env
     finally:
         server.terminate()
         server.wait(30)
         log.close()
+
+
+@contextmanager
+def serving(workdir: Path, slots: int) -> Iterator[tuple[str, str]]:
+    """``served``, yielding only (its URL, a token)."""
+    with served(workdir, slots) as (url, token, _):
+        yield url, token
 
 
 def run_experiment(url: str, token: str, spec: dict) -> float:

@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
@@ -133,44 +132,9 @@ def in_process(problem: dict, strategy: str, seed: int, budget: int, inputs, wor
     return [t.value for t in study.trials], seconds
 
 
-@contextmanager
 def petri(workdir: Path, slots: int):
-    port = lo.free_port()
-    env = {
-        **os.environ,
-        "PETRI_VAR_DIR": str(workdir / "var"),
-        "DATABASE_URL": f"sqlite:///{workdir / 'petri.sqlite3'}",
-        "PETRI_MAX_RUNNING": str(slots),
-        "PETRI_LOG_LEVEL": "WARNING",
-        "PETRI_POLL_INTERVAL": "0.2",
-    }
-    env.pop("REDIS_URL", None)
-    lo.manage(env, "migrate", "--noinput")
-    lo.manage(env, "sync_algorithms")
-    token = lo.make_token(env)
-    log = (workdir / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                lo.urllib.request.urlopen(f"{url}/healthz", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit((workdir / "serve.log").read_text()) from None
-                time.sleep(0.1)
-        yield url, token, env
-    finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
+    """Petri served embedded, polling often: (URL, token, the environment of its commands)."""
+    return lo.served(workdir, slots, {"PETRI_POLL_INTERVAL": "0.2"})
 
 
 def upload_dataset(env: dict, data: Path, truth: Path) -> int:
