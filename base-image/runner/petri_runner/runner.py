@@ -11,9 +11,7 @@ import subprocess
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from petri_runner import isolate, oom, process, sandbox, unpack, warm
@@ -22,6 +20,14 @@ from petri_runner.config import Config
 from petri_runner.directives import Metrics, Progress, parse_line
 from petri_runner.events import MAX_LINE_CHARS, Event, EventReporter, make_event
 from petri_runner.outputs import MetricsFileError, iter_output_files, read_metrics_file
+from petri_runner.result import (
+    ALGORITHM_ERROR,
+    BACKEND_ERROR,
+    DEADLINE_EXCEEDED,
+    OOM_KILLED,
+    Result,
+    describe_exit,
+)
 from petri_runner.signals import TerminationGuard
 from petri_runner.spec import JobSpec, parse_spec
 from petri_runner.workspace import Workspace
@@ -38,44 +44,6 @@ INLINE_TOTAL_BYTES = 512 * 1024
 # Once the entrypoint's group is gone, its pipe normally reaches EOF at once; a process that
 # left the group (setsid) may hold it open forever, so reading stops after this long.
 READER_DRAIN_SECONDS = 5.0
-
-# Failure reasons this runner reports: values of the server's FailureReason (docs/runner.md;
-# jobs/tests/test_failure_contract.py checks them).
-ALGORITHM_ERROR = "algorithm_error"
-BACKEND_ERROR = "backend_error"
-DEADLINE_EXCEEDED = "deadline_exceeded"
-OOM_KILLED = "oom_killed"
-
-
-@dataclass(frozen=True)
-class Result:
-    """The body of ``POST /api/runner/result/``."""
-
-    status: str
-    exit_code: int | None
-    metrics: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
-    failure_reason: str | None = None
-
-    @classmethod
-    def failed(
-        cls,
-        error: str,
-        *,
-        exit_code: int | None,
-        metrics: dict[str, float] | None = None,
-        reason: str = ALGORITHM_ERROR,
-    ) -> Result:
-        return cls("failed", exit_code, metrics or {}, error, reason)
-
-    def payload(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "exit_code": self.exit_code,
-            "metrics": self.metrics,
-            "error": self.error,
-            "failure_reason": self.failure_reason,
-        }
 
 
 class AttemptRunner:
@@ -437,14 +405,3 @@ class AttemptRunner:
     def _require_reporter(self) -> EventReporter:
         assert self._reporter is not None, "the reporter starts before anything reports"
         return self._reporter
-
-
-def describe_exit(returncode: int | None) -> str:
-    """``exited with status 3`` or ``killed by signal SIGKILL``."""
-    if returncode is None or returncode >= 0:
-        return f"exited with status {returncode}"
-    try:
-        name = signal.Signals(-returncode).name
-    except ValueError:
-        name = str(-returncode)
-    return f"killed by signal {name}"

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from petri_runner.result import OOM_KILLED
+
 BWRAP = "bwrap"
 NONE = "none"
 KINDS = (BWRAP, NONE)
@@ -320,7 +322,6 @@ class Explanation:
     reason: str | None = None
 
 
-OOM_KILLED = "oom_killed"
 _OUT_OF_MEMORY = re.compile(r"MemoryError|Cannot allocate memory|cannot allocate vector|bad_alloc")
 _FORK_REFUSED = re.compile(r"Resource temporarily unavailable|Cannot fork|can't fork")
 
