@@ -101,6 +101,8 @@ def test_an_experiment_shared_with_another_user_is_read_only_for_them(page, cata
     page.screenshot(path=str(screenshots / "experiment-sharing.png"), full_page=True)
 
     page.get_by_role("button", name="Sign out").click()
+    # The sign-in form shows once the server has ended the session, not before.
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     sign_in(page, "bob")
     row = page.locator(f'#experiments tr[data-experiment="{experiment.pk}"]')
     expect(row.locator(".shared-tag")).to_have_text("shared by ada")
