@@ -52,7 +52,7 @@ def start_embedded_celery() -> subprocess.Popen:
 
 
 def stop_embedded_celery(process: subprocess.Popen) -> None:
-    process.terminate()
+    """Wait for the warm shutdown that SIGTERM (sent first, by the caller) began."""
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
@@ -110,9 +110,26 @@ class Command(BaseCommand):
         try:
             server.run()
         finally:
+            # Both shut down at once: each takes seconds, mostly waiting.
+            if celery is not None:
+                celery.terminate()
+            if fleet is not None:
+                fleet.request_stop()
             if celery is not None:
                 stop_embedded_celery(celery)
             if fleet is not None:
-                fleet.request_stop()
                 fleet.join(timeout=30)
             self.stdout.write("Petri stopped.")
+            exit_now()
+
+
+def exit_now() -> None:
+    """End the process without joining asgiref's worker threads.
+
+    A request in flight when the reactor stopped leaves its sync thread waiting for an event
+    loop that will never run again, and interpreter exit would join that thread forever.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
