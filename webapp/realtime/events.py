@@ -8,7 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from jobs.models import FINAL_STATUSES, Experiment, Job, Pipeline
-from jobs.status import annotated_counts, derive_status, is_searching, with_job_counts
+from jobs.status import (
+    annotated_counts,
+    derive_status,
+    experiment_progress,
+    is_searching,
+    with_job_counts,
+)
 from webapp.realtime.broadcast import broadcaster, experiment_group, user_group
 from webapp.realtime.outbox import ITEMS, MAX_LINES, MAX_POINTS
 
@@ -26,6 +32,8 @@ JOB_FIELDS = (
     "finished_at",
     "result__metrics",
 )
+# What experiment_message reads besides the counts: no deferred field is loaded one by one.
+EXPERIMENT_FIELDS = ("id", "owner_id", "job_count", "strategy", "stop_reason", "max_jobs")
 
 # Reading the state and queueing it happen under one lock, so within a process a newer read
 # can never be queued before an older one.
@@ -58,8 +66,6 @@ def job_message(row: dict[str, Any]) -> dict[str, Any]:
 def experiment_message(experiment: Experiment) -> dict[str, Any]:
     """``experiment.updated`` from an experiment annotated by ``with_job_counts``."""
     counts = annotated_counts(experiment)
-    total = sum(counts.values())
-    finished = sum(counts[status] for status in FINAL_STATUSES)
     return {
         "type": "experiment.updated",
         "data": {
@@ -67,7 +73,7 @@ def experiment_message(experiment: Experiment) -> dict[str, Any]:
             "counts": counts,
             "status": derive_status(counts, is_searching(experiment)),
             "stop_reason": experiment.stop_reason,
-            "progress": round(finished / total, 4) if total else 0.0,
+            "progress": experiment_progress(experiment, counts),
             "job_count": experiment.job_count,
         },
     }
@@ -94,7 +100,7 @@ def on_jobs_changed(
                 messages.append(job_message(row))
         for start in range(0, len(experiment_ids), READ_CHUNK):
             chunk = Experiment.objects.filter(pk__in=experiment_ids[start : start + READ_CHUNK])
-            for experiment in with_job_counts(chunk).only("id", "owner_id", "job_count"):
+            for experiment in with_job_counts(chunk).only(*EXPERIMENT_FIELDS):
                 _, messages = batches.setdefault(experiment.pk, (experiment.owner_id, []))
                 messages.append(experiment_message(experiment))
         broadcaster.publish(

@@ -26,6 +26,7 @@ _RANK = {
     JobStatus.SUCCEEDED: 5,
     JobStatus.FAILED: 5,
     JobStatus.CANCELLED: 5,
+    JobStatus.PRUNED: 5,
 }
 
 
@@ -69,7 +70,7 @@ class Outbox:
             _extend(entries[-1], data)
 
     def _update(self, job: int, message: dict[str, Any]) -> None:
-        key = (message["data"]["attempt"], _RANK.get(message["data"]["status"], 0))
+        key = (message["data"]["attempt"], _RANK[message["data"]["status"]])
         if key < self._latest.get(job, key):
             return
         self._latest[job] = key

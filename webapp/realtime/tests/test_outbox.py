@@ -150,3 +150,14 @@ def test_the_publishers_messages_are_never_modified():
         outbox.add(log(1, "b"))
     assert shared["data"]["lines"] == ["a"]
     assert first.drain() == second.drain()
+
+
+def test_every_final_state_outranks_running_a_pruned_one_too():
+    finals = ("succeeded", "failed", "cancelled", "pruned")
+    outbox = Outbox()
+    for job in range(len(finals)):
+        outbox.add(update(job, "running", progress=0.4))
+    outbox.drain()
+    for job, status in enumerate(finals):
+        outbox.add(update(job, status))
+    assert [m["data"]["status"] for m in outbox.drain()] == list(finals)
