@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
@@ -39,10 +40,8 @@ class Grant:
 def grant_for(scope: dict[str, Any], experiment_id: int | None = None) -> Grant:
     """The grant a handshake asks for: by the token it used, else by the session's key."""
     token_id = scope.get("petri_token_id")
-    session_key = (
-        None if token_id is not None else getattr(scope.get("session"), "session_key", None)
-    )
-    return Grant(scope["user"].pk, token_id, session_key, experiment_id)
+    session = scope.get("session") if token_id is None else None
+    return Grant(scope["user"].pk, token_id, getattr(session, "session_key", None), experiment_id)
 
 
 def lapsed(grants: set[Grant]) -> set[Grant]:
@@ -85,6 +84,10 @@ def lapsed(grants: set[Grant]) -> set[Grant]:
         or (grant.session_key is not None and sessions.get(grant.session_key) != str(grant.user_id))
         or (grant.experiment_id is not None and (grant.user_id, grant.experiment_id) not in visible)
     }
+
+
+# Off Django's one sync thread, as the handshake's token lookup (consumers.py).
+check = database_sync_to_async(lapsed, thread_sensitive=False)
 
 
 @receiver(post_delete, sender=ApiToken)

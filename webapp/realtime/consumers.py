@@ -14,19 +14,12 @@ from django.urls import path
 
 from webapp.accounts.tokens import user_for_key
 from webapp.metrics import WEBSOCKET_CLIENTS
-from webapp.realtime.access import REVOKED, grant_for, lapsed
+from webapp.realtime.access import REVOKED, check, grant_for
 from webapp.realtime.hub import experiment_group, hub, user_group
-
-
-def _user_for_key(key: str) -> tuple[Any, int | None]:
-    found = user_for_key(key)
-    return (found[0], found[1].pk) if found else (AnonymousUser(), None)
-
 
 # Not pinned to Django's one sync thread: a burst of handshakes would queue there behind each
 # other (and behind every HTTP view) until daphne's handshake timeout drops them.
-_user_for_token = database_sync_to_async(_user_for_key, thread_sensitive=False)
-_lapsed = database_sync_to_async(lapsed, thread_sensitive=False)
+_user_for_key = database_sync_to_async(user_for_key, thread_sensitive=False)
 
 
 class EventStream(AsyncWebsocketConsumer):
@@ -43,7 +36,7 @@ class EventStream(AsyncWebsocketConsumer):
         experiment_id = self.scope["url_route"]["kwargs"].get("experiment_id")
         if user is not None and user.is_authenticated:
             self.grant = grant_for(self.scope, experiment_id)
-            if not await _lapsed({self.grant}):
+            if not await check({self.grant}):
                 by_id = experiment_id is not None
                 group = experiment_group(experiment_id) if by_id else user_group(user.pk)
         if group is None:
@@ -54,25 +47,19 @@ class EventStream(AsyncWebsocketConsumer):
         # connected reaches it, so a REST read made then misses nothing.
         await self.hub.join(group, self)
         self.group = group
-        WEBSOCKET_CLIENTS.inc()  # paired with the dec in _leave, which checks self.group
+        WEBSOCKET_CLIENTS.inc()  # paired with the dec in disconnect, which checks self.group
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        await self._leave()
-
-    async def revoke(self) -> None:
-        """The grant lapsed: stop delivering at once, then close the socket."""
-        await self._leave()
-        await self.close(code=REVOKED)
-
-    async def _leave(self) -> None:
         if self.group is not None:
             group, self.group = self.group, None
             WEBSOCKET_CLIENTS.dec()
             await self.hub.leave(group, self)
 
-    async def receive(self, text_data=None, bytes_data=None) -> None:
-        """The stream is one-way; whatever a client sends is ignored."""
+    async def revoke(self) -> None:
+        """The grant lapsed: stop delivering at once, then close the socket."""
+        await self.disconnect(REVOKED)
+        await self.close(code=REVOKED)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -98,7 +85,8 @@ def websocket_application() -> Any:
         scheme, _, key = (_header(scope, b"authorization") or "").partition(" ")
         if scheme.lower() != "token":
             return await by_session(scope, receive, send)
-        user, token_id = await _user_for_token(key.strip())
+        found = await _user_for_key(key.strip())
+        user, token_id = (found[0], found[1].pk) if found else (AnonymousUser(), None)
         scope = {**scope, "user": user, "petri_token_id": token_id}
         checked = routes if _header(scope, b"origin") is None else from_allowed_origin
         return await checked(scope, receive, send)

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
@@ -254,7 +253,7 @@ class Hub:
     async def recheck(self) -> int:
         """Check every member's grant now, close those that lapsed; returns how many."""
         members = [member for group in self.groups.values() for member in group.members]
-        gone = await _lapsed({member.grant for member in members}) if members else set()
+        gone = await access.check({member.grant for member in members}) if members else set()
         revoked = [member for member in members if member.grant in gone]
         for member in revoked:
             await member.revoke()
@@ -270,7 +269,6 @@ class Hub:
                 log.exception("realtime could not re-check websocket access")
 
 
-_lapsed = database_sync_to_async(access.lapsed, thread_sensitive=False)
 _current: Hub | None = None  # daphne runs one loop; each test scenario runs its own in turn
 
 
