@@ -172,7 +172,7 @@ class Publisher(threading.Thread):
         self.sent = 0
 
     def run(self) -> None:
-        from webapp.realtime.broadcast import broadcast, experiment_group, user_group
+        from webapp.realtime.hub import broadcast, experiment_group, user_group
 
         groups = (experiment_group(self.experiment_id), user_group(self.owner_id))
         rng = random.Random(7)

@@ -162,8 +162,8 @@ def _publish(via: str, experiment_id: int, job_ids: list[int]) -> dict[int, floa
     """Publish one event per job, at once; returns when each was handed over."""
     from jobs.models import Job
     from jobs.signals import jobs_changed
-    from webapp.realtime.broadcast import broadcast, broadcaster, experiment_group, user_group
     from webapp.realtime.events import JOB_FIELDS, job_message
+    from webapp.realtime.hub import broadcast, broadcaster, experiment_group, user_group
 
     published: dict[int, float] = {}
     if via == "signal":
@@ -274,7 +274,7 @@ def _coordinate(args: argparse.Namespace) -> int:
         for worker in workers:
             worker.wait(timeout=args.timeout + 30)
         results = [client for output in outputs for client in json.loads(output.read_text())]
-        from webapp.realtime.broadcast import broadcaster
+        from webapp.realtime.hub import broadcaster
 
         summary = _report(args, published, results, publish_seconds, broadcaster.group_messages)
         return 0 if summary["delivered"] == summary["expected"] else 1

@@ -75,6 +75,15 @@ def annotated_counts(experiment: Experiment) -> dict[str, int]:
     return job_counts(experiment)
 
 
+def experiment_progress(experiment: Experiment, counts: dict[str, int]) -> float:
+    """Finished jobs over all of them, or over a running search's budget when that is larger."""
+    total = sum(counts.values())
+    if is_searching(experiment):
+        total = max(total, experiment.max_jobs or 0)
+    done = sum(counts[status] for status in FINAL_STATUSES)
+    return round(done / total, 4) if total else 0.0
+
+
 def derive_status(counts: dict[str, int], searching: bool = False) -> str:
     """``searching``: a search not yet stopped, which runs on between two of its points.
     Pruned jobs count as neither failed nor cancelled."""

@@ -12,6 +12,6 @@ django_asgi_app = get_asgi_application()
 # Imported once Django is set up: consumers and middleware touch models and settings.
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from webapp.realtime.routing import websocket_application  # noqa: E402
+from webapp.realtime.consumers import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})

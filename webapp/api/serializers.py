@@ -11,11 +11,12 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.models import FINAL_STATUSES, Algorithm, Artifact, Dataset, Experiment, Job, OutputFile
+from jobs.models import Algorithm, Artifact, Dataset, Experiment, Job, OutputFile
 from jobs.status import (
     FINAL_EXPERIMENT_STATUSES,
     annotated_counts,
     derive_status,
+    experiment_progress,
     is_searching,
 )
 
@@ -186,12 +187,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
         return getattr(obj, "last_finished_at", None)
 
     def get_progress(self, obj: Experiment) -> float:
-        counts = self._counts(obj)
-        total = sum(counts.values())
-        if is_searching(obj):
-            total = max(total, obj.max_jobs or 0)  # a search's budget, not its jobs so far
-        done = sum(counts[status] for status in FINAL_STATUSES)
-        return round(done / total, 4) if total else 0.0
+        return experiment_progress(obj, self._counts(obj))
 
 
 class ExperimentCreateSerializer(serializers.Serializer):

@@ -1,78 +1,94 @@
-"""Websocket consumers: a user's own experiments, or one experiment, pushed live."""
+"""The websocket routes: who may connect (session or token), and the group each one follows."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.routing import URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.contrib.auth.models import AnonymousUser
+from django.urls import path
 
-from jobs.models import Experiment
+from webapp.accounts.tokens import user_for_key
 from webapp.metrics import WEBSOCKET_CLIENTS
-from webapp.realtime.access import REVOKED, grant_for
-from webapp.realtime.broadcast import experiment_group, user_group
-from webapp.realtime.hub import hub
+from webapp.realtime.access import REVOKED, check, grant_for
+from webapp.realtime.hub import experiment_group, hub, user_group
+
+# Not pinned to Django's one sync thread: a burst of handshakes would queue there behind each
+# other (and behind every HTTP view) until daphne's handshake timeout drops them.
+_user_for_key = database_sync_to_async(user_for_key, thread_sensitive=False)
 
 
 class EventStream(AsyncWebsocketConsumer):
-    """A member of one group of the process's hub, which sends it the group's frames."""
+    """``/ws/events/``: the user's own experiments; ``/ws/experiments/<id>/``: one they may see.
 
-    # A connection has no channel of its own: the process's hub receives for all of them.
-    channel_layer_alias = None
+    A member of one group of the process's hub, which sends it the group's frames.
+    """
+
+    channel_layer_alias = None  # no channel per connection: the hub receives for all of them
     group: str | None = None
-    experiment_id: int | None = None  # set by routes that follow one experiment
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        group = await self.group_for(user) if user is not None and user.is_authenticated else None
+        user, group = self.scope.get("user"), None
+        experiment_id = self.scope["url_route"]["kwargs"].get("experiment_id")
+        if user is not None and user.is_authenticated:
+            self.grant = grant_for(self.scope, experiment_id)
+            if not await check({self.grant}):
+                by_id = experiment_id is not None
+                group = experiment_group(experiment_id) if by_id else user_group(user.pk)
         if group is None:
             await self.close()  # before accept: the client sees its handshake refused
             return
-        self.grant = grant_for(self.scope, self.experiment_id)
         self.hub = hub()
         # Joined before the handshake completes: whatever commits once the client is
         # connected reaches it, so a REST read made then misses nothing.
         await self.hub.join(group, self)
         self.group = group
-        WEBSOCKET_CLIENTS.inc()  # paired with the dec in _leave, which checks self.group
+        WEBSOCKET_CLIENTS.inc()  # paired with the dec in disconnect, which checks self.group
         await self.accept()
 
-    async def group_for(self, user: Any) -> str | None:
-        """The group this user may follow here, or None to refuse; each route names its own."""
-        return None
-
     async def disconnect(self, code: int) -> None:
-        await self._leave()
-
-    async def revoke(self) -> None:
-        """The grant is gone (access.py): stop delivering at once, then close the socket."""
-        await self._leave()
-        await self.close(code=REVOKED)
-
-    async def _leave(self) -> None:
         if self.group is not None:
             group, self.group = self.group, None
             WEBSOCKET_CLIENTS.dec()
             await self.hub.leave(group, self)
 
-    async def receive(self, text_data=None, bytes_data=None) -> None:
-        """The stream is one-way; whatever a client sends is ignored."""
+    async def revoke(self) -> None:
+        """The grant lapsed: stop delivering at once, then close the socket."""
+        await self.disconnect(REVOKED)
+        await self.close(code=REVOKED)
 
 
-class UserEventsConsumer(EventStream):
-    """``/ws/events/``: every event about the connecting user's own experiments."""
-
-    async def group_for(self, user: Any) -> str | None:
-        return user_group(user.pk)
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    return next((v.decode("latin1") for k, v in scope["headers"] if k.lower() == name), None)
 
 
-class ExperimentConsumer(EventStream):
-    """``/ws/experiments/<id>/``: one experiment the user may see (staff: any)."""
+def websocket_application() -> Any:
+    """The routes behind authentication: a session from an allowed origin, or a token.
 
-    async def group_for(self, user: Any) -> str | None:
-        experiment_id = self.experiment_id = int(self.scope["url_route"]["kwargs"]["experiment_id"])
-        visible = await database_sync_to_async(
-            Experiment.objects.visible_to(user).filter(pk=experiment_id).exists,
-            thread_sensitive=False,  # see auth._user_for_token
-        )()
-        return experiment_group(experiment_id) if visible else None
+    ``Authorization: Token <key>`` replaces the session's user (a bad key means anonymous), and
+    its id goes in the scope so that the connection closes once the token is revoked. Browsers
+    always send Origin on a websocket handshake and cannot add that header, so a token request
+    without Origin is a script, which cross-site rules don't concern.
+    """
+    stream = EventStream.as_asgi()
+    routes = URLRouter(
+        [path("ws/events/", stream), path("ws/experiments/<int:experiment_id>/", stream)]
+    )
+    from_allowed_origin = AllowedHostsOriginValidator(routes)
+    by_session = AllowedHostsOriginValidator(AuthMiddlewareStack(routes))
+
+    async def application(scope, receive, send):
+        scheme, _, key = (_header(scope, b"authorization") or "").partition(" ")
+        if scheme.lower() != "token":
+            return await by_session(scope, receive, send)
+        found = await _user_for_key(key.strip())
+        user, token_id = (found[0], found[1].pk) if found else (AnonymousUser(), None)
+        scope = {**scope, "user": user, "petri_token_id": token_id}
+        checked = routes if _header(scope, b"origin") is None else from_allowed_origin
+        return await checked(scope, receive, send)
+
+    return application

@@ -1,34 +1,33 @@
-"""Turn the job domain's announcements into protocol messages and hand them to the broadcaster."""
+"""The job domain's announcements (jobs/signals.py) read back and published as messages."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.dispatch import receiver
+
+from jobs import signals
 from jobs.models import FINAL_STATUSES, Experiment, Job, Pipeline
-from jobs.status import annotated_counts, derive_status, is_searching, with_job_counts
-from webapp.realtime.broadcast import broadcaster, experiment_group, user_group
-from webapp.realtime.outbox import ITEMS, MAX_LINES, MAX_POINTS
-
-# Small enough for SQLite's limit on query parameters, large enough for a claim batch.
-READ_CHUNK = 900
-JOB_FIELDS = (
-    "id",
-    "experiment_id",
-    "owner_id",
-    "status",
-    "attempt",
-    "progress",
-    "failure_reason",
-    "started_at",
-    "finished_at",
-    "result__metrics",
+from jobs.status import (
+    annotated_counts,
+    derive_status,
+    experiment_progress,
+    is_searching,
+    with_job_counts,
 )
+from webapp.realtime.hub import broadcast, broadcaster, experiment_group, user_group
+from webapp.realtime.outbox import ITEMS, MAX_ITEMS
 
-# Reading the state and queueing it happen under one lock, so within a process a newer read
-# can never be queued before an older one.
+READ_CHUNK = 900  # small enough for SQLite's limit on query parameters, enough for a claim
+JOB_FIELDS = ("id", "experiment_id", "owner_id", "status", "attempt", "progress")
+JOB_FIELDS += ("failure_reason", "started_at", "finished_at", "result__metrics")
+# What experiment_message reads besides the counts: no deferred field is loaded one by one.
+EXPERIMENT_FIELDS = ("id", "owner_id", "job_count", "strategy", "stop_reason", "max_jobs")
+# Reading a state and publishing it happen under one lock, so within a process a newer read is
+# never published before an older one.
 _ordered = threading.Lock()
 
 
@@ -39,98 +38,86 @@ def _iso(value: datetime | None) -> str | None:
 def job_message(row: dict[str, Any]) -> dict[str, Any]:
     """``job.updated`` from a row of ``Job.objects.values(*JOB_FIELDS)``."""
     final = row["status"] in FINAL_STATUSES
-    return {
-        "type": "job.updated",
-        "data": {
-            "id": row["id"],
-            "experiment": row["experiment_id"],
-            "status": row["status"],
-            "attempt": row["attempt"],
-            "progress": row["progress"],
-            "failure_reason": row["failure_reason"],
-            "started_at": _iso(row["started_at"]),
-            "finished_at": _iso(row["finished_at"]),
-            "metrics": (row["result__metrics"] or {}) if final else None,
-        },
+    data = {
+        "id": row["id"],
+        "experiment": row["experiment_id"],
+        "status": row["status"],
+        "attempt": row["attempt"],
+        "progress": row["progress"],
+        "failure_reason": row["failure_reason"],
+        "started_at": _iso(row["started_at"]),
+        "finished_at": _iso(row["finished_at"]),
+        "metrics": (row["result__metrics"] or {}) if final else None,
     }
+    return {"type": "job.updated", "data": data}
 
 
 def experiment_message(experiment: Experiment) -> dict[str, Any]:
     """``experiment.updated`` from an experiment annotated by ``with_job_counts``."""
     counts = annotated_counts(experiment)
-    total = sum(counts.values())
-    finished = sum(counts[status] for status in FINAL_STATUSES)
-    return {
-        "type": "experiment.updated",
-        "data": {
-            "id": experiment.pk,
-            "counts": counts,
-            "status": derive_status(counts, is_searching(experiment)),
-            "stop_reason": experiment.stop_reason,
-            "progress": round(finished / total, 4) if total else 0.0,
-            "job_count": experiment.job_count,
-        },
+    data = {
+        "id": experiment.pk,
+        "counts": counts,
+        "status": derive_status(counts, is_searching(experiment)),
+        "stop_reason": experiment.stop_reason,
+        "progress": experiment_progress(experiment, counts),
+        "job_count": experiment.job_count,
     }
+    return {"type": "experiment.updated", "data": data}
 
 
-def _groups(experiment_id: int, owner_id: int) -> tuple[str, str]:
-    return experiment_group(experiment_id), user_group(owner_id)
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    ids = list(ids)
+    return (ids[start : start + READ_CHUNK] for start in range(0, len(ids), READ_CHUNK))
 
 
-def on_jobs_changed(
-    sender: Any, job_ids: Sequence[int], experiment_ids: Sequence[int], **_
-) -> None:
+@receiver(signals.jobs_changed)
+def on_jobs_changed(job_ids: Sequence[int], experiment_ids: Sequence[int], **_: Any) -> None:
     """Re-read what changed (one query per chunk each) and publish its current state."""
-    if not broadcaster.listening():
-        return
+    if broadcaster.loop() is None:
+        return  # nobody could hear it: skip the reads
     with _ordered:
         # Per experiment: its jobs' states first, then its counts, which already include them.
         batches: dict[int, tuple[int, list[dict[str, Any]]]] = {}
-        job_ids, experiment_ids = list(job_ids), list(experiment_ids)
-        for start in range(0, len(job_ids), READ_CHUNK):
-            jobs = Job.objects.filter(pk__in=job_ids[start : start + READ_CHUNK]).order_by("id")
-            for row in jobs.values(*JOB_FIELDS):
-                _, messages = batches.setdefault(row["experiment_id"], (row["owner_id"], []))
-                messages.append(job_message(row))
-        for start in range(0, len(experiment_ids), READ_CHUNK):
-            chunk = Experiment.objects.filter(pk__in=experiment_ids[start : start + READ_CHUNK])
-            for experiment in with_job_counts(chunk).only("id", "owner_id", "job_count"):
-                _, messages = batches.setdefault(experiment.pk, (experiment.owner_id, []))
-                messages.append(experiment_message(experiment))
-        broadcaster.publish(
-            (_groups(experiment_id, owner), messages)
-            for experiment_id, (owner, messages) in batches.items()
+        for chunk in _chunks(job_ids):
+            for row in Job.objects.filter(pk__in=chunk).order_by("id").values(*JOB_FIELDS):
+                batch = batches.setdefault(row["experiment_id"], (row["owner_id"], []))
+                batch[1].append(job_message(row))
+        for chunk in _chunks(experiment_ids):
+            experiments = with_job_counts(Experiment.objects.filter(pk__in=chunk))
+            for experiment in experiments.only(*EXPERIMENT_FIELDS):
+                batch = batches.setdefault(experiment.pk, (experiment.owner_id, []))
+                batch[1].append(experiment_message(experiment))
+        for experiment_id, (owner_id, messages) in batches.items():
+            broadcast((experiment_group(experiment_id), user_group(owner_id)), messages)
+
+
+@receiver(signals.job_logged)
+@receiver(signals.job_measured)
+def on_job_items(
+    signal: Any, job_id: int, experiment_id: int, owner_id: int, attempt: int, **items: Any
+) -> None:
+    """``job.log`` (``job.metric``) of a batch of lines (points) a runner reported."""
+    kind = "job.log" if signal is signals.job_logged else "job.metric"
+    found = items[ITEMS[kind]]
+    if not found:
+        return
+    # No outbox keeps more than MAX_ITEMS of a burst, so the channel layer needn't carry more.
+    data = {"job": job_id, "experiment": experiment_id, "attempt": attempt}
+    data[ITEMS[kind]] = found[-MAX_ITEMS:]
+    if len(found) > MAX_ITEMS:
+        data["dropped"] = len(found) - MAX_ITEMS
+    with _ordered:
+        broadcast(
+            (experiment_group(experiment_id), user_group(owner_id)), [{"type": kind, "data": data}]
         )
 
 
-def _publish_items(
-    kind: str, limit: int, items: list, job_id: int, experiment_id: int, owner_id: int, attempt: int
-) -> None:
-    if not items or not broadcaster.listening():
-        return
-    # No outbox keeps more than `limit` of a burst, so the channel layer needn't carry more.
-    data = {"job": job_id, "experiment": experiment_id, "attempt": attempt, ITEMS[kind]: items}
-    if len(items) > limit:
-        data.update({ITEMS[kind]: items[-limit:], "dropped": len(items) - limit})
-    with _ordered:
-        broadcaster.publish([(_groups(experiment_id, owner_id), [{"type": kind, "data": data}])])
-
-
-def on_job_logged(sender: Any, lines: list, signal: Any = None, **ids: Any) -> None:
-    _publish_items("job.log", MAX_LINES, lines, **ids)
-
-
-def on_job_measured(sender: Any, points: list, signal: Any = None, **ids: Any) -> None:
-    _publish_items("job.metric", MAX_POINTS, points, **ids)
-
-
-def on_pipeline_changed(sender: Any, pipeline_id: int, owner_id: int, **_) -> None:
+@receiver(signals.pipeline_changed)
+def on_pipeline_changed(pipeline_id: int, owner_id: int, **_: Any) -> None:
     """``pipeline.updated`` to its owner: the page re-reads the pipeline over REST."""
-    if not broadcaster.listening():
-        return
     status = Pipeline.objects.filter(pk=pipeline_id).values_list("status", flat=True).first()
-    if status is None:
-        return
-    message = {"type": "pipeline.updated", "data": {"id": pipeline_id, "status": status}}
-    with _ordered:
-        broadcaster.publish([([user_group(owner_id)], [message])])
+    if status is not None:
+        with _ordered:
+            message = {"type": "pipeline.updated", "data": {"id": pipeline_id, "status": status}}
+            broadcast([user_group(owner_id)], [message])

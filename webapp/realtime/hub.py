@@ -1,20 +1,21 @@
-"""The process's side of the websockets: one subscription and one outbox per group.
+"""The process's side of the websockets: publishing to groups, and one outbox per group joined.
 
 With channels_redis every connection waiting on its own channel costs about 0.3 ms per group
-message (measured: 500 connections on one experiment took 80-200 ms to be handed one message),
-so a popular experiment would cap a server at a few messages a second. The hub receives each
-message once, merges what a group is owed in one Outbox, and sends each flush, encoded once, to
-every local connection of the group. It also re-checks their access while there are any.
+message (500 connections on one experiment took 80-200 ms to be handed one message), so the hub
+receives each group's messages once, on one channel, merges them in the group's Outbox, and
+sends each flush, encoded once, to every local connection of the group. While it has any it
+also re-checks their access (access.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+import threading
+from collections.abc import Sequence
+from typing import Any
 
-from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from webapp.realtime import access, wire
@@ -30,52 +31,122 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.25
 QUIET = 0.02
 BURST = 2
-# channels_redis forgets group members after a day (group_expiry); re-join well before.
-REJOIN_EVERY = 3600.0
-# Sent, as a frame of its own, once everything handed to the group before it has been flushed:
-# how a test shows that nothing more is on its way without waiting out a quiet spell.
+REJOIN_EVERY = 3600.0  # channels_redis forgets group members after a day (group_expiry)
+# Sent alone in its frame once everything handed to the group before it has been flushed: how a
+# test shows that nothing more is on its way without waiting out a quiet spell.
 BARRIER = "barrier"
-MESSAGE_TYPE = "realtime.events"  # of the channel-layer message carrying a group's messages
+
+Messages = list[dict[str, Any]]
 
 
-def group_message(group: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": MESSAGE_TYPE, "group": group, "events": messages}
+def experiment_group(experiment_id: int) -> str:
+    return f"experiment-{experiment_id}"
 
 
-class Member(Protocol):
-    grant: access.Grant
+def user_group(user_id: int) -> str:
+    return f"user-{user_id}"
 
-    async def base_send(self, message: dict[str, Any]) -> None: ...
 
-    async def revoke(self) -> None: ...
+class Broadcaster:
+    """Sends protocol messages to groups from any thread, in order, from one event loop.
+
+    What was published while a pass was sending goes in the next one, as one channel-layer
+    message per group: a burst costs a few round trips rather than one per event.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[str, Messages] = {}
+        self._lock = threading.Lock()
+        self._pumping: asyncio.AbstractEventLoop | None = None
+        self._own_loop: asyncio.AbstractEventLoop | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self.group_messages = 0  # sent so far; the benchmark reports it
+
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """Where the sends run; None when nothing published now could reach a websocket."""
+        if isinstance(get_channel_layer(), InMemoryChannelLayer):
+            # Its queues belong to the loop serving the websockets and are not thread-safe.
+            return None if (found := serving()) is None else found.loop
+        # Redis connections belong to the loop that opened them: one long-lived loop in a
+        # daemon thread serves request threads and the scheduler thread alike.
+        with self._lock:
+            if self._own_loop is None:
+                self._own_loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=self._own_loop.run_forever, name="petri-broadcast", daemon=True
+                ).start()
+            return self._own_loop
+
+    def publish(self, groups: Sequence[str], messages: Messages) -> None:
+        """Queue protocol messages (``{"type", "data"}``) for groups; callable from sync code."""
+        loop = self.loop() if groups and messages else None
+        if loop is None:
+            return
+        with self._lock:
+            for group in groups:
+                self._pending.setdefault(group, []).extend(messages)
+            if self._pumping is not None and self._pumping.is_running():
+                return  # the running pass sends these next
+            self._pumping = loop
+            self._idle.clear()
+        try:
+            loop.call_soon_threadsafe(lambda: loop.create_task(self._pump()))
+        except RuntimeError:  # the loop closed in between: nobody is listening any more
+            with self._lock:
+                self._pending, self._pumping = {}, None
+                self._idle.set()
+
+    def _take(self) -> dict[str, Messages]:
+        with self._lock:
+            taken, self._pending = self._pending, {}
+            if not taken:
+                self._pumping = None
+                self._idle.set()
+            return taken
+
+    async def _pump(self) -> None:
+        layer = get_channel_layer()
+        while batch := self._take():
+            for group, messages in batch.items():
+                try:
+                    await layer.group_send(
+                        group, {"type": "realtime.events", "group": group, "events": messages}
+                    )
+                    self.group_messages += 1
+                except Exception:
+                    log.exception("could not send %d messages to %s", len(messages), group)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until everything published so far was handed to the channel layer."""
+        return self._idle.wait(timeout)
+
+
+broadcaster = Broadcaster()
+broadcast = broadcaster.publish
 
 
 class Group:
-    """A group's local connections and its outbox, flushed to all of them at once."""
+    """A group's local connections and its outbox, flushed to all of them as one frame."""
 
     def __init__(self, interval: float = FLUSH_INTERVAL, quiet: float = QUIET) -> None:
         self.interval, self.quiet = interval, quiet
-        self.members: list[Member] = []
+        self.members: list[Any] = []  # consumers.EventStream
         self.outbox = Outbox()
-        self.barriers: list[dict[str, Any]] = []
-        self._flusher: asyncio.Task | None = None
+        self.barriers: Messages = []
+        self.flusher: asyncio.Task | None = None
         # A token bucket: one flush per interval on average, BURST back to back after a lull.
         self._tokens, self._counted_at = float(BURST), 0.0
         self._first = self._last = 0.0
 
-    def add(self, messages: list[dict[str, Any]]) -> None:
-        now = asyncio.get_running_loop().time()
+    def add(self, messages: Messages) -> None:
+        self._last = asyncio.get_running_loop().time()
         if not self.outbox:
-            self._first = now
-        self._last = now
+            self._first = self._last
         for message in messages:
             (self.barriers.append if message["type"] == BARRIER else self.outbox.add)(message)
-        if (self.outbox or self.barriers) and self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush())
-
-    def stop(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
+        if (self.outbox or self.barriers) and self.flusher is None:
+            self.flusher = asyncio.create_task(self._flush())
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
@@ -96,14 +167,13 @@ class Group:
                 self._tokens, self._counted_at = tokens - 1, now
                 await self._send(wire.encode(self.outbox.drain()))
         finally:
-            self._flusher = None
+            self.flusher = None
 
     async def _send(self, text: str) -> None:
         message = {"type": "websocket.send", "text": text}
         for member in list(self.members):
             try:
-                # Straight to the server: AsyncWebsocketConsumer.send adds nothing here.
-                await member.base_send(message)
+                await member.base_send(message)  # AsyncWebsocketConsumer.send adds nothing
             except Exception:
                 log.warning("realtime send to %r failed", member, exc_info=True)
             # daphne only buffers the frame: yielding lets the loop write it out now, while
@@ -111,34 +181,33 @@ class Group:
             await asyncio.sleep(0)
 
 
-class GroupHub:
-    """Joins a group when its first local member arrives, leaves it when the last one goes."""
+class Hub:
+    """One event loop's groups: joined on one channel when their first member arrives."""
 
     def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
         self.layer = get_channel_layer()
         self.channel: str | None = None
         self.groups: dict[str, Group] = {}
+        self.tasks: list[asyncio.Task] = []  # receiving and re-checking, while there are groups
         # Joining and leaving one at a time: a group is never joined while it is being left.
         self._changing = asyncio.Lock()
-        self._listener: asyncio.Task | None = None
-        self._checker: asyncio.Task | None = None
 
-    def members(self) -> list[Member]:
-        return [member for group in self.groups.values() for member in group.members]
-
-    async def join(self, name: str, member: Member) -> None:
+    async def join(self, name: str, member: Any) -> None:
         """Returns once the group's messages reach ``member``."""
         async with self._changing:
             if name not in self.groups:
                 self.channel = self.channel or await self.layer.new_channel(prefix="petri-hub")
                 await self.layer.group_add(name, self.channel)
                 self.groups[name] = Group()
-            if self._listener is None:
-                self._listener = asyncio.create_task(self._listen(), name="petri-realtime-hub")
-                self._checker = asyncio.create_task(self._check(), name="petri-realtime-access")
+            if not self.tasks:
+                self.tasks = [
+                    asyncio.create_task(self._listen()),
+                    asyncio.create_task(self._check()),
+                ]
             self.groups[name].members.append(member)
 
-    async def leave(self, name: str, member: Member) -> None:
+    async def leave(self, name: str, member: Any) -> None:
         group = self.groups.get(name)
         if group is None or member not in group.members:
             return
@@ -147,48 +216,44 @@ class GroupHub:
             if group.members or self.groups.get(name) is not group:
                 return
             del self.groups[name]
-            group.stop()
+            if group.flusher is not None:
+                group.flusher.cancel()
             try:
                 await self.layer.group_discard(name, self.channel)
             except Exception:  # it expires by itself; the hub no longer dispatches to it
                 log.warning("realtime hub could not leave %s", name, exc_info=True)
             if not self.groups:
-                # Nobody left to listen for: a closing loop is left with nothing running.
-                tasks = [self._listener, self._checker]
-                self._listener = self._checker = None
-                # A revocation may be the one leaving: its task ends by itself (see _check).
-                tasks = [task for task in tasks if task not in (None, asyncio.current_task())]
+                # Nothing is left running on a loop that may be closing. A revocation may be
+                # the one leaving: its own task ends by itself (see _check).
+                tasks, self.tasks = self.tasks, []
+                tasks = [task for task in tasks if task is not asyncio.current_task()]
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _listen(self) -> None:
-        loop = asyncio.get_running_loop()
-        rejoin_at = loop.time() + REJOIN_EVERY
+        rejoin_at = self.loop.time() + REJOIN_EVERY
         while True:
             try:
-                message = await asyncio.wait_for(
-                    self.layer.receive(self.channel), timeout=max(1.0, rejoin_at - loop.time())
-                )
-                group = self.groups.get(message.get("group", ""))
-                if group is not None:
-                    group.add(message["events"])
+                if self.loop.time() >= rejoin_at:
+                    rejoin_at = self.loop.time() + REJOIN_EVERY
+                    for name in list(self.groups):
+                        await self.layer.group_add(name, self.channel)
+                timeout = max(1.0, rejoin_at - self.loop.time())
+                message = await asyncio.wait_for(self.layer.receive(self.channel), timeout)
             except TimeoutError:
-                pass
+                continue
             except Exception:
                 log.exception("realtime hub could not receive; retrying in a second")
                 await asyncio.sleep(1)
-            if loop.time() >= rejoin_at:
-                rejoin_at = loop.time() + REJOIN_EVERY
-                for name in list(self.groups):
-                    await self.layer.group_add(name, self.channel)
+                continue
+            if (group := self.groups.get(message.get("group", ""))) is not None:
+                group.add(message["events"])
 
     async def recheck(self) -> int:
         """Check every member's grant now, close those that lapsed; returns how many."""
-        members = self.members()
-        if not members:
-            return 0
-        gone = await _lapsed({member.grant for member in members})
+        members = [member for group in self.groups.values() for member in group.members]
+        gone = await access.check({member.grant for member in members}) if members else set()
         revoked = [member for member in members if member.grant in gone]
         for member in revoked:
             await member.revoke()
@@ -196,7 +261,7 @@ class GroupHub:
 
     async def _check(self) -> None:
         me = asyncio.current_task()
-        while self._checker is me:
+        while me in self.tasks:
             await asyncio.sleep(settings.PETRI_WS_RECHECK_SECONDS)
             try:
                 await self.recheck()
@@ -204,24 +269,18 @@ class GroupHub:
                 log.exception("realtime could not re-check websocket access")
 
 
-_lapsed = database_sync_to_async(access.lapsed, thread_sensitive=False)
-# One hub per event loop: daphne has one; each test scenario has its own. A plain dict: other
-# threads read it (serving()), and copying one is atomic.
-_hubs: dict[asyncio.AbstractEventLoop, GroupHub] = {}
+_current: Hub | None = None  # daphne runs one loop; each test scenario runs its own in turn
 
 
-def hub() -> GroupHub:
+def hub() -> Hub:
     """The running loop's hub."""
-    loop = asyncio.get_running_loop()
-    found = _hubs.get(loop)
-    if found is None:
-        for closed in [other for other in _hubs if other.is_closed()]:
-            del _hubs[closed]
-        found = _hubs[loop] = GroupHub()
-    return found
+    global _current
+    if _current is None or _current.loop is not asyncio.get_running_loop():
+        _current = Hub()
+    return _current
 
 
-def serving() -> list[tuple[asyncio.AbstractEventLoop, GroupHub]]:
-    """The hubs that have connections, with the loops they serve them on."""
-    hubs = list(_hubs.items())
-    return [(loop, found) for loop, found in hubs if found.groups and loop.is_running()]
+def serving() -> Hub | None:
+    """The hub that has connections, if its loop still runs; callable from any thread."""
+    found = _current
+    return found if found is not None and found.groups and found.loop.is_running() else None

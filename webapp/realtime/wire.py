@@ -1,10 +1,9 @@
-"""The wire format, in one place: one websocket frame per flush, and how a client reads it.
+"""The wire format: one websocket frame per flush, and how a client reads it back.
 
-A flush of one message is sent as that message, ``{"type", "data"}``; several as
-``{"type": "batch", "data": {"messages": [...]}}``, in order. Within a batch, a run of messages of
-one type with the same fields (a claim's or a cancel's hundreds of ``job.updated``) is a table,
-``{"type", "columns", "rows"}``: a field's name is sent once rather than once per job, a third of
-the bytes for 1,000 jobs. The SPA reads it in webapp/frontend/src/frames.ts.
+One message is sent as itself, ``{"type", "data"}``; several as ``{"type": "batch", "data":
+{"messages": [...]}}``, in order, where a run of messages of one type with the same fields is a
+table, ``{"type", "columns", "rows"}`` (a third of the bytes for 1,000 ``job.updated``). The SPA
+reads it in webapp/frontend/src/frames.ts.
 """
 
 from __future__ import annotations
@@ -15,28 +14,24 @@ from collections.abc import Sequence
 from typing import Any
 
 BATCH_TYPE = "batch"
-# Shorter runs gain little from a table and are easier to read as messages.
-TABLE_MIN_ROWS = 3
-
-
-def _alike(message: dict[str, Any]) -> tuple:
-    return message["type"], tuple(message["data"])
+TABLE_MIN_ROWS = 3  # shorter runs gain little from a table and are easier to read as messages
 
 
 def encode(messages: Sequence[dict[str, Any]]) -> str:
-    """The text of the one frame carrying ``messages`` (at least one), compact JSON."""
-    if len(messages) == 1:
-        frame = {"type": messages[0]["type"], "data": messages[0]["data"]}
-    else:
-        entries: list[dict[str, Any]] = []
-        for (kind, columns), run in itertools.groupby(messages, key=_alike):
-            run = list(run)
-            if len(run) < TABLE_MIN_ROWS:
-                entries += ({"type": kind, "data": m["data"]} for m in run)
-            else:
-                rows = [list(m["data"].values()) for m in run]
-                entries.append({"type": kind, "columns": list(columns), "rows": rows})
-        frame = {"type": BATCH_TYPE, "data": {"messages": entries}}
+    """The compact JSON text of the one frame carrying ``messages`` (at least one)."""
+    entries: list[dict[str, Any]] = []
+    for (kind, columns), run in itertools.groupby(
+        messages, key=lambda message: (message["type"], tuple(message["data"]))
+    ):
+        run = list(run)
+        if len(run) < TABLE_MIN_ROWS:
+            entries += ({"type": kind, "data": message["data"]} for message in run)
+        else:
+            rows = [list(message["data"].values()) for message in run]
+            entries.append({"type": kind, "columns": list(columns), "rows": rows})
+    frame = (
+        entries[0] if len(messages) == 1 else {"type": BATCH_TYPE, "data": {"messages": entries}}
+    )
     return json.dumps(frame, separators=(",", ":"))
 
 
@@ -47,11 +42,12 @@ def decode(frame: str | bytes | dict[str, Any]) -> list[dict[str, Any]]:
         return [frame]
     messages = []
     for entry in frame["data"]["messages"]:
-        if "rows" in entry:
-            messages += (
-                {"type": entry["type"], "data": dict(zip(entry["columns"], row, strict=True))}
-                for row in entry["rows"]
-            )
-        else:
+        if "rows" not in entry:
             messages.append(entry)
+            continue
+        columns = entry["columns"]
+        messages += (
+            {"type": entry["type"], "data": dict(zip(columns, row, strict=True))}
+            for row in entry["rows"]
+        )
     return messages

@@ -102,7 +102,7 @@ async def settle(groups: Sequence[str], *clients: WebsocketCommunicator) -> list
     The hub sends a barrier once everything handed to the group before it has been flushed, so
     what precedes it is all that was published before: nothing more is on its way.
     """
-    from webapp.realtime.broadcast import broadcast
+    from webapp.realtime.hub import broadcast
 
     barrier = {"type": BARRIER, "data": {"id": next(_barriers)}}
     broadcast(groups, [barrier])

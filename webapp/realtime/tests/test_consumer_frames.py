@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.tests.factories import make_experiment
-from webapp.realtime.broadcast import broadcast, experiment_group
-from webapp.realtime.hub import hub
+from webapp.realtime.hub import broadcast, experiment_group, hub
 from webapp.realtime.tests.helpers import communicator, run, settle, unwrap
 
 pytestmark = pytest.mark.django_db(transaction=True)

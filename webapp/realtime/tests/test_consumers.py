@@ -11,9 +11,8 @@ from channels.db import database_sync_to_async
 from jobs import services
 from jobs.models import Job
 from jobs.tests.factories import UserFactory, make_experiment
-from webapp.realtime.broadcast import experiment_group, user_group
-from webapp.realtime.hub import BURST, FLUSH_INTERVAL
-from webapp.realtime.outbox import MAX_LINES
+from webapp.realtime.hub import BURST, FLUSH_INTERVAL, experiment_group, user_group
+from webapp.realtime.outbox import MAX_ITEMS
 from webapp.realtime.tests.helpers import collect, communicator, drain, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -355,11 +354,11 @@ def test_a_flood_of_log_lines_is_coalesced_into_a_few_capped_messages(user, toke
     assert len(messages) == len(logs), "nothing but the log was published"
     # One flush per FLUSH_INTERVAL on average (BURST of them at once), all within `span`.
     assert len(logs) <= span / FLUSH_INTERVAL + BURST, (len(logs), span)
-    assert all(len(d["lines"]) <= MAX_LINES for d in logs)
+    assert all(len(d["lines"]) <= MAX_ITEMS for d in logs)
     numbers = [int(line.split()[1]) for d in logs for line in d["lines"]]
     assert numbers == sorted(numbers) and numbers[-1] == total - 1
     dropped = sum(d.get("dropped", 0) for d in logs)
-    assert dropped >= first_batch - MAX_LINES
+    assert dropped >= first_batch - MAX_ITEMS
     assert len(numbers) + dropped == total
     # Within each message the lines are the newest ones: nothing between them was skipped.
     for d in logs:

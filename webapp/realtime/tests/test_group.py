@@ -42,7 +42,7 @@ def test_every_member_is_sent_the_same_one_frame_for_what_arrived_together():
         group.members = [Member(), Member()]
         group.add([update(1), update(2)])
         group.add([update(3), update(1, "succeeded")])
-        await until(lambda: group._flusher is None)  # done: nothing else is coming
+        await until(lambda: group.flusher is None)  # done: nothing else is coming
         return group.members
 
     first, second = asyncio.run(scenario())

@@ -52,7 +52,7 @@ def test_connections_to_one_experiment_share_one_subscription_and_all_get_its_ev
 
     local = async_to_sync(scenario)()
     assert local.groups == {}
-    assert local._listener is None, "the hub stops listening once its last connection is gone"
+    assert local.tasks == [], "the hub stops listening once its last connection is gone"
 
 
 @pytest.mark.requires("redis")

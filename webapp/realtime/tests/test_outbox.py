@@ -91,7 +91,7 @@ def test_a_state_older_than_one_already_seen_is_dropped_even_after_a_flush():
 
 
 def test_a_burst_of_lines_keeps_the_newest_and_counts_the_rest_as_dropped():
-    outbox = Outbox(max_lines=3)
+    outbox = Outbox(max_items=3)
     for n in range(10):
         outbox.add(log(1, f"line {n}"))
     (message,) = outbox.drain()
@@ -100,7 +100,7 @@ def test_a_burst_of_lines_keeps_the_newest_and_counts_the_rest_as_dropped():
 
 
 def test_dropped_lines_reported_by_the_publisher_are_added_to_the_count():
-    outbox = Outbox(max_lines=3)
+    outbox = Outbox(max_items=3)
     burst = log(1, "x", "y")
     burst["data"]["dropped"] = 5
     outbox.add(burst)
@@ -123,7 +123,7 @@ def test_lines_of_a_new_attempt_start_a_new_message():
 
 
 def test_metric_points_are_capped_like_lines():
-    outbox = Outbox(max_points=2)
+    outbox = Outbox(max_items=2)
     outbox.add(metric(1, 1, 2, 3))
     (message,) = outbox.drain()
     assert [p["step"] for p in message["data"]["points"]] == [2, 3]
@@ -144,9 +144,20 @@ def test_an_experiments_latest_counts_come_after_its_jobs():
 def test_the_publishers_messages_are_never_modified():
     """With Redis one decoded message is shared by every connection of the process."""
     shared = log(1, "a")
-    first, second = Outbox(max_lines=1), Outbox(max_lines=1)
+    first, second = Outbox(max_items=1), Outbox(max_items=1)
     for outbox in (first, second):
         outbox.add(shared)
         outbox.add(log(1, "b"))
     assert shared["data"]["lines"] == ["a"]
     assert first.drain() == second.drain()
+
+
+def test_every_final_state_outranks_running_a_pruned_one_too():
+    finals = ("succeeded", "failed", "cancelled", "pruned")
+    outbox = Outbox()
+    for job in range(len(finals)):
+        outbox.add(update(job, "running", progress=0.4))
+    outbox.drain()
+    for job, status in enumerate(finals):
+        outbox.add(update(job, status))
+    assert [m["data"]["status"] for m in outbox.drain()] == list(finals)

@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 
 from jobs.services.pipelines import cancel_pipeline, submit_pipeline
 from jobs.tests.pipeline_helpers import algorithms, study
-from webapp.realtime.broadcast import user_group
+from webapp.realtime.hub import user_group
 from webapp.realtime.tests.helpers import collect, communicator, drain, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
