@@ -44,6 +44,8 @@ INLINE_TOTAL_BYTES = 512 * 1024
 # Once the entrypoint's group is gone, its pipe normally reaches EOF at once; a process that
 # left the group (setsid) may hold it open forever, so reading stops after this long.
 READER_DRAIN_SECONDS = 5.0
+# How soon the started event leaves unless the result (or another batch) takes it first.
+STARTED_WITHIN_SECONDS = 0.25
 
 
 class AttemptRunner:
@@ -128,9 +130,10 @@ class AttemptRunner:
             return Result.failed(message, exit_code=None, reason=BACKEND_ERROR)
 
         self._note(f"starting {shlex.join(algorithm.entrypoint)}")
-        # Sent at once by the background thread: no round trip delays the start, and the job
-        # shows running (and its start time is right) even when it ends within a flush.
-        self._require_reporter().queue(make_event("started"), urgent=True)
+        # Sent by the background thread, so no round trip delays the start, within a moment:
+        # a job that ends sooner carries it in its result, one request where two were (and
+        # the server takes the start time from the event, so it is right either way).
+        self._require_reporter().queue(make_event("started"), within=STARTED_WITHIN_SECONDS)
         self._oom_kills = oom.oom_kills()
         started = None
         if warm_argv is not None:
