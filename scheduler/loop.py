@@ -135,6 +135,12 @@ class Scheduler:
             limit=limit - len(claimed), takes_default=self.takes_default, **common
         )
         self._common: dict[int, dict] = {}
+        # One query for the pass, where each runner would otherwise fetch its own spec.
+        self._runner_specs = (
+            services.runner_specs(item.job_id for item in claimed)
+            if claimed and self.backend.hands_spec
+            else {}
+        )
         self._accepted = 0
         started = last_mark = self.monotonic()
         # Stop well before another replica may take the claim over as stale.
@@ -209,6 +215,7 @@ class Scheduler:
             handle=item.handle,
             token=item.token,
             installation=item.installation,
+            runner_spec=self._runner_specs.get(item.job_id),
             **common,
         )
 

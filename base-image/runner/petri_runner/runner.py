@@ -66,7 +66,9 @@ class AttemptRunner:
 
     def run(self) -> None:
         """Run to an accepted result; RunnerError or Terminated when that cannot happen."""
-        spec = parse_spec(self._api.get_json(self._api.endpoint(JOB_PATH)))
+        # Handed by the backend (the local one does), or fetched.
+        raw = self._config.job_spec or self._api.get_json(self._api.endpoint(JOB_PATH))
+        spec = parse_spec(raw)
         workspace = Workspace.create(self._config.work_dir, spool=self._config.warm_spool)
         try:
             self._reporter = EventReporter(
