@@ -21,12 +21,11 @@ from petri_runner.directives import Metrics, Progress, parse_line
 from petri_runner.events import MAX_LINE_CHARS, Event, EventReporter, make_event
 from petri_runner.outputs import MetricsFileError, iter_output_files, read_metrics_file
 from petri_runner.result import (
-    ALGORITHM_ERROR,
     BACKEND_ERROR,
     DEADLINE_EXCEEDED,
-    OOM_KILLED,
     Result,
     describe_exit,
+    failed_exit,
 )
 from petri_runner.signals import TerminationGuard
 from petri_runner.spec import JobSpec, parse_spec
@@ -70,6 +69,7 @@ class AttemptRunner:
         raw = self._config.job_spec or self._api.get_json(self._api.endpoint(JOB_PATH))
         spec = parse_spec(raw)
         workspace = Workspace.create(self._config.work_dir, spool=self._config.warm_spool)
+        cleaner: threading.Thread | None = None
         try:
             self._reporter = EventReporter(
                 self._post_events,
@@ -86,13 +86,21 @@ class AttemptRunner:
                 payload["events"] = last
             if self._inline_files:
                 payload["files"] = self._inline_files
+            # The entrypoint is gone and the payload holds what the result needs: the folder
+            # goes while the result travels (removing directories costs milliseconds on some
+            # disks, and the runner's exit is what frees the slot).
+            keep = self._config.keep_workdir
+            cleaner = process.start_thread("petri-cleanup", lambda: workspace.cleanup(keep))
             self._api.post_json(self._api.endpoint(RESULT_PATH), payload)
         finally:
             with self._guard.deferred():
                 if self._reporter is not None:
                     self._reporter.stop()  # a no-op after close(); on errors, stop talking
                 self._stop_entrypoint()
-                workspace.cleanup(keep=self._config.keep_workdir)
+                if cleaner is None:
+                    workspace.cleanup(keep=self._config.keep_workdir)
+                else:
+                    cleaner.join()
 
     def _attempt(self, spec: JobSpec, workspace: Workspace) -> Result:
         algorithm = spec.algorithm
@@ -323,23 +331,14 @@ class AttemptRunner:
                 reason=DEADLINE_EXCEEDED,
             )
         assert returncode is not None
-        if returncode == -signal.SIGKILL and self._oom_killed():
-            error = "killed for exceeding its memory limit (OOMKilled)"
-            if self._tail:
-                error += "; last log lines:\n" + "\n".join(self._tail)
-            return Result.failed(error, exit_code=137, metrics=metrics, reason=OOM_KILLED)
-        if returncode != 0:
-            error = describe_exit(returncode)
-            reason = ALGORITHM_ERROR
-            limit = sandbox.explain(returncode, self._tail, self._config.sandbox.limits)
-            if limit is not None:
-                error += f": it {limit.message}"
-                reason = limit.reason or reason
-            if self._tail:
-                error += "; last log lines:\n" + "\n".join(self._tail)
-            # Death by signal N is reported the way shells do: 128 + N.
-            exit_code = returncode if returncode > 0 else 128 - returncode
-            return Result.failed(error, exit_code=exit_code, metrics=metrics, reason=reason)
+        oom_killed = returncode == -signal.SIGKILL and self._oom_killed()
+        hit = None
+        if returncode and not oom_killed:
+            hit = sandbox.explain(returncode, self._tail, self._config.sandbox.limits)
+        limit = None if hit is None else (hit.message, hit.reason)
+        failed = failed_exit(returncode, metrics, self._tail, oom_killed=oom_killed, limit=limit)
+        if failed is not None:
+            return failed
         if metrics_problem is not None:
             self._note(metrics_problem)
             return Result.failed(metrics_problem, exit_code=0, metrics=metrics)
