@@ -75,6 +75,7 @@ class Scheduler:
         # The first orphan sweep waits one interval: a replica starting with others is no hurry.
         self._due: dict[str, float] = {"orphans": monotonic() + orphan_sweep_interval}
         self.paused_until = 0.0  # monotonic; dispatch waits while the backend is unavailable
+        self._batch_full = False  # the last claim took a whole batch: more may be waiting
         self._unavailable = 0  # consecutive times it was
 
     def _every(self, name: str, seconds: float) -> bool:
@@ -93,14 +94,16 @@ class Scheduler:
         changed = self.cancel_requested()
         # Searches queue their next points (and spent budgets stop) before the claim sees them.
         changed += services.top_up_searches(now)
-        changed += self.dispatch(now)
+        dispatched = self.dispatch(now)
         if self._every("reconcile", self.reconcile_interval):
             changed += self.reconcile(now)
             changed += self.enforce_deadlines(now)
             self.publish_nodes()
         if self._every("orphans", self.orphan_sweep_interval):
             changed += self.sweep_orphans()
-        return changed > 0
+        # A claim short of a batch took every due job the backend had room for: the next pass
+        # would find nothing, and a new job or a freed slot wakes the loop anyway.
+        return changed > 0 or (dispatched > 0 and self._batch_full)
 
     def publish_nodes(self) -> None:
         """Write the backend's nodes and what is requested on them where the web app reads."""
@@ -123,6 +126,7 @@ class Scheduler:
         )
 
     def dispatch(self, now: datetime) -> int:
+        self._batch_full = False
         if self.monotonic() < self.paused_until:
             return 0
         capacity = self.backend.capacity()
@@ -134,7 +138,14 @@ class Scheduler:
         claimed += services.claim_waiting_jobs(
             limit=limit - len(claimed), takes_default=self.takes_default, **common
         )
+        self._batch_full = len(claimed) >= self.batch
         self._common: dict[int, dict] = {}
+        # One query for the pass, where each runner would otherwise fetch its own spec.
+        self._runner_specs = (
+            services.runner_specs(item.job_id for item in claimed)
+            if claimed and self.backend.hands_spec
+            else {}
+        )
         self._accepted = 0
         started = last_mark = self.monotonic()
         # Stop well before another replica may take the claim over as stale.
@@ -209,6 +220,7 @@ class Scheduler:
             handle=item.handle,
             token=item.token,
             installation=item.installation,
+            runner_spec=self._runner_specs.get(item.job_id),
             **common,
         )
 

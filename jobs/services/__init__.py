@@ -30,6 +30,7 @@ from jobs.services.pipelines import (
 )
 from jobs.services.priority import change_priority
 from jobs.services.retry import retry_failed_jobs
+from jobs.services.runner_spec import runner_spec, runner_specs
 from jobs.services.search import top_up_searches
 from jobs.services.sharing import share_experiment, shared_usernames, unshare_experiment
 from jobs.services.submit import submit_experiment
@@ -58,6 +59,8 @@ __all__ = [
     "retry_failed_jobs",
     "retry_job",
     "retry_pipeline",
+    "runner_spec",
+    "runner_specs",
     "runner_token",
     "share_experiment",
     "shared_usernames",

@@ -62,7 +62,7 @@ def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> in
             kind = event["type"]
             when = event.get("time") or now
             if kind == "started" and job.status != JobStatus.RUNNING:
-                job.status, job.started_at = JobStatus.RUNNING, now
+                job.status, job.started_at = JobStatus.RUNNING, _start_time(job, when, now)
                 fields |= {"status", "started_at"}
             elif kind == "progress":
                 job.progress = event["value"]
@@ -95,6 +95,13 @@ def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> in
     ):
         consider_pruning(job.pk)
     return len(events)
+
+
+def _start_time(job: Job, said: datetime, now: datetime) -> datetime:
+    """When the runner says its entrypoint started, kept within what the server saw (after the
+    claim, not after now): a short job's started event arrives with its result."""
+    earliest = job.claimed_at or job.created_at
+    return min(max(said, earliest), now)
 
 
 def _announce_events(job: Job, attempt: int, fields: set[str], rows: list[JobEvent]) -> None:

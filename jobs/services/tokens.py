@@ -31,12 +31,13 @@ def job_for_runner_token(token: str) -> Job | None:
         job_id, attempt = int(job_part), int(attempt_part)
     except ValueError:
         return None
-    job = (
-        Job.objects.select_related("experiment__algorithm", "experiment__dataset")
-        .filter(pk=job_id)
-        .first()
-    )
-    if job is None or job.attempt != attempt or job.status not in RUNNER_STATUSES:
+    # The job's row alone, by get() (no ORDER BY): every runner call pays for building this
+    # query, and most need nothing else; the few that do load the experiment when they use it.
+    try:
+        job = Job.objects.get(pk=job_id)
+    except Job.DoesNotExist:
+        return None
+    if job.attempt != attempt or job.status not in RUNNER_STATUSES:
         return None
     if not job.runner_token_hash or not hmac.compare_digest(
         job.runner_token_hash, hash_token(token)

@@ -26,13 +26,13 @@ def petri_runner(monkeypatch):
     """The runner's modules, imported from the source tree (the runner is not installed)."""
     monkeypatch.syspath_prepend(str(RUNNER_DIR))
     return importlib.import_module("petri_runner.errors"), importlib.import_module(
-        "petri_runner.runner"
+        "petri_runner.result"
     )
 
 
 def test_every_reason_the_runner_reports_is_a_failure_reason(petri_runner):
-    _, runner = petri_runner
-    sent = {runner.ALGORITHM_ERROR, runner.DEADLINE_EXCEEDED}
+    _, result = petri_runner
+    sent = {result.ALGORITHM_ERROR, result.DEADLINE_EXCEEDED, result.OOM_KILLED}
     assert sent <= set(FailureReason.values)
     assert sent <= {reason.value for reason in RUNNER_REASONS}
 

@@ -46,6 +46,8 @@ class JobSpec:
     # Code a user uploaded (not the operator's catalog): only ever run confined.
     uploaded: bool = False
     installation: str = ""
+    # What GET /api/runner/job/ would answer, for a backend that hands it to the runner at start.
+    runner_spec: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Node:
 
 class Backend(ABC):
     name: str
+    # Whether submit() gets each attempt's runner spec, to hand the runner so it need not ask.
+    hands_spec: bool = False
 
     def capacity(self) -> int | None:
         """How many more attempts it can take now; None when it does not limit them."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -48,6 +49,9 @@ WARM_UID_OFFSET = 65_535
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Without a timeout, each process of a job may use this much CPU time per core it asked for.
 CPU_SECONDS_WITHOUT_TIMEOUT = 24 * 3600
+# The largest runner spec handed in the environment (Linux caps one variable at 128 KiB); a
+# larger one the runner fetches itself.
+MAX_HANDED_SPEC_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class SandboxSettings:
 
 class LocalBackend(Backend):
     name = "local"
+    hands_spec = True
 
     def __init__(
         self,
@@ -128,6 +133,9 @@ class LocalBackend(Backend):
             self.log_dir.mkdir(parents=True, exist_ok=True)
             env = self._runner_env(spec.api_url, spec.token)
             env.update(self._limits_env(spec))
+            handed = json.dumps(spec.runner_spec) if spec.runner_spec is not None else ""
+            if handed and len(handed.encode()) <= MAX_HANDED_SPEC_BYTES:
+                env["PETRI_JOB_SPEC"] = handed  # saves the runner its GET of the spec
             if problem is None:
                 env["PETRI_SANDBOX"] = "bwrap"
                 env["PETRI_SANDBOX_BWRAP"] = self.sandbox.bwrap

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from jobs.models import Job, JobStatus
 from jobs.tests.factories import make_experiment
 from scheduler.backends.base import JobSpec
 from scheduler.backends.local import LocalBackend, SandboxSettings
+from scheduler.backends.noop import NoopBackend
+from scheduler.loop import Scheduler
 
 CANARY = "canary-4711"
 SECRETS = ("DATABASE_URL", "REDIS_URL", "PETRI_SECRET_KEY", "PETRI_EMAIL_PASSWORD", "AWS_SECRET")
@@ -126,3 +130,54 @@ def test_a_running_runners_own_environment_holds_no_server_secret(
     # backend from the allow list: the attempt's token is added in the forked runner alone.
     assert "PETRI_ALGORITHMS_DIR" in names
     assert "PETRI_JOB_TOKEN" not in names
+
+
+class Started:
+    """What the runner host was asked to start: the attempts' environments, by handle."""
+
+    def __init__(self) -> None:
+        self.env: dict[str, dict[str, str]] = {}
+
+    def __call__(self, handle: str, env: dict[str, str], log_file: Path):
+        self.env[handle] = env
+
+        class Alive:
+            pid = 1
+
+            def poll(self):
+                return None
+
+        return Alive()
+
+
+def test_a_runner_is_handed_its_spec_unless_it_is_too_large_for_the_environment(tmp_path):
+    local = backend(tmp_path, kind="none")
+    local.host.start = started = Started()
+    small = {"job": 1, "parameters": {"x": 1}}
+    large = {"job": 2, "parameters": {"blob": "x" * 100_000}}
+
+    local.submit(spec("petri-1-1", runner_spec=small))
+    local.submit(spec("petri-2-1", runner_spec=large))
+
+    assert json.loads(started.env["petri-1-1"]["PETRI_JOB_SPEC"]) == small
+    assert "PETRI_JOB_SPEC" not in started.env["petri-2-1"]  # that runner fetches it
+
+
+class HandingBackend(NoopBackend):
+    hands_spec = True
+
+
+@pytest.mark.django_db
+def test_the_scheduler_hands_a_backend_that_asks_the_very_spec_the_runner_api_serves(
+    user, catalog, client
+):
+    make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2]})
+    handing, plain = HandingBackend(), NoopBackend()
+
+    Scheduler(handing, batch=1).dispatch(timezone.now())
+    Scheduler(plain, batch=1).dispatch(timezone.now())
+
+    [handed] = handing.submitted.values()
+    served = client.get("/api/runner/job/", HTTP_AUTHORIZATION=f"Bearer {handed.token}")
+    assert handed.runner_spec == served.json()
+    assert [s.runner_spec for s in plain.submitted.values()] == [None]

@@ -79,3 +79,13 @@ def test_a_finished_job_wakes_the_scheduler_to_dispatch_the_next_at_once(user, c
         stop.set()
         waker.wake()
         loop.join(10)
+
+
+def test_a_pass_asks_for_another_at_once_only_after_claiming_a_whole_batch(user, catalog):
+    make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2, 3]})
+    scheduler = Scheduler(NoopBackend(), batch=2)
+
+    assert scheduler.tick()  # a whole batch: more may be waiting
+    assert not scheduler.tick()  # the last job, short of a batch: sleep until woken
+    assert Job.objects.filter(status=JobStatus.PENDING).count() == 3
+    assert not scheduler.tick()

@@ -53,33 +53,7 @@ class RunnerView(APIView):
 class RunnerJobView(RunnerView):
     @extend_schema(responses=dict)
     def get(self, request):
-        job: Job = request.auth
-        experiment = job.experiment
-        algorithm = experiment.algorithm
-        dataset = experiment.dataset
-        return Response(
-            {
-                "job": job.pk,
-                "attempt": job.attempt,
-                "experiment": experiment.pk,
-                "algorithm": {
-                    "name": algorithm.name,
-                    "entrypoint": algorithm.entrypoint,
-                    "language": algorithm.language,
-                    "image": algorithm.image,
-                },
-                "parameters": job.parameters,
-                "dataset_url": "/api/runner/dataset/" if dataset else None,
-                "truth_url": "/api/runner/truth/"
-                if dataset and dataset.truth is not None
-                else None,
-                # Uploaded code: unpacked into the work dir instead of a catalog folder.
-                "artifact_url": "/api/runner/artifact/" if algorithm.artifact_id else None,
-                "resources": experiment.resources,
-                "timeout": experiment.timeout,
-                "heartbeat_interval": settings.PETRI_HEARTBEAT_INTERVAL,
-            }
-        )
+        return Response(services.runner_spec(request.auth))
 
 
 class RunnerDatasetView(RunnerView):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class Config:
     # A warm zygote of this job's algorithm (PETRI_WARM_SOCKET) and the folder it sees jobs in.
     warm_socket: str | None = None
     warm_spool: Path | None = None
+    # The attempt's spec, when the backend handed it (PETRI_JOB_SPEC): no need to fetch it.
+    job_spec: dict | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -59,6 +62,7 @@ class Config:
             warm_spool=Path(spool).resolve()
             if (spool := env.get("PETRI_WARM_SPOOL", "").strip())
             else None,
+            job_spec=_job_spec(env),
         )
 
 
@@ -100,6 +104,19 @@ def _token(env: Mapping[str, str]) -> str:
     # The token goes into an HTTP header verbatim; anything else would corrupt the request.
     if not value.isascii() or not value.isprintable() or " " in value:
         raise ConfigError("PETRI_JOB_TOKEN must be printable ASCII without spaces")
+    return value
+
+
+def _job_spec(env: Mapping[str, str]) -> dict | None:
+    raw = env.get("PETRI_JOB_SPEC", "").strip()
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"PETRI_JOB_SPEC is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError("PETRI_JOB_SPEC must be a JSON object")
     return value
 
 

@@ -61,6 +61,7 @@ class EventReporter:
         self._last_sent = clock()
         self._closing = False
         self._urgent = False
+        self._due_at: float | None = None  # a queued event must leave by then (monotonic)
         self._bounded = True
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -101,14 +102,18 @@ class EventReporter:
         with self._cond:
             self._append(make_event("metric", name=name, value=value, step=step))
 
-    def queue(self, event: Event, *, urgent: bool = False) -> None:
+    def queue(self, event: Event, *, urgent: bool = False, within: float | None = None) -> None:
         """Queue any event; it leaves with the next batch, which goes at once when ``urgent``
-        (from the background thread, so the caller never waits for the server)."""
+        and at the latest ``within`` seconds from now when given (from the background thread,
+        so the caller never waits for the server)."""
         with self._cond:
             self._append(event)
             if urgent:
                 self._urgent = True
-                self._cond.notify_all()
+            elif within is not None:
+                due = self._clock() + within
+                self._due_at = due if self._due_at is None else min(self._due_at, due)
+            self._cond.notify_all()
 
     def send_now(self, *extra: Event) -> None:
         """Send everything queued, then ``extra``, from the calling thread; errors propagate."""
@@ -185,6 +190,7 @@ class EventReporter:
     def _take(self) -> list[Event]:
         """Move up to ``max_lines`` log lines' worth of events into a batch (condition held)."""
         self._urgent = False
+        self._due_at = None
         batch: list[Event] = []
         room = self._max_lines
         while self._events and room > 0:
@@ -220,7 +226,8 @@ class EventReporter:
         if self._lines >= self._max_lines or self._urgent:
             return 0.0
         if self._pending():
-            return self._flush_interval - since
+            flush = self._flush_interval - since
+            return flush if self._due_at is None else min(flush, self._due_at - self._clock())
         return self._heartbeat_interval - since
 
     def _run(self) -> None:

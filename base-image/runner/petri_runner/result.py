@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,3 +55,28 @@ def describe_exit(returncode: int | None) -> str:
     except ValueError:
         name = str(-returncode)
     return f"killed by signal {name}"
+
+
+def failed_exit(
+    returncode: int,
+    metrics: dict[str, float],
+    tail: Sequence[str],
+    *,
+    oom_killed: bool = False,
+    limit: tuple[str, str | None] | None = None,
+) -> Result | None:
+    """The failed result of an entrypoint that exited badly (None when it exited 0): killed
+    for memory, or ``limit`` (the message and reason of the sandbox limit it likely hit)."""
+    last_lines = "; last log lines:\n" + "\n".join(tail) if tail else ""
+    if oom_killed:
+        error = "killed for exceeding its memory limit (OOMKilled)" + last_lines
+        return Result.failed(error, exit_code=137, metrics=metrics, reason=OOM_KILLED)
+    if returncode == 0:
+        return None
+    error, reason = describe_exit(returncode), ALGORITHM_ERROR
+    if limit is not None:
+        error += f": it {limit[0]}"
+        reason = limit[1] or reason
+    # Death by signal N is reported the way shells do: 128 + N.
+    exit_code = returncode if returncode > 0 else 128 - returncode
+    return Result.failed(error + last_lines, exit_code=exit_code, metrics=metrics, reason=reason)

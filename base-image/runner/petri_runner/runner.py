@@ -21,12 +21,11 @@ from petri_runner.directives import Metrics, Progress, parse_line
 from petri_runner.events import MAX_LINE_CHARS, Event, EventReporter, make_event
 from petri_runner.outputs import MetricsFileError, iter_output_files, read_metrics_file
 from petri_runner.result import (
-    ALGORITHM_ERROR,
     BACKEND_ERROR,
     DEADLINE_EXCEEDED,
-    OOM_KILLED,
     Result,
     describe_exit,
+    failed_exit,
 )
 from petri_runner.signals import TerminationGuard
 from petri_runner.spec import JobSpec, parse_spec
@@ -44,6 +43,8 @@ INLINE_TOTAL_BYTES = 512 * 1024
 # Once the entrypoint's group is gone, its pipe normally reaches EOF at once; a process that
 # left the group (setsid) may hold it open forever, so reading stops after this long.
 READER_DRAIN_SECONDS = 5.0
+# How soon the started event leaves unless the result (or another batch) takes it first.
+STARTED_WITHIN_SECONDS = 0.25
 
 
 class AttemptRunner:
@@ -64,8 +65,11 @@ class AttemptRunner:
 
     def run(self) -> None:
         """Run to an accepted result; RunnerError or Terminated when that cannot happen."""
-        spec = parse_spec(self._api.get_json(self._api.endpoint(JOB_PATH)))
+        # Handed by the backend (the local one does), or fetched.
+        raw = self._config.job_spec or self._api.get_json(self._api.endpoint(JOB_PATH))
+        spec = parse_spec(raw)
         workspace = Workspace.create(self._config.work_dir, spool=self._config.warm_spool)
+        cleaner: threading.Thread | None = None
         try:
             self._reporter = EventReporter(
                 self._post_events,
@@ -82,13 +86,21 @@ class AttemptRunner:
                 payload["events"] = last
             if self._inline_files:
                 payload["files"] = self._inline_files
+            # The entrypoint is gone and the payload holds what the result needs: the folder
+            # goes while the result travels (removing directories costs milliseconds on some
+            # disks, and the runner's exit is what frees the slot).
+            keep = self._config.keep_workdir
+            cleaner = process.start_thread("petri-cleanup", lambda: workspace.cleanup(keep))
             self._api.post_json(self._api.endpoint(RESULT_PATH), payload)
         finally:
             with self._guard.deferred():
                 if self._reporter is not None:
                     self._reporter.stop()  # a no-op after close(); on errors, stop talking
                 self._stop_entrypoint()
-                workspace.cleanup(keep=self._config.keep_workdir)
+                if cleaner is None:
+                    workspace.cleanup(keep=self._config.keep_workdir)
+                else:
+                    cleaner.join()
 
     def _attempt(self, spec: JobSpec, workspace: Workspace) -> Result:
         algorithm = spec.algorithm
@@ -128,9 +140,10 @@ class AttemptRunner:
             return Result.failed(message, exit_code=None, reason=BACKEND_ERROR)
 
         self._note(f"starting {shlex.join(algorithm.entrypoint)}")
-        # Sent at once by the background thread: no round trip delays the start, and the job
-        # shows running (and its start time is right) even when it ends within a flush.
-        self._require_reporter().queue(make_event("started"), urgent=True)
+        # Sent by the background thread, so no round trip delays the start, within a moment:
+        # a job that ends sooner carries it in its result, one request where two were (and
+        # the server takes the start time from the event, so it is right either way).
+        self._require_reporter().queue(make_event("started"), within=STARTED_WITHIN_SECONDS)
         self._oom_kills = oom.oom_kills()
         started = None
         if warm_argv is not None:
@@ -318,23 +331,14 @@ class AttemptRunner:
                 reason=DEADLINE_EXCEEDED,
             )
         assert returncode is not None
-        if returncode == -signal.SIGKILL and self._oom_killed():
-            error = "killed for exceeding its memory limit (OOMKilled)"
-            if self._tail:
-                error += "; last log lines:\n" + "\n".join(self._tail)
-            return Result.failed(error, exit_code=137, metrics=metrics, reason=OOM_KILLED)
-        if returncode != 0:
-            error = describe_exit(returncode)
-            reason = ALGORITHM_ERROR
-            limit = sandbox.explain(returncode, self._tail, self._config.sandbox.limits)
-            if limit is not None:
-                error += f": it {limit.message}"
-                reason = limit.reason or reason
-            if self._tail:
-                error += "; last log lines:\n" + "\n".join(self._tail)
-            # Death by signal N is reported the way shells do: 128 + N.
-            exit_code = returncode if returncode > 0 else 128 - returncode
-            return Result.failed(error, exit_code=exit_code, metrics=metrics, reason=reason)
+        oom_killed = returncode == -signal.SIGKILL and self._oom_killed()
+        hit = None
+        if returncode and not oom_killed:
+            hit = sandbox.explain(returncode, self._tail, self._config.sandbox.limits)
+        limit = None if hit is None else (hit.message, hit.reason)
+        failed = failed_exit(returncode, metrics, self._tail, oom_killed=oom_killed, limit=limit)
+        if failed is not None:
+            return failed
         if metrics_problem is not None:
             self._note(metrics_problem)
             return Result.failed(metrics_problem, exit_code=0, metrics=metrics)

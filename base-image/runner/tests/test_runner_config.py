@@ -40,6 +40,7 @@ def test_optional_variables_are_read(tmp_path: Path) -> None:
     assert config.work_dir == tmp_path / "w"
     assert config.keep_workdir is True
     assert config.retry_seconds == 2.5
+    assert config.job_spec is None
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,8 @@ def test_optional_variables_are_read(tmp_path: Path) -> None:
         ({"PETRI_RUNNER_RETRY_SECONDS": "soon"}, "must be a number of seconds"),
         ({"PETRI_RUNNER_RETRY_SECONDS": "-1"}, "non-negative"),
         ({"PETRI_KEEP_WORKDIR": "maybe"}, "must be 1 or 0"),
+        ({"PETRI_JOB_SPEC": "{job: 1"}, "PETRI_JOB_SPEC is not JSON"),
+        ({"PETRI_JOB_SPEC": "[1]"}, "PETRI_JOB_SPEC must be a JSON object"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(override: dict, message: str) -> None:

@@ -146,3 +146,27 @@ def test_a_failed_send_is_kept_for_the_main_thread_and_stops_backpressure() -> N
     assert reporter.error is failure
     with pytest.raises(AttemptOver):
         reporter.close()
+
+
+def test_an_event_queued_within_a_delay_leaves_by_then_though_the_flush_is_far() -> None:
+    send = Recorder()
+    reporter = EventReporter(send, heartbeat_interval=600, flush_interval=600)
+    reporter.start()
+    reporter.queue(make_event("started"), within=0.05)
+    send.wait_for(lambda: send.batches)
+    reporter.close()
+
+    assert [e["type"] for e in send.batches[0]] == ["started"]
+
+
+def test_an_event_queued_within_a_delay_rides_with_the_last_batch_if_the_job_ends_first() -> None:
+    send = Recorder()
+    reporter = EventReporter(send, heartbeat_interval=600, flush_interval=600)
+    reporter.start()
+    reporter.queue(make_event("started"), within=600)
+    reporter.log("done")
+
+    last = reporter.finish()
+
+    assert send.batches == []
+    assert [e["type"] for e in last] == ["started", "log"]

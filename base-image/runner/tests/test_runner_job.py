@@ -207,6 +207,19 @@ def test_entrypoint_past_its_timeout_is_killed_with_its_whole_process_group(
     assert not any(is_running(pid) for pid in pids_from_log(api))
 
 
+def test_a_runner_handed_its_spec_does_not_fetch_it(algorithms_dir: Path, launch) -> None:
+    write_algorithm(algorithms_dir, "handed", "print('ran with the handed spec')")
+    with FakeApi(make_spec("not-this-one")) as api:
+        handed = json.dumps(make_spec("handed"))
+        code, _ = run_to_end(launch, runner_env(api.url, algorithms_dir, PETRI_JOB_SPEC=handed))
+
+    assert code == 0
+    assert not [r for r in api.requests if r.path == JOB]
+    [result] = api.results()
+    assert result["status"] == "succeeded"
+    assert "ran with the handed spec" in api.log_lines()
+
+
 def test_missing_algorithm_folder_fails_the_attempt(algorithms_dir: Path, launch) -> None:
     with FakeApi(make_spec("not-installed")) as api:
         code, _ = run_to_end(launch, runner_env(api.url, algorithms_dir))

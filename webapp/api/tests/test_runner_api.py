@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from jobs import services
 from jobs.models import FailureReason, Job, JobEvent, JobStatus, OutputFile
@@ -277,6 +280,35 @@ def test_a_result_carries_the_last_events_and_small_files_stored_before_it(clien
     assert lines == ["hello", "bye"]
     stored = OutputFile.objects.get(job=job)
     assert (stored.name, stored.size, stored.file.read()) == ("sub/out.txt", 4, b"done")
+
+
+def test_a_started_event_in_the_result_gives_the_runners_start_time_within_claim_and_now(
+    client, claimed
+):
+    early, late = claimed
+    claimed_at = timezone.now() - timedelta(minutes=1)
+    Job.objects.filter(pk=early.job_id).update(claimed_at=claimed_at)
+    started = claimed_at + timedelta(seconds=10)
+    posts = [
+        (early, started),
+        # A runner's clock ahead of the server's, or behind the claim, is kept within them.
+        (late, timezone.now() + timedelta(hours=1)),
+    ]
+    for item, when in posts:
+        result = {
+            "status": "succeeded",
+            "exit_code": 0,
+            "events": [{"type": "started", "time": when.isoformat()}],
+        }
+        response = client.post(
+            "/api/runner/result/", result, content_type="application/json", **bearer(item.token)
+        )
+        assert response.status_code == 200, response.json()
+
+    first, second = (Job.objects.get(pk=item.job_id) for item, _ in posts)
+    assert first.started_at == started
+    assert first.status == JobStatus.SUCCEEDED
+    assert second.claimed_at < second.started_at <= second.finished_at
 
 
 @pytest.mark.parametrize(
