@@ -28,8 +28,8 @@ BACKEND_STATUSES = (*RUNNER_STATUSES, JobStatus.CANCELLING)
 class FailureReason(models.TextChoices):
     """Why an attempt ended without success: the one list (docs/architecture.md, "Failures").
 
-    The runner cannot import this; the values it sends (``algorithm_error``,
-    ``deadline_exceeded``) are checked against it by jobs/tests/test_failure_contract.py.
+    The runner cannot import this; the values it sends (petri_runner/result.py's ``REASONS``)
+    are checked against it by jobs/tests/test_failure_contract.py.
     """
 
     UNSCHEDULABLE = "unschedulable"
@@ -59,9 +59,11 @@ RETRYABLE_REASONS = frozenset(
         FailureReason.START_FAILED,
     }
 )
-# The reasons a runner may report in its result (petri_runner/runner.py sends the first two).
+# The reasons a runner may report in its result (petri_runner/result.py's REASONS): backend_error
+# when it could not set up the sandbox, which is retried like the backends' own.
 RUNNER_REASONS = (
     FailureReason.ALGORITHM_ERROR,
+    FailureReason.BACKEND_ERROR,
     FailureReason.DEADLINE_EXCEEDED,
     FailureReason.OOM_KILLED,
 )

@@ -13,6 +13,7 @@ ALGORITHM_ERROR = "algorithm_error"
 BACKEND_ERROR = "backend_error"
 DEADLINE_EXCEEDED = "deadline_exceeded"
 OOM_KILLED = "oom_killed"
+REASONS = (ALGORITHM_ERROR, BACKEND_ERROR, DEADLINE_EXCEEDED, OOM_KILLED)
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,24 @@ def test_the_result_is_idempotent_and_the_token_dies_with_the_attempt(client, cl
     assert client.get("/api/runner/job/", **bearer(item.token)).status_code == 401
 
 
+def test_a_runner_that_could_not_set_up_its_sandbox_is_retried_as_a_backend_error(
+    client, claimed
+):
+    item = claimed[0]
+    result = {
+        "status": "failed",
+        "exit_code": None,
+        "error": "cannot set up the sandbox: bwrap: No permissions",
+        "failure_reason": "backend_error",
+    }
+    answer = client.post(
+        "/api/runner/result/", result, content_type="application/json", **bearer(item.token)
+    )
+    assert answer.status_code == 200, answer.content
+    job = Job.objects.get(pk=item.job_id)
+    assert (job.status, job.attempt) == (JobStatus.WAITING, 2)  # the infrastructure's fault
+
+
 def test_a_retried_job_refuses_the_previous_attempts_token(client, claimed):
     item = claimed[0]
     services.fail_attempt(item.job_id, item.attempt, FailureReason.LOST, "gone")
