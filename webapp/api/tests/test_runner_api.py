@@ -124,9 +124,7 @@ def test_the_result_is_idempotent_and_the_token_dies_with_the_attempt(client, cl
     assert client.get("/api/runner/job/", **bearer(item.token)).status_code == 401
 
 
-def test_a_runner_that_could_not_set_up_its_sandbox_is_retried_as_a_backend_error(
-    client, claimed
-):
+def test_a_runner_that_could_not_set_up_its_sandbox_is_retried_as_a_backend_error(client, claimed):
     item = claimed[0]
     result = {
         "status": "failed",
