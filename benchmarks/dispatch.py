@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+from cpu_clock import CpuClock, per_job_us
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 JOBS = 20_000
@@ -63,6 +65,7 @@ def bench_raw_sql(count: int) -> dict:
             [count],
         )
         cursor.execute("ANALYZE raw_queue")
+        clock = CpuClock.start(connection)
         began, taken = time.perf_counter(), 0
         while True:
             cursor.execute("""
@@ -76,7 +79,8 @@ def bench_raw_sql(count: int) -> dict:
                 break
             taken += len(rows)
         seconds = time.perf_counter() - began
-    return {"jobs": taken, "seconds": seconds, "jobs_per_s": taken / seconds}
+    cpu = clock.stop()
+    return {"jobs": taken, "seconds": seconds, "jobs_per_s": taken / seconds, "cpu": cpu}
 
 
 def make_users_and_catalog():
@@ -112,6 +116,8 @@ def queue_jobs(users, count: int) -> None:
 
 def bench_petri(users, count: int, profile: bool) -> dict:
     """One scheduler, noop backend, fair share and per-user limits on."""
+    from django.db import connection
+
     from jobs.models import Job
     from scheduler.backends.noop import NoopBackend
     from scheduler.loop import Scheduler
@@ -120,19 +126,34 @@ def bench_petri(users, count: int, profile: bool) -> dict:
     queue_jobs(users, count)
     scheduler = Scheduler(NoopBackend(), identity="bench", reconcile_interval=3600)
     profiler = cProfile.Profile() if profile else None
+    statements, ticks = [0], 1
+
+    def count(execute, sql, params, many, context):
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
+    clock = CpuClock.start(connection)
     began = time.perf_counter()
     if profiler:
         profiler.enable()
-    while scheduler.tick():
-        pass
+    with connection.execute_wrapper(count):
+        while scheduler.tick():
+            ticks += 1
     if profiler:
         profiler.disable()
     seconds = time.perf_counter() - began
+    cpu = clock.stop()
     dispatched = Job.objects.filter(status="pending").count()
     if profiler:
         print("\nWhat bounds Petri's dispatch (cProfile, cumulative):")
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
-    return {"jobs": dispatched, "seconds": seconds, "jobs_per_s": dispatched / seconds}
+    return {
+        "jobs": dispatched,
+        "seconds": seconds,
+        "jobs_per_s": dispatched / seconds,
+        "cpu": cpu,
+        "statements_per_tick": statements[0] / ticks,  # the last, empty tick included
+    }
 
 
 def bench_procrastinate(base_url: str, count: int) -> dict:
@@ -359,12 +380,26 @@ def main() -> None:
         "petri_vs_procrastinate": petri / peer["jobs_per_s"] if peer else None,
         "petri_vs_raw": petri / results["raw_sql_limit"]["jobs_per_s"],
     }
+    cpu = per_job_us(results["petri"]), per_job_us(results["raw_sql_limit"])
+    results["targets"]["petri_vs_raw_cpu"] = sum(cpu[1]) / sum(cpu[0]) if all(cpu) else None
     print_table(results)
     print(json.dumps(results))
     from django.db import connections
 
     connections.close_all()
     recreate_database(base, scratch)
+
+
+def _cpu_row(r: dict) -> tuple[str, str, str]:
+    petri, raw = per_job_us(r["petri"]), per_job_us(r["raw_sql_limit"])
+    if petri is None or raw is None:
+        return ("CPU a job (py+pg)", "unmeasured", "Postgres is not on this machine")
+    return (
+        "CPU a job (py+pg)",
+        f"{sum(petri):.0f} us",
+        f"raw {sum(raw):.0f} us: {sum(raw) / sum(petri):.2f} of raw (py {petri[0]:.0f} + pg "
+        f"{petri[1]:.0f}); {r['petri']['statements_per_tick']:.1f} statements a tick",
+    )
 
 
 def print_table(r: dict) -> None:
@@ -376,6 +411,7 @@ def print_table(r: dict) -> None:
             f"{r['petri']['jobs_per_s']:,.0f} jobs/s",
             f">= 1/5 raw: {t['petri_vs_raw']:.2f} of raw",
         ),
+        _cpu_row(r),
         (
             "procrastinate (best worker)",
             f"{r['procrastinate']['jobs_per_s']:,.0f} jobs/s" if r["procrastinate"] else "skipped",

@@ -156,12 +156,14 @@ def _mark_claimed(
     chosen: list[ClaimRow], *, scheduler: str, backend: str, now: datetime
 ) -> list[ClaimedJob]:
     """Write the claim on each row in one statement; the claimed attempts in claim order."""
-    tokens = {row.job_id: (row.attempt, runner_token(row.job_id, row.attempt)) for row in chosen}
     installation = installation_id()
-    writes = [
-        ClaimWrite(job_id, handle_for(job_id, attempt, installation), hash_token(token))
-        for job_id, (attempt, token) in tokens.items()
-    ]
+    attempts = []  # (job_id, attempt, handle, token), built once per job in one pass
+    writes = []
+    for job_id, attempt in chosen:
+        handle = handle_for(job_id, attempt, installation)
+        token = runner_token(job_id, attempt)
+        attempts.append((job_id, attempt, handle, token))
+        writes.append(ClaimWrite(job_id, handle, hash_token(token)))
     found = {
         row.job_id: row
         for row in queries.mark_claimed(writes, scheduler=scheduler, backend=backend, now=now)
@@ -172,18 +174,18 @@ def _mark_claimed(
         .prefetch_related("owner__groups")
         .in_bulk({row.experiment_id for row in found.values()})
     )
-    announce_jobs_changed(list(tokens), experiments)
+    announce_jobs_changed(list(found), experiments)
     return [
         ClaimedJob(
             job_id=job_id,
             attempt=attempt,
-            handle=handle_for(job_id, attempt, installation),
+            handle=handle,
             token=token,
             experiment=experiments[found[job_id].experiment_id],
             owner_id=found[job_id].owner_id,
             installation=installation,
         )
-        for job_id, (attempt, token) in tokens.items()
+        for job_id, attempt, handle, token in attempts
     ]
 
 
@@ -236,7 +238,8 @@ def mark_dispatched(claimed: list[ClaimedJob]) -> int:
     """The backend accepted these attempts. Jobs cancelled meanwhile are left to the cancel pass."""
     if not claimed:
         return 0
-    with transaction.atomic():
+    # No savepoint: the scheduler counts the attempts in the same transaction.
+    with transaction.atomic(savepoint=False):
         updated = queries.mark_dispatched(
             [c.job_id for c in claimed], [c.handle for c in claimed], timezone.now()
         )

@@ -45,12 +45,13 @@ ORDER BY o.owner_id, j.priority DESC, j.id;
 
 -- name: mark_claimed
 -- Write a claim on every chosen row in one statement: parallel arrays of id, handle and token
--- hash, so the statement's text is the same whatever the batch size.
+-- hash, so the statement's text is the same whatever the batch size. The "= ANY" lets the
+-- planner fetch the rows by primary key; joined on the arrays alone it hashes the whole table.
 UPDATE jobs_job AS j
 SET status = %(status)s, claimed_at = %(now)s, scheduler = %(scheduler)s,
     backend = %(backend)s, wait_reason = '', handle = v.handle, runner_token_hash = v.hash
 FROM unnest(%(ids)s::bigint[], %(handles)s::text[], %(hashes)s::text[]) AS v(id, handle, hash)
-WHERE j.id = v.id
+WHERE j.id = ANY(%(ids)s::bigint[]) AND j.id = v.id
 RETURNING j.id, j.experiment_id, j.owner_id;
 
 -- name: mark_dispatched
@@ -59,7 +60,8 @@ RETURNING j.id, j.experiment_id, j.owner_id;
 UPDATE jobs_job AS j
 SET status = %(pending)s, last_event_at = %(now)s
 FROM unnest(%(ids)s::bigint[], %(handles)s::text[]) AS v(id, handle)
-WHERE j.id = v.id AND j.handle = v.handle AND j.status = %(dispatching)s;
+WHERE j.id = ANY(%(ids)s::bigint[]) AND j.id = v.id AND j.handle = v.handle
+    AND j.status = %(dispatching)s;
 
 -- name: commit_without_flush
 -- For a transaction whose loss in a crash of Postgres costs nothing but a repeat: its commit
