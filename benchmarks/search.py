@@ -19,10 +19,12 @@ a time). Problems:
 Per problem it prints, for each strategy and budget, the best over seeds as mean ± standard
 deviation [min, max], Petri's beside Optuna's, and a verdict: "same points" when every seed's
 objectives are Optuna's in the same order, else "as good" when Petri's mean is no worse,
-"within noise" when it is worse by at most the standard deviation of Optuna's bests over
-seeds, else "WORSE". Then seconds per job: Petri's (submit to end over its jobs, --slots at
-once) beside the floor (local_overhead's: the entrypoint run directly --floor-jobs times,
---slots at a time) and their ratio against local_overhead's goal. One JSON line at the end.
+"within noise" when it is worse by at most two standard errors of the difference of the two
+means (sqrt(sd_petri²/n + sd_optuna²/n)), else "WORSE". Then seconds per job: Petri's (submit
+to end over its jobs, --slots at once) beside the floor (local_overhead's: the entrypoint run
+directly --floor-jobs times, --slots at a time), as a ratio against local_overhead's goal, and
+a search's against the grid's (the local backend's own overhead, in the same run). One JSON
+line at the end, with every seed's bests.
 """
 
 from __future__ import annotations
@@ -200,8 +202,9 @@ def verdict(ours: list[float], theirs: list[float], order: str, same: bool) -> s
     behind = behind if order == "max" else -behind
     if behind <= 0:
         return "as good"
-    noise = statistics.stdev(theirs) if len(theirs) > 1 else 0.0
-    return "within noise" if behind <= noise else "WORSE"
+    n = len(theirs)
+    variance = (statistics.variance(ours) + statistics.variance(theirs)) / n if n > 1 else 0.0
+    return "within noise" if behind <= 2 * math.sqrt(variance) else "WORSE"
 
 
 def compare(problem: dict, runs: list[tuple], budgets: list[int]) -> list[dict]:
@@ -217,8 +220,8 @@ def compare(problem: dict, runs: list[tuple], budgets: list[int]) -> list[dict]:
             {
                 "budget": budget,
                 "runs": len(chosen),
-                "petri": spread(ours),
-                "optuna": spread(theirs),
+                "petri": {**spread(ours), "bests": ours},
+                "optuna": {**spread(theirs), "bests": theirs},
                 "verdict": verdict(ours, theirs, problem["order"], same),
             }
         )
@@ -278,11 +281,16 @@ def run_problem(name: str, args, url: str, token: str, env: dict, workdir: Path)
         f"s/job: floor {floor_per_job:.3f} (the entrypoint directly, {args.slots} at a time); "
         f"through Petri (goal <= {lo.GOAL}x the floor):"
     )
+    grid = results.get("grid", {}).get("s_per_job")
     for strategy, result in results.items():
         ratio = result["s_per_job"] / floor_per_job
         result["ratio"] = ratio
         met = "met" if ratio <= lo.GOAL else "not met"
-        print(f"  {strategy:<8}{result['s_per_job']:>8.3f}  {ratio:>5.2f}x {met}")
+        line = f"  {strategy:<8}{result['s_per_job']:>8.3f}  {ratio:>5.2f}x {met:<8}"
+        if grid and strategy != "grid":
+            result["ratio_to_grid"] = result["s_per_job"] / grid
+            line += f"  {result['ratio_to_grid']:.2f}x the grid's"
+        print(line.rstrip())
     return {"floor_s_per_job": floor_per_job, **results}
 
 
