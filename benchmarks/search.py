@@ -3,6 +3,7 @@
 
 Usage: .venv/bin/python benchmarks/search.py [--budgets 20,50,100] [--seeds 3] [--slots 2]
            [--problems sleep,pc] [--strategies grid,random,tpe] [--floor-jobs 20]
+       .venv/bin/python benchmarks/search.py --parallel-cost 30 [--slots 2] [--budgets ...]
 
 Serves Petri embedded for real (`manage.py serve` on SQLite in a temporary folder, the
 scheduler in-process on the local backend with --slots slots). For each problem, strategy and
@@ -25,6 +26,10 @@ to end over its jobs, --slots at once) beside the floor (local_overhead's: the e
 directly --floor-jobs times, --slots at a time), as a ratio against local_overhead's goal, and
 a search's against the grid's (the local backend's own overhead, in the same run). One JSON
 line at the end, with every seed's bests.
+
+--parallel-cost S serves nothing: it runs TPE on the sleep problem's score (a formula, no
+entrypoint) in Optuna alone over S seeds, telling each trial before the next ask and keeping
+--slots trials pending as Petri does, to show what asking while others run costs TPE itself.
 """
 
 from __future__ import annotations
@@ -294,6 +299,30 @@ def run_problem(name: str, args, url: str, token: str, env: dict, workdir: Path)
     return {"floor_s_per_job": floor_per_job, **results}
 
 
+def parallel_cost(seeds: int, slots: int, budgets: list[int]) -> None:
+    """TPE in Optuna alone on the sleep score: one trial at a time beside ``slots`` pending."""
+
+    def bests(pending: int, seed: int) -> list[float]:
+        study = optuna.create_study(direction="maximize", sampler=sampler("tpe", seed))
+        asked: list[tuple] = []
+        while len(study.trials) < budgets[-1] or asked:
+            while len(asked) < pending and len(study.trials) < budgets[-1]:
+                trial = study.ask()
+                x, y = (trial.suggest_float(name, -5, 5) for name in ("x", "y"))
+                asked.append((trial, -((x - 1) ** 2) - (y + 2) ** 2))
+            study.tell(*asked.pop(0))  # the oldest ends first
+        values = [t.value for t in study.trials]
+        return [max(values[:n]) for n in budgets]
+
+    print(f"TPE in Optuna alone, sleep score (max), mean ± sd over {seeds} seeds")
+    for pending in (1, slots):
+        runs = list(zip(*(bests(pending, seed) for seed in range(seeds)), strict=True))
+        cells = "".join(
+            f"  N={n}: {shown(spread(list(b)))}" for n, b in zip(budgets, runs, strict=True)
+        )
+        print(f"{pending} pending{cells}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", default="20,50,100")
@@ -302,8 +331,12 @@ def main() -> None:
     parser.add_argument("--problems", default="sleep,pc")
     parser.add_argument("--strategies", default="grid,random,tpe")
     parser.add_argument("--floor-jobs", type=int, default=20)
+    parser.add_argument("--parallel-cost", type=int, default=0, metavar="SEEDS")
     args = parser.parse_args()
     args.budgets = sorted(int(b) for b in args.budgets.split(","))
+    if args.parallel_cost:
+        parallel_cost(args.parallel_cost, args.slots, args.budgets)
+        return
     args.strategies = args.strategies.split(",")
     load_before = os.getloadavg()
     report = {}
