@@ -206,28 +206,49 @@ def through_petri(algorithm: str, jobs: int, slots: int, workdir: Path) -> tuple
         return seconds, descendants_cpu() - before
 
 
+def run_once(
+    algorithm: str,
+    params: dict,
+    run_dir: Path,
+    dataset: Path | None = None,
+    truth: Path | None = None,
+) -> dict:
+    """The algorithm's entrypoint run directly once in ``run_dir``, as the local backend
+    would run it; the metrics it wrote (empty when none)."""
+    (run_dir / "out").mkdir(parents=True)
+    (run_dir / "params.json").write_text(json.dumps(params))
+    env = {
+        **os.environ,
+        "PETRI_PARAMS_FILE": str(run_dir / "params.json"),
+        "PETRI_OUTPUT_DIR": str(run_dir / "out"),
+        # As the local backend runs it: the algorithm kit beside the runner on the path.
+        "PYTHONPATH": str(ROOT / "base-image" / "runner"),
+    }
+    if dataset is not None:
+        env["PETRI_DATASET_FILE"] = str(dataset)
+    if truth is not None:
+        env["PETRI_TRUTH_FILE"] = str(truth)
+    argv = [sys.executable, "main.py"]
+    subprocess.run(
+        argv, cwd=ROOT / "algorithms" / algorithm, env=env, check=True, capture_output=True
+    )
+    metrics = run_dir / "out" / "metrics.json"
+    return json.loads(metrics.read_text()) if metrics.exists() else {}
+
+
 def run_directly(
-    algorithm: str, jobs: int, slots: int, workdir: Path, params: dict, dataset: Path | None = None
+    algorithm: str,
+    jobs: int,
+    slots: int,
+    workdir: Path,
+    params: dict,
+    dataset: Path | None = None,
+    truth: Path | None = None,
 ) -> float:
     """The floor: the algorithm's entrypoint run ``jobs`` times, ``slots`` at a time."""
-    code_dir = ROOT / "algorithms" / algorithm
-    entrypoint = ["python", "main.py"]
 
     def one(i: int) -> None:
-        run_dir = workdir / f"direct-{i}"
-        (run_dir / "out").mkdir(parents=True)
-        (run_dir / "params.json").write_text(json.dumps(params))
-        env = {
-            **os.environ,
-            "PETRI_PARAMS_FILE": str(run_dir / "params.json"),
-            "PETRI_OUTPUT_DIR": str(run_dir / "out"),
-            # As the local backend runs it: the algorithm kit beside the runner on the path.
-            "PYTHONPATH": str(ROOT / "base-image" / "runner"),
-        }
-        if dataset is not None:
-            env["PETRI_DATASET_FILE"] = str(dataset)
-        argv = [sys.executable if a == "python" else a for a in entrypoint]
-        subprocess.run(argv, cwd=code_dir, env=env, check=True, capture_output=True)
+        run_once(algorithm, params, workdir / f"direct-{i}", dataset, truth)
 
     started = time.monotonic()
     with ThreadPoolExecutor(slots) as pool:

@@ -2,16 +2,19 @@
 
 The job table is the source of truth; the study is a throw-away view of it, so a restarted or
 second scheduler rebuilds the same study. What a sampler notes for itself (Optuna's study and
-trial system attributes: the Sobol index, CMA-ES's generation) is kept on the experiment.
+trial system attributes: the Sobol index, CMA-ES's generation) and where its random streams
+stand are kept on the experiment, so it asks what the same sampler would in one process.
 """
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.distributions import (
     BaseDistribution,
@@ -19,6 +22,7 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.trial import TrialState
 
 from jobs.search.space import Dimension, Space
@@ -65,24 +69,70 @@ def distribution(dim: Dimension) -> BaseDistribution:
 
 
 def mixed_seed(seed: int, count: int) -> int:
-    """The sampler's seed for the ``count``-th rebuild: reproducible, and new each time."""
+    """The seed for a search saved before its streams were: reproducible, new per rebuild."""
     return (seed * 1_000_003 + count) % 2**32
 
 
-def make_sampler(strategy: str, seed: int, count: int) -> optuna.samplers.BaseSampler:
-    rng_seed = mixed_seed(seed, count)
+def new_sampler(strategy: str, seed: int) -> optuna.samplers.BaseSampler:
+    """The sampler for ``strategy``, built as in one Optuna process with this seed."""
     if strategy == "random":
-        return optuna.samplers.RandomSampler(seed=rng_seed)
+        return optuna.samplers.RandomSampler(seed=seed)
     if strategy == "sobol":
-        # The sequence's own seed stays fixed so every rebuild walks the same sequence.
-        return optuna.samplers.QMCSampler(qmc_type="sobol", seed=seed % 2**32, scramble=True)
+        return optuna.samplers.QMCSampler(qmc_type="sobol", seed=seed, scramble=True)
     if strategy == "tpe":
-        return optuna.samplers.TPESampler(seed=rng_seed, n_startup_trials=10)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
     if strategy == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=rng_seed, warn_independent_sampling=False)
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if strategy == "gp":
-        return optuna.samplers.GPSampler(seed=rng_seed)
+        return optuna.samplers.GPSampler(seed=seed)
     raise ValueError(f"no sampler for strategy {strategy!r}")
+
+
+def make_sampler(
+    strategy: str, seed: int, state: dict[str, Any] | None = None, count: int = 0
+) -> optuna.samplers.BaseSampler:
+    """The sampler with its random streams where ``state`` left them (see ``saved_state``)."""
+    sampler = new_sampler(strategy, seed)
+    streams = (state or {}).get("rng")
+    if streams:
+        for name, rng in random_streams(sampler).items():
+            if name in streams:
+                rng.set_state(_decoded(streams[name]))
+    elif count:
+        # Asked before streams were saved: reseeding from the seed alone would ask its first
+        # points again, so each rebuild draws from a seed of its own, as it then did.
+        for rng in random_streams(sampler).values():
+            rng.seed(mixed_seed(seed, count))
+    return sampler
+
+
+def random_streams(sampler: optuna.samplers.BaseSampler) -> dict[str, Any]:
+    """Every numpy RandomState the sampler (and the samplers inside it) draws from, by name."""
+    found: dict[str, Any] = {}
+    for name, value in sorted(vars(sampler).items()):
+        if isinstance(value, LazyRandomState):
+            found[name] = value.rng
+        elif isinstance(value, optuna.samplers.BaseSampler):
+            for inner, rng in random_streams(value).items():
+                found[f"{name}.{inner}"] = rng
+    return found
+
+
+def _encoded(rng: Any) -> dict[str, Any]:
+    state = rng.get_state(legacy=False)
+    key = base64.b64encode(state["state"]["key"].tobytes()).decode()
+    return {"key": key, "pos": state["state"]["pos"], "gauss": [state["has_gauss"], state["gauss"]]}
+
+
+def _decoded(saved: dict[str, Any]) -> dict[str, Any]:
+    key = np.frombuffer(base64.b64decode(saved["key"]), dtype=np.uint32)
+    has_gauss, gauss = saved["gauss"]
+    return {
+        "bit_generator": "MT19937",
+        "state": {"key": key, "pos": saved["pos"]},
+        "has_gauss": has_gauss,
+        "gauss": gauss,
+    }
 
 
 def make_pruner(config: dict[str, Any]) -> optuna.pruners.BasePruner:
@@ -182,11 +232,13 @@ def ask(study: optuna.Study, space: Space) -> tuple[optuna.trial.Trial, dict[str
 
 
 def saved_state(study: optuna.Study, job_of_trial: dict[int, int]) -> dict[str, Any]:
-    """The sampler's notes to keep: the study's and each trial's system attributes."""
+    """The sampler's notes to keep: the study's and each trial's system attributes, and where
+    its random streams stand."""
     trials = {}
     for trial in study.get_trials(deepcopy=False):
         job_id = job_of_trial.get(trial.number, trial.user_attrs.get("job"))
         if job_id is not None and trial.system_attrs:
             trials[str(job_id)] = dict(trial.system_attrs)
     study_attrs = study._storage.get_study_system_attrs(study._study_id)
-    return {"study": dict(study_attrs), "trials": trials}
+    streams = {name: _encoded(rng) for name, rng in random_streams(study.sampler).items()}
+    return {"study": dict(study_attrs), "trials": trials, "rng": streams}

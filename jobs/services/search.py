@@ -155,7 +155,9 @@ def _ask(experiment: Experiment, slots: int, now: datetime) -> int:
         space,
         directions(experiment),
         records,
-        sampler=studies.make_sampler(experiment.strategy, experiment.seed or 0, len(records)),
+        sampler=studies.make_sampler(
+            experiment.strategy, experiment.seed or 0, experiment.search_state, len(records)
+        ),
         state=experiment.search_state,
     )
     jobs, job_of_trial = [], {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import optuna
 import pytest
 
 from jobs import services
@@ -106,6 +108,72 @@ def test_every_strategy_searches_the_space_without_asking_a_point_twice(user, al
     ]
     assert len(points) == 12 and len(set(points)) == 12
     assert all(-5 <= x <= 5 and -5 <= y <= 5 for x, y in points)
+
+
+def score(x: float, y: float) -> float:
+    return -((x - 1) ** 2) - (y + 2) ** 2
+
+
+def asked_in_one_process(sampler: optuna.samplers.BaseSampler, n: int) -> list[tuple]:
+    """Plain Optuna, as its docs use it: ask, suggest x then y, tell, one trial at a time."""
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    points = []
+    for _ in range(n):
+        trial = study.ask()
+        x, y = trial.suggest_float("x", -5, 5), trial.suggest_float("y", -5, 5)
+        study.tell(trial, score(x, y))
+        points.append((x, y))
+    return points
+
+
+def asked_by_petri(experiment: Experiment, restart_after: int) -> list[tuple]:
+    """Run the search to its end, restarting the scheduler once: no Python object kept, and
+    numpy's global stream moved on as in a new process."""
+    while True:
+        live = finish_live(experiment)
+        if not live:
+            break
+        if experiment.job_count >= restart_after > experiment.job_count - len(live):
+            np.random.seed(12345)
+            experiment = Experiment.objects.get(pk=experiment.pk)
+        top_up(experiment.pk)
+        experiment.refresh_from_db()
+    jobs = Job.objects.filter(experiment=experiment).order_by("index")
+    return [(j.parameters["x"], j.parameters["y"]) for j in jobs]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "parallelism", "in_process"),
+    [
+        ("random", 1, lambda: optuna.samplers.RandomSampler(seed=7)),
+        ("random", 3, lambda: optuna.samplers.RandomSampler(seed=7)),
+        ("sobol", 1, lambda: optuna.samplers.QMCSampler(qmc_type="sobol", seed=7, scramble=True)),
+        ("tpe", 1, lambda: optuna.samplers.TPESampler(seed=7, n_startup_trials=10)),
+        ("cmaes", 1, lambda: optuna.samplers.CmaEsSampler(seed=7)),
+    ],
+)
+def test_a_search_asks_the_points_its_sampler_asks_in_one_process_with_the_same_seed(
+    user, algorithm, strategy, parallelism, in_process
+):
+    """Random points do not depend on results, so any parallelism gives Optuna's stream; a
+    model-based sampler gives it when each point is told before the next is asked."""
+    experiment = search(user, algorithm, strategy=strategy, max_jobs=16, parallelism=parallelism)
+    petri = asked_by_petri(experiment, restart_after=5)
+    assert len(petri) == 16
+    assert petri == asked_in_one_process(in_process(), 16)
+
+
+def test_a_search_asked_before_its_streams_were_saved_asks_no_point_again(user, algorithm):
+    experiment = search(user, algorithm, max_jobs=8)
+    finish_live(experiment)
+    Experiment.objects.filter(pk=experiment.pk).update(search_state={"study": {}, "trials": {}})
+    assert top_up(experiment.pk) == 2
+    points = [
+        (j.parameters["x"], j.parameters["y"]) for j in Job.objects.filter(experiment=experiment)
+    ]
+    assert len(set(points)) == 4
+    experiment.refresh_from_db()
+    assert set(experiment.search_state["rng"]) == {"_rng"}  # saved from now on
 
 
 def test_sobol_walks_on_through_its_sequence_across_rebuilds(user, algorithm):
