@@ -75,6 +75,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(f"serve-{item.path.stem}"))
     if getattr(config.option, "loadgroup", False):  # xdist workers under --dist loadgroup
         _name_groups(items)
+        # xdist hands work out in collection order: the longest first, so that none of them
+        # starts last and leaves the other workers idle at the end.
+        items.sort(key=_expected_length)
+
+
+def _expected_length(item: pytest.Item) -> int:
+    """0 for the real cluster's tests (one worker runs them all, minutes), then servers and
+    browsers, then database tests, then the rest."""
+    if any(m.args[:1] == ("kube-cluster",) for m in item.iter_markers("xdist_group")):
+        return 0
+    if item.get_closest_marker("browser") or item.get_closest_marker("system"):
+        return 1
+    return 2 if item.get_closest_marker("db") else 3
 
 
 def _name_groups(items: list[pytest.Item]) -> None:
