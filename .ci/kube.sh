@@ -92,7 +92,8 @@ build_web_image() {
   [ -d "$base" ] || { echo "kube: no $base: the kit's build.sh makes it" >&2; exit 1; }
   # The web app's build (npm ci first on a fresh checkout) and the venv that collects its
   # static files: `make install frontend`, as `make test` would do them.
-  make -C "$ROOT" install frontend >&2
+  # .ci/run makes them at the same time under this lock: wait for it rather than run pip twice.
+  flock "${PETRI_MAKE_LOCK:-${TMPDIR:-/tmp}/petri-make.lock}" make -C "$ROOT" install frontend >&2
   if [ ! -f "$deps/$stamp" ]; then
     rm -rf "$deps"; mkdir -p "$deps"
     sed -e '/^# algorithms/,/^$/d' -e '/^# tests and lint/,/^$/d' -e '/^# pulled in by/,$d' \
