@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -42,6 +43,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in BLAS_THREADS:
         os.environ.setdefault(name, "1")
     threadpoolctl.threadpool_limits(1)  # this process loaded numpy before any conftest ran
+    # Bytecode is cached even where the environment says not to (this machine sets
+    # PYTHONDONTWRITEBYTECODE): otherwise each xdist worker rewrites every test module's
+    # assertions again, and each server a test starts compiles Petri again, ~4 s a process.
+    # Jobs still never write any: the runner's sandbox sets it again for them.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
     from django.conf import settings
 
     if not settings.configured:  # run with -p no:django (runner and catalog tests alone)
