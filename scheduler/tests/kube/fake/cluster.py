@@ -15,19 +15,15 @@ import itertools
 import threading
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
 
 from scheduler.tests.kube import schema
+from scheduler.tests.kube.fake.lives import PodLives, condition, now_iso
 from scheduler.tests.kube.fake.server import KINDS, Handler, resource_of, status_body
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class FakeCluster:
+class FakeCluster(PodLives):
     """The state of the fake API server, and the levers tests pull on it."""
 
     def __init__(self) -> None:
@@ -221,146 +217,10 @@ class FakeCluster:
                 if any(ref.get("uid") == owner_uid for ref in owners):
                     del self.objects[kind][key]
 
-    # -- driving pods and Jobs -------------------------------------------------------------
-
-    def _pod(self, job: str, namespace: str) -> dict[str, Any]:
-        pods = [
-            p
-            for (ns, _), p in self.objects["pods"].items()
-            if ns == namespace and p["metadata"]["labels"].get("job-name") == job
-        ]
-        assert pods, f"the Job {job} has no pod"
-        return max(pods, key=lambda p: p["metadata"]["creationTimestamp"])
-
-    def _job(self, job: str, namespace: str) -> dict[str, Any]:
-        return self.objects["jobs"][(namespace, job)]
-
-    def schedule(
-        self, job: str, node: str = "node-a", namespace: str = "petri", since: str | None = None
-    ) -> None:
-        with self.lock:
-            pod = self._pod(job, namespace)
-            pod["spec"]["nodeName"] = node
-            pod["status"]["conditions"] = [_cond("PodScheduled", "True", since=since)]
-
-    def unschedulable(
-        self, job: str, since: str | None = None, namespace: str = "petri", message: str = ""
-    ) -> None:
-        with self.lock:
-            condition = _cond("PodScheduled", "False", "Unschedulable", since=since)
-            condition["message"] = message or "0/3 nodes are available: 3 Insufficient cpu."
-            self._pod(job, namespace)["status"]["conditions"] = [condition]
-
-    def waiting(self, job: str, reason: str, message: str = "", namespace: str = "petri") -> None:
-        with self.lock:
-            pod = self._pod(job, namespace)
-            pod["status"]["containerStatuses"] = [
-                _container(pod, {"waiting": {"reason": reason, "message": message}})
-            ]
-
-    def run(self, job: str, namespace: str = "petri", node: str = "node-a") -> None:
-        with self.lock:
-            self.schedule(job, node, namespace)
-            pod = self._pod(job, namespace)
-            pod["status"].update(
-                phase="Running",
-                containerStatuses=[
-                    _container(pod, {"running": {"startedAt": now_iso()}}, ready=True)
-                ],
-            )
-            pod["status"]["conditions"].append(_cond("Ready", "True"))
-            self._job(job, namespace)["status"].update(active=1, ready=1)
-
-    def succeed(self, job: str, namespace: str = "petri") -> None:
-        with self.lock:
-            pod = self._pod(job, namespace)
-            pod["status"].update(
-                phase="Succeeded",
-                containerStatuses=[_container(pod, _terminated(0, "Completed"))],
-            )
-            self._job(job, namespace)["status"] = {
-                "succeeded": 1,
-                "active": 0,
-                "ready": 0,
-                "conditions": [
-                    _cond("SuccessCriteriaMet", "True", "CompletionsReached"),
-                    _cond("Complete", "True", "CompletionsReached"),
-                ],
-            }
-
-    def _job_failed(self, job: str, namespace: str, reason: str, message: str) -> None:
-        self._job(job, namespace)["status"] = {
-            "failed": 1,
-            "active": 0,
-            "ready": 0,
-            "conditions": [
-                _cond("FailureTarget", "True", reason, message),
-                _cond("Failed", "True", reason, message),
-            ],
-        }
-
-    def fail(
-        self,
-        job: str,
-        exit_code: int = 1,
-        reason: str = "Error",
-        log: str | None = None,
-        namespace: str = "petri",
-    ) -> None:
-        """The runner container ended with ``exit_code``; the Job fails (backoffLimit 0)."""
-        with self.lock:
-            pod = self._pod(job, namespace)
-            pod["status"].update(
-                phase="Failed", containerStatuses=[_container(pod, _terminated(exit_code, reason))]
-            )
-            if log is not None:
-                self.logs[pod["metadata"]["name"]] = log
-            self._job_failed(job, namespace, "BackoffLimitExceeded", "Job has reached the limit")
-
-    def evict(self, job: str, namespace: str = "petri") -> None:
-        with self.lock:
-            pod = self._pod(job, namespace)
-            pod["status"].update(
-                phase="Failed",
-                reason="Evicted",
-                message="The node was low on resource: memory.",
-                containerStatuses=[_container(pod, _terminated(137, "ContainerStatusUnknown"))],
-            )
-            pod["status"].setdefault("conditions", []).append(
-                _cond("DisruptionTarget", "True", "TerminationByKubelet", "low on memory")
-            )
-            self._job_failed(job, namespace, "BackoffLimitExceeded", "Job has reached the limit")
-
-    def pass_deadline(self, job: str, namespace: str = "petri") -> None:
-        """The Job ran past activeDeadlineSeconds: its pods are deleted and it fails."""
-        with self.lock:
-            uid = self._job(job, namespace)["metadata"]["uid"]
-            for key, pod in list(self.objects["pods"].items()):
-                if any(r["uid"] == uid for r in pod["metadata"]["ownerReferences"]):
-                    del self.objects["pods"][key]
-            self._job_failed(
-                job, namespace, "DeadlineExceeded", "Job was active longer than specified deadline"
-            )
-
-    def suspend(self, job: str, namespace: str = "petri") -> None:
-        """What Kueue does to a Job it has not admitted: suspended, and no pod."""
-        with self.lock:
-            obj = self._job(job, namespace)
-            uid = obj["metadata"]["uid"]
-            obj["spec"]["suspend"] = True
-            obj["status"] = {"conditions": [_cond("Suspended", "True", "JobSuspended")]}
-            for key, pod in list(self.objects["pods"].items()):
-                if any(r["uid"] == uid for r in pod["metadata"]["ownerReferences"]):
-                    del self.objects["pods"][key]
-
     def vanish(self, job: str, namespace: str = "petri") -> None:
         """The Job is deleted behind Petri's back (a TTL, a person with kubectl)."""
         self.delete("jobs", namespace, job, "Background")
         self.deletions.pop()
-
-    def set_log(self, job: str, text: str, namespace: str = "petri") -> None:
-        with self.lock:
-            self.logs[self._pod(job, namespace)["metadata"]["name"]] = text
 
     def add_node(
         self,
@@ -388,7 +248,7 @@ class FakeCluster:
             "status": {
                 "allocatable": allocatable,
                 "capacity": dict(allocatable),
-                "conditions": [_cond("Ready", "True" if ready else "False")],
+                "conditions": [condition("Ready", "True" if ready else "False")],
             },
         }
         self.put("nodes", node)
@@ -411,30 +271,3 @@ class FakeCluster:
             },
             namespace,
         )
-
-
-def _cond(
-    kind: str, status: str, reason: str = "", message: str = "", since: str | None = None
-) -> dict[str, Any]:
-    condition = {"type": kind, "status": status, "lastTransitionTime": since or now_iso()}
-    if reason:
-        condition["reason"] = reason
-    if message:
-        condition["message"] = message
-    return condition
-
-
-def _container(pod: dict[str, Any], state: dict[str, Any], ready: bool = False) -> dict[str, Any]:
-    container = pod["spec"]["containers"][0]
-    return {
-        "name": container["name"],
-        "image": container["image"],
-        "imageID": "",
-        "ready": ready,
-        "restartCount": 0,
-        "state": state,
-    }
-
-
-def _terminated(code: int, reason: str) -> dict[str, Any]:
-    return {"terminated": {"exitCode": code, "reason": reason, "finishedAt": now_iso()}}
