@@ -8,6 +8,7 @@ pytest_plugins = [
     "petri_pytest.services",
     "petri_pytest.tiers",
     "petri_pytest.isolation",
+    "petri_pytest.databases",
     "pytester",  # petri_pytest's own tests
 ]
 

@@ -1,9 +1,9 @@
 """What each test process (one per xdist worker) keeps to itself, and the fast password hasher.
 
-Each process gets its own var directory (media, runner logs, the SQLite test database; the
-server fixture hands it to `serve`) and its own Redis channel-layer prefix (exported to every
-process it starts), so parallel workers never see each other's files or events. pytest-django
-already suffixes the test database per worker.
+Each process gets its own var directory (media, runner logs; the server fixture hands it to
+`serve`) and its own Redis channel-layer prefix (exported to every process it starts), so
+parallel workers never see each other's files or events. Its test database is its own clone
+(databases.py).
 """
 
 from __future__ import annotations
@@ -57,9 +57,6 @@ def pytest_configure(config: pytest.Config) -> None:
     _state["var"] = var
     settings.VAR_DIR = var
     settings.MEDIA_ROOT = var / "media"
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3":
-        database["TEST"] = {**database.get("TEST", {}), "NAME": str(var / "test-petri.sqlite3")}
 
     prefix = f"petri-test-{os.getpid()}"
     os.environ["PETRI_CHANNEL_PREFIX"] = prefix
@@ -120,26 +117,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     var = _state.pop("var", None)
     if var is not None:
         shutil.rmtree(var, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """pytest-django's test databases, dropped at the end even if a thread left a session open.
-
-    Threads of the tests (asgiref's pool, listeners) may still hold a connection; PostgreSQL
-    refuses to drop a database in use, which would leave test_<name>_gwN behind.
-    """
-    yield
-    from django.db import connections
-
-    with django_db_blocker.unblock():
-        for connection in connections.all():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
 
 
 @pytest.fixture(autouse=True)
