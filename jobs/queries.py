@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Count, Q
 
-from jobs.models import Job, JobStatus
+from jobs.models import BACKEND_STATUSES, Job, JobStatus
 
 BULK_BATCH = 2000
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
@@ -93,6 +93,29 @@ def due_owners(*, backend: str, takes_default: bool, now: datetime) -> list[int]
         claimable_by(backend, takes_default), status=JobStatus.WAITING, not_before__lte=now
     )
     return sorted(set(due.values_list("owner_id", flat=True).distinct().order_by()))
+
+
+def held_jobs(owners: Iterable[int], *, backend: str = "") -> dict[int, int]:
+    """How many jobs each of ``owners`` holds now on ``backend`` (every backend for ''),
+    counting only users who hold any."""
+    owners = sorted(owners)
+    if not owners:
+        return {}
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                QUERIES["held_jobs"],
+                {
+                    "owners": owners,
+                    "active": [s.value for s in BACKEND_STATUSES],
+                    "backend": backend,
+                },
+            )
+            return {owner: n for owner, n in cursor.fetchall() if n}
+    held = Job.objects.filter(status__in=BACKEND_STATUSES, owner_id__in=owners)
+    if backend:
+        held = held.filter(backend=backend)
+    return dict(held.values_list("owner_id").annotate(n=Count("id")).order_by())
 
 
 def lock_waiting(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -14,16 +13,16 @@ from django.utils import timezone
 from jobs import queries
 from jobs.models import Experiment, Installation, Job, JobStatus
 from jobs.queries import ClaimRow, ClaimWrite, WaitingRow, claimable_by
-from jobs.services.quotas import NOTHING, quota_book
-from jobs.services.tokens import hash_token, runner_token
+from jobs.services.quotas import NOTHING, QuotaBook, quota_book
+from jobs.services.tokens import hash_token, runner_token, token_key
 from jobs.services.usage import Requested, requested
 from jobs.signals import announce_jobs_changed
 from jobs.telemetry import CLAIM_SECONDS
 
 
-@dataclass(frozen=True)
-class ClaimedJob:
-    """One attempt a scheduler now owns and must hand to its backend."""
+class ClaimedJob(NamedTuple):
+    """One attempt a scheduler now owns and must hand to its backend (a tuple: one is built
+    per job dispatched, and a tuple is the cheapest immutable record to build)."""
 
     job_id: int
     attempt: int
@@ -32,6 +31,20 @@ class ClaimedJob:
     experiment: Experiment
     owner_id: int
     installation: str
+
+
+# What a backend's spec reads of a claimed job's experiment (scheduler/loop.py); any other
+# field still loads when read, with a query of its own.
+SPEC_FIELDS = (
+    "resources",
+    "timeout",
+    "owner_id",
+    "algorithm_id",
+    "algorithm__name",
+    "algorithm__image",
+    "algorithm__artifact_id",
+    "owner__username",
+)
 
 
 def installation_id() -> str:
@@ -103,6 +116,61 @@ def _ranked(rows: list[WaitingRow], held: dict[int, int]) -> list[Candidate]:
     return ranked
 
 
+def fair_caps(allowances: dict[int, int], held: dict[int, int], limit: int) -> dict[int, int]:
+    """How many rows each user could at most win in a batch of ``limit`` by fair share alone.
+
+    The batch takes the lowest ranks (held + k): the water level is the least rank T at
+    which the users' allowances below it fill the batch; nobody gets a job ranked above T.
+    Each user keeps one row at least: its priority tells whether it should go first.
+    """
+
+    def below(level: int) -> int:
+        return sum(min(n, max(0, level - held.get(u, 0))) for u, n in allowances.items())
+
+    low = min((held.get(u, 0) for u in allowances), default=0)
+    high = max((held.get(u, 0) for u in allowances), default=0) + limit
+    if below(high) <= limit:
+        return dict(allowances)  # every allowed row fits in the batch: no cap
+    while low < high:  # the least level that fills the batch
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if below(middle) < limit else (low, middle)
+    return {u: min(n, max(1, low - held.get(u, 0))) for u, n in allowances.items()}
+
+
+def _lock_fair_share(
+    allowances: dict[int, int], book: QuotaBook, limit: int, **where: Any
+) -> list[WaitingRow]:
+    """Lock each user's next due rows, only as many as fair share could give them.
+
+    Rows above the water level cannot make the batch; locking and ranking them would cost
+    as much as claiming (with ten users, ten times the batch). The cap holds only when no
+    quota refuses a row within its user's allowance, when the capped rows fill the batch and
+    when no capped user's next row could outrank a locked one; else every allowed row is
+    locked, as before (rows this claim already holds come back, never skipped).
+    """
+    caps = (
+        allowances
+        if book.refuses_within_allowance()
+        else fair_caps(allowances, book.held_jobs, limit)
+    )
+    rows = queries.lock_waiting(caps, **where)
+    capped = {u for u, n in caps.items() if n < allowances[u]}
+    if not capped:
+        return rows
+    got: dict[int, int] = defaultdict(int)
+    last_priority: dict[int, int] = {}
+    for row in rows:
+        got[row.owner_id] += 1
+        last_priority[row.owner_id] = row.priority
+    # A capped user's next row has a rank above every locked row's (but those kept by the
+    # one-row floor) and a priority no higher than their last locked one: it could only go
+    # before a locked row of lower priority.
+    lowest = min((row.priority for row in rows), default=0)
+    short = len(rows) < limit and any(got[u] == caps[u] for u in capped)
+    outranked = any(last_priority.get(u, lowest) > lowest for u in capped)
+    return queries.lock_waiting(allowances, **where) if short or outranked else rows
+
+
 def _fair_candidates(
     limit: int, now: datetime, backend: str, takes_default: bool
 ) -> list[ClaimRow]:
@@ -127,7 +195,9 @@ def _fair_candidates(
             _label_blocked(due, owner, blocked, limit)
         else:
             allowances[owner] = book.allowance(owner, limit)
-    rows = queries.lock_waiting(allowances, backend=backend, takes_default=takes_default, now=now)
+    rows = _lock_fair_share(
+        allowances, book, limit, backend=backend, takes_default=takes_default, now=now
+    )
     ranked = _ranked(rows, book.held_jobs)
     asks: dict[int, Requested] = {}
     if book.counts_resources:
@@ -157,11 +227,12 @@ def _mark_claimed(
 ) -> list[ClaimedJob]:
     """Write the claim on each row in one statement; the claimed attempts in claim order."""
     installation = installation_id()
+    key = token_key()
     attempts = []  # (job_id, attempt, handle, token), built once per job in one pass
     writes = []
     for job_id, attempt in chosen:
         handle = handle_for(job_id, attempt, installation)
-        token = runner_token(job_id, attempt)
+        token = runner_token(job_id, attempt, key)
         attempts.append((job_id, attempt, handle, token))
         writes.append(ClaimWrite(job_id, handle, hash_token(token)))
     found = {
@@ -169,21 +240,23 @@ def _mark_claimed(
         for row in queries.mark_claimed(writes, scheduler=scheduler, backend=backend, now=now)
     }
     # With what the backend needs to know of each: its algorithm, its owner and their groups.
+    # Only those columns: the claim pays for compiling and loading this query every pass.
     experiments = (
         Experiment.objects.select_related("algorithm", "owner")
+        .only(*SPEC_FIELDS)
         .prefetch_related("owner__groups")
         .in_bulk({row.experiment_id for row in found.values()})
     )
     announce_jobs_changed(list(found), experiments)
     return [
         ClaimedJob(
-            job_id=job_id,
-            attempt=attempt,
-            handle=handle,
-            token=token,
-            experiment=experiments[found[job_id].experiment_id],
-            owner_id=found[job_id].owner_id,
-            installation=installation,
+            job_id,
+            attempt,
+            handle,
+            token,
+            experiments[found[job_id].experiment_id],
+            found[job_id].owner_id,
+            installation,
         )
         for job_id, attempt, handle, token in attempts
     ]

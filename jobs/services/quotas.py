@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from jobs import queries
 from jobs.errors import InvalidInput
 from jobs.models import BACKEND_STATUSES, Job, Quota, UsageRecord
 from jobs.services.usage import Requested, month_of, requested
@@ -96,6 +97,13 @@ class QuotaBook:
                 room = min(room, bucket.max_jobs - bucket.jobs)
         return max(room, 0)
 
+    def refuses_within_allowance(self) -> bool:
+        """Whether a job within its user's ``allowance`` may still be refused: by a resource
+        quota or budget, or by a group's quota that another member's job used up."""
+        return self.counts_resources or any(
+            bucket.group for buckets in self.buckets.values() for bucket in buckets
+        )
+
     def blocked(self, user_id: int) -> str:
         for bucket in self.buckets[user_id]:
             reason = bucket.blocks_everything()
@@ -124,6 +132,10 @@ def _held(
     user_ids: set[int] | None, with_resources: bool, backend: str = ""
 ) -> dict[int, tuple[int, float, int]]:
     """Jobs, CPU cores and GPUs each user holds on a backend (``backend``, or any) now."""
+    if not with_resources and user_ids is not None:
+        # Every claim asks this: the queue's own statement, a count per user.
+        counts = queries.held_jobs(user_ids, backend=backend)
+        return {owner: (n, 0.0, 0) for owner, n in counts.items()}
     held = Job.objects.filter(status__in=BACKEND_STATUSES)
     if backend:
         held = held.filter(backend=backend)

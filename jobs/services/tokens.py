@@ -14,10 +14,15 @@ from django.conf import settings
 from jobs.models import RUNNER_STATUSES, Job
 
 
-def runner_token(job_id: int, attempt: int) -> str:
+def runner_token(job_id: int, attempt: int, key: bytes | None = None) -> str:
+    """The attempt's token; a caller deriving many passes ``token_key()`` once for all."""
     message = f"petri-runner:{job_id}:{attempt}".encode()
-    digest = hmac.digest(settings.SECRET_KEY.encode(), message, "sha256").hex()
+    digest = hmac.digest(key or token_key(), message, "sha256").hex()
     return f"{job_id}.{attempt}.{digest}"
+
+
+def token_key() -> bytes:
+    return settings.SECRET_KEY.encode()
 
 
 def hash_token(token: str) -> str:

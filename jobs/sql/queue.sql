@@ -25,6 +25,16 @@ CROSS JOIN LATERAL (
 ) AS due
 ORDER BY w.owner_id;
 
+-- name: held_jobs
+-- How many jobs each of these users holds on a backend (or on all, for ''): one count per user
+-- down the active index, with no sort or hash of the rows, since every tick asks.
+SELECT o.owner_id, (
+    SELECT count(*) FROM jobs_job AS q
+    WHERE q.owner_id = o.owner_id AND q.status = ANY(%(active)s::text[])
+        AND (%(backend)s = '' OR q.backend = %(backend)s)
+) AS held
+FROM unnest(%(owners)s::int[]) AS o(owner_id);
+
 -- name: lock_waiting
 -- Every user's next due waiting rows, in claim order (priority, then age), each user's up to
 -- their allowance: one statement for all users of a claim. Rows another claim holds are

@@ -4,6 +4,7 @@ import pytest
 
 from jobs import services
 from jobs.models import Job, JobStatus, Quota
+from jobs.services.claim import fair_caps
 from jobs.tests.factories import AlgorithmFactory, UserFactory, make_experiment
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +75,31 @@ def test_the_backend_capacity_is_the_claim_limit(algorithm):
     make_experiment(user, algorithm, parameters={"n": list(range(10))})
     assert len(claim(limit=4)) == 4
     assert Job.objects.filter(status=JobStatus.WAITING).count() == 6
+
+
+def test_fair_caps_lock_no_more_rows_than_fair_share_could_give_each_user():
+    assert fair_caps({1: 500, 2: 500}, {}, 500) == {1: 250, 2: 250}
+    assert fair_caps({1: 500, 2: 500}, {1: 100}, 500) == {1: 200, 2: 300}
+    assert fair_caps({1: 3, 2: 4}, {}, 10) == {1: 3, 2: 4}  # all of it fits: no cap
+    # One row at least, however much a user holds: its priority may put it first.
+    assert fair_caps({1: 10, 2: 10}, {1: 1000}, 10) == {1: 1, 2: 10}
+
+
+def test_a_user_with_fewer_jobs_than_their_share_leaves_the_rest_of_the_batch_to_others(
+    algorithm,
+):
+    few, many = UserFactory(username="few"), UserFactory(username="many")
+    make_experiment(few, algorithm, parameters={"n": [1, 2]})
+    make_experiment(many, algorithm, parameters={"n": list(range(20))})
+    owners = [c.owner_id for c in claim(limit=10)]
+    assert owners.count(few.pk) == 2
+    assert owners.count(many.pk) == 8
+
+
+def test_priority_beats_fair_share_beyond_the_water_level(algorithm):
+    busy, other = UserFactory(username="busy"), UserFactory(username="other")
+    make_experiment(busy, algorithm, parameters={"n": list(range(3))})
+    claim(limit=3)  # busy holds three: fair share alone would give them one of the next four
+    make_experiment(busy, algorithm, parameters={"n": list(range(5))}, priority=5)
+    make_experiment(other, algorithm, parameters={"n": list(range(5))})
+    assert [c.owner_id for c in claim(limit=4)] == [busy.pk] * 4

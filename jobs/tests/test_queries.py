@@ -18,6 +18,7 @@ def test_every_statement_the_queue_runs_is_loaded_by_name():
     assert set(queries.QUERIES) == {
         "commit_without_flush",
         "due_owners",
+        "held_jobs",
         "lock_waiting",
         "mark_claimed",
         "mark_dispatched",
@@ -32,6 +33,7 @@ def test_every_statement_the_queue_runs_is_loaded_by_name():
     assert first_words == {
         "commit_without_flush": "SET",
         "due_owners": "WITH",
+        "held_jobs": "SELECT",
         "lock_waiting": "SELECT",
         "mark_claimed": "UPDATE",
         "mark_dispatched": "UPDATE",
@@ -46,7 +48,7 @@ def test_the_statements_name_the_job_table_and_columns_the_model_has():
     for name in ("mark_claimed", "mark_dispatched", "insert_grid"):
         sql = queries.QUERIES[name]
         assert Job._meta.db_table in re.findall(r"(?:UPDATE|INTO) (\w+)", sql), name
-    for name in ("due_owners", "lock_waiting"):
+    for name in ("due_owners", "held_jobs", "lock_waiting"):
         assert Job._meta.db_table in re.findall(r"FROM (\w+)", queries.QUERIES[name]), name
         read = set(re.findall(r"\bq\.(\w+)", queries.QUERIES[name]))
         assert read and read <= columns, name
@@ -113,6 +115,26 @@ def test_due_owners_are_the_users_with_a_due_job_this_backend_may_take(user, oth
 
     assert default == sorted([user.pk, other_user.pk])
     assert only_bound == [other_user.pk]
+
+
+@pytest.mark.django_db
+def test_held_jobs_counts_what_each_user_holds_on_a_backend_or_on_all(user, other_user):
+    from jobs.tests.factories import UserFactory
+
+    idle = UserFactory()
+    make_experiment(user, parameters={"n": [1, 2, 3, 4]})
+    make_experiment(other_user, parameters={"n": [1, 2]})
+    mine = list(Job.objects.filter(owner=user).order_by("id").values_list("id", flat=True))
+    Job.objects.filter(pk__in=mine[:2]).update(status=JobStatus.RUNNING, backend="noop")
+    Job.objects.filter(pk=mine[2]).update(status=JobStatus.DISPATCHING, backend="other")
+    Job.objects.filter(pk=mine[3]).update(status=JobStatus.SUCCEEDED, backend="noop")
+    Job.objects.filter(owner=other_user).update(status=JobStatus.CANCELLING, backend="noop")
+    owners = [user.pk, other_user.pk, idle.pk]
+
+    assert queries.held_jobs(owners) == {user.pk: 3, other_user.pk: 2}
+    assert queries.held_jobs(owners, backend="noop") == {user.pk: 2, other_user.pk: 2}
+    assert queries.held_jobs(owners, backend="other") == {user.pk: 1}
+    assert queries.held_jobs([]) == {}
 
 
 @pytest.mark.django_db
