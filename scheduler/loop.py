@@ -142,9 +142,7 @@ class Scheduler:
         self._common: dict[int, dict] = {}
         # One query for the pass, where each runner would otherwise fetch its own spec.
         self._runner_specs = (
-            services.runner_specs(item.job_id for item in claimed)
-            if claimed and self.backend.hands_spec
-            else {}
+            services.runner_specs(claimed) if claimed and self.backend.hands_spec else {}
         )
         started = last_mark = self.monotonic()
         # Stop well before another replica may take the claim over as stale.
