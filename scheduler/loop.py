@@ -391,5 +391,6 @@ def run_forever(
         nodes.withdraw_nodes(scheduler.backend.name, scheduler.identity)
     finally:
         waker.close()
-        connection.close()
+        if not connection.in_atomic_block:  # the kept SQLite one; not a caller's transaction
+            connection.close()
     log.info("scheduler %s stopped", scheduler.identity)
