@@ -19,6 +19,7 @@ from jobs.services.lifecycle import (
     finish_attempt,
     mark_cancelled,
     record_events,
+    report_result,
     retry_job,
 )
 from jobs.services.outputs import store_output_file
@@ -56,6 +57,7 @@ __all__ = [
     "reclaim_stale_dispatching",
     "record_events",
     "release_claimed",
+    "report_result",
     "retry_failed_jobs",
     "retry_job",
     "retry_pipeline",

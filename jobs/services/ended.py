@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from jobs.models import FINAL_STATUSES, Experiment, Job, Strategy
@@ -28,16 +28,16 @@ def check_ended(experiment_ids: Iterable[int]) -> None:
 
 def claim_ended(experiment_ids: Iterable[int]) -> list[int]:
     """Take the one right to announce each ended experiment; announce those taken."""
-    jobs = Job.objects.filter(experiment=OuterRef("pk"))
-    # A search between two points has no unfinished job yet has not ended: it ends once stopped.
-    ended = Experiment.objects.filter(notified_at__isnull=True).filter(
-        Exists(jobs),
-        ~Exists(jobs.exclude(status__in=FINAL_STATUSES)),
-        Q(strategy=Strategy.GRID) | ~Q(stop_reason=""),
-    )
     claimed = []
     for experiment_id in experiment_ids:
-        if ended.filter(pk=experiment_id).update(notified_at=timezone.now()) == 1:
+        # Most jobs end with others still to run: a plain look for an unfinished job costs a
+        # fraction of building the conditional UPDATE, which it could only make a no-op.
+        unfinished = Job.objects.filter(experiment_id=experiment_id).exclude(
+            status__in=FINAL_STATUSES
+        )
+        if unfinished.exists():
+            continue
+        if _ended().filter(pk=experiment_id).update(notified_at=timezone.now()) == 1:
             claimed.append(experiment_id)
             experiment_ended.send(None, experiment_id=experiment_id)
     if claimed:
@@ -46,3 +46,14 @@ def claim_ended(experiment_ids: Iterable[int]) -> list[int]:
 
         advance_after_experiments(claimed)
     return claimed
+
+
+def _ended() -> QuerySet[Experiment]:
+    """Experiments that ended and were not announced yet."""
+    jobs = Job.objects.filter(experiment=OuterRef("pk"))
+    # A search between two points has no unfinished job yet has not ended: it ends once stopped.
+    return Experiment.objects.filter(notified_at__isnull=True).filter(
+        Exists(jobs),
+        ~Exists(jobs.exclude(status__in=FINAL_STATUSES)),
+        Q(strategy=Strategy.GRID) | ~Q(stop_reason=""),
+    )

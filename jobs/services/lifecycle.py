@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from jobs.models import (
 )
 from jobs.services.ended import check_ended
 from jobs.services.generated import register_generated_dataset
+from jobs.services.outputs import store_output_files
 from jobs.services.pruning import consider_pruning
 from jobs.services.retry import backoff, requeued_fields, should_retry
 from jobs.services.search import stop_search
@@ -34,7 +36,9 @@ from jobs.wakeups import wake_schedulers
 def _locked(job_id: int) -> Job:
     # Only the job's row: FOR UPDATE on the join would lock the experiment's too, serializing
     # every runner of an experiment and deadlocking two of them against a third writer.
-    return Job.objects.select_for_update(of=("self",)).select_related("experiment").get(pk=job_id)
+    # The algorithm comes along: a finished job's generator check reads it.
+    locked = Job.objects.select_for_update(of=("self",))
+    return locked.select_related("experiment__algorithm").get(pk=job_id)
 
 
 def _note(job: Job, text: str, now: datetime) -> None:
@@ -50,43 +54,54 @@ def _note(job: Job, text: str, now: datetime) -> None:
 
 def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> int:
     """Store a runner's batch of events; refuses (Conflict) once the attempt is over."""
-    now = timezone.now()
     with transaction.atomic():
         job = _locked(job_id)
-        if job.attempt != attempt or job.status not in RUNNER_STATUSES:
-            raise Conflict(f"attempt {attempt} of job {job_id} is over")
-        fields = {"last_event_at"}
-        job.last_event_at = now
-        rows: list[JobEvent] = []
-        for event in events:
-            kind = event["type"]
-            when = event.get("time") or now
-            if kind == "started" and job.status != JobStatus.RUNNING:
-                job.status, job.started_at = JobStatus.RUNNING, _start_time(job, when, now)
-                fields |= {"status", "started_at"}
-            elif kind == "progress":
-                job.progress = event["value"]
-                fields.add("progress")
-            elif kind == "log":
-                rows.append(
-                    JobEvent(
-                        job=job,
-                        attempt=attempt,
-                        kind=JobEvent.Kind.LOG,
-                        time=when,
-                        data={"lines": event["lines"]},
-                    )
+        rows = _record_locked(job, attempt, events, timezone.now())
+    _after_events(job, events, rows)
+    return len(events)
+
+
+def _record_locked(
+    job: Job, attempt: int, events: list[dict[str, Any]], now: datetime
+) -> list[JobEvent]:
+    """``record_events`` on a row this transaction holds; the event rows it stored."""
+    if job.attempt != attempt or job.status not in RUNNER_STATUSES:
+        raise Conflict(f"attempt {attempt} of job {job.pk} is over")
+    fields = {"last_event_at"}
+    job.last_event_at = now
+    rows: list[JobEvent] = []
+    for event in events:
+        kind = event["type"]
+        when = event.get("time") or now
+        if kind == "started" and job.status != JobStatus.RUNNING:
+            job.status, job.started_at = JobStatus.RUNNING, _start_time(job, when, now)
+            fields |= {"status", "started_at"}
+        elif kind == "progress":
+            job.progress = event["value"]
+            fields.add("progress")
+        elif kind == "log":
+            rows.append(
+                JobEvent(
+                    job=job,
+                    attempt=attempt,
+                    kind=JobEvent.Kind.LOG,
+                    time=when,
+                    data={"lines": event["lines"]},
                 )
-            elif kind == "metric":
-                data = {"name": event["name"], "value": event["value"], "step": event.get("step")}
-                rows.append(
-                    JobEvent(
-                        job=job, attempt=attempt, kind=JobEvent.Kind.METRIC, time=when, data=data
-                    )
-                )
-        JobEvent.objects.bulk_create(rows)
-        job.save(update_fields=sorted(fields))
-        _announce_events(job, attempt, fields, rows)
+            )
+        elif kind == "metric":
+            data = {"name": event["name"], "value": event["value"], "step": event.get("step")}
+            rows.append(
+                JobEvent(job=job, attempt=attempt, kind=JobEvent.Kind.METRIC, time=when, data=data)
+            )
+    JobEvent.objects.bulk_create(rows)
+    job.save(update_fields=sorted(fields))
+    _announce_events(job, attempt, fields, rows)
+    return rows
+
+
+def _after_events(job: Job, events: list[dict[str, Any]], rows: list[JobEvent]) -> bool:
+    """Count the events and let the pruner judge a watched metric; True when it judged."""
     for kind in {event["type"] for event in events}:
         RUNNER_EVENTS.labels(kind).inc(sum(1 for event in events if event["type"] == kind))
     watched = job.experiment.pruner.get("metric") if job.experiment.pruner else None
@@ -94,7 +109,46 @@ def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> in
         row.kind == JobEvent.Kind.METRIC and row.data["name"] == watched for row in rows
     ):
         consider_pruning(job.pk)
-    return len(events)
+        return True
+    return False
+
+
+def report_result(
+    job_id: int,
+    attempt: int,
+    *,
+    events: list[dict[str, Any]],
+    files: list[tuple[str, bytes]],
+    succeeded: bool,
+    metrics: dict[str, float],
+    exit_code: int | None,
+    error: str,
+    failure_reason: str,
+) -> Job:
+    """A runner's result with its last events and small files: all or nothing, in that order.
+
+    As ``record_events``, ``store_output_files`` and ``finish_attempt`` one after the other,
+    with the job's row locked and read once instead of once each.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        job = _locked(job_id)
+        if events:
+            rows = _record_locked(job, attempt, events, now)
+            if _after_events(job, events, rows):
+                job = _locked(job_id)  # the pruner may have moved the row meanwhile
+        if files:
+            store_output_files(job, [(name, io.BytesIO(data), len(data)) for name, data in files])
+        return _finish_locked(
+            job,
+            attempt,
+            succeeded=succeeded,
+            metrics=metrics,
+            exit_code=exit_code,
+            error=error,
+            failure_reason=failure_reason,
+            now=now,
+        )
 
 
 def _start_time(job: Job, said: datetime, now: datetime) -> datetime:
@@ -152,41 +206,68 @@ def finish_attempt(
     now: datetime | None = None,
 ) -> Job:
     """Record an attempt's outcome. Idempotent: a repeated or stale report changes nothing."""
-    now = now or timezone.now()
     with transaction.atomic():
-        job = _locked(job_id)
-        if job.attempt != attempt or job.status not in BACKEND_STATUSES:
-            return job
-        record_usage(job, attempt, now)  # before a retry clears started_at
-        if job.status == JobStatus.CANCELLING and not succeeded:
-            _mark_cancelled(job, now)
-        elif succeeded and (problem := register_generated_dataset(job)):
-            _fail(job, FailureReason.ALGORITHM_ERROR, problem, exit_code, now)
-        elif succeeded:
-            job.status, job.finished_at, job.progress = JobStatus.SUCCEEDED, now, 1.0
-            job.exit_code, job.error, job.failure_reason = exit_code, "", ""
-        else:
-            _fail(job, failure_reason or FailureReason.ALGORITHM_ERROR, error, exit_code, now)
-        if job.status in FINAL_STATUSES:
-            Result.objects.update_or_create(
-                job=job,
-                defaults={
-                    "experiment_id": job.experiment_id,
-                    "parameters": job.parameters,
-                    "index": job.index,
-                    "repeat": job.repeat,
-                    "attempt": attempt,
-                    "status": job.status,
-                    "metrics": metrics or {},
-                    "created_at": now,
-                },
-            )
-        job.save()
-        announce_jobs_changed([job.pk], [job.experiment_id])
-        wake_schedulers()  # a slot is free (and a retry may be due): no need to wait for a poll
-        if job.status in FINAL_STATUSES:
-            check_ended([job.experiment_id])
+        return _finish_locked(
+            _locked(job_id),
+            attempt,
+            succeeded=succeeded,
+            metrics=metrics,
+            exit_code=exit_code,
+            error=error,
+            failure_reason=failure_reason,
+            now=now or timezone.now(),
+        )
+
+
+def _finish_locked(
+    job: Job,
+    attempt: int,
+    *,
+    succeeded: bool,
+    metrics: dict[str, float] | None,
+    exit_code: int | None,
+    error: str,
+    failure_reason: str,
+    now: datetime,
+) -> Job:
+    """``finish_attempt`` on a row this transaction holds."""
+    if job.attempt != attempt or job.status not in BACKEND_STATUSES:
+        return job
+    record_usage(job, attempt, now)  # before a retry clears started_at
+    if job.status == JobStatus.CANCELLING and not succeeded:
+        _mark_cancelled(job, now)
+    elif succeeded and (problem := register_generated_dataset(job)):
+        _fail(job, FailureReason.ALGORITHM_ERROR, problem, exit_code, now)
+    elif succeeded:
+        job.status, job.finished_at, job.progress = JobStatus.SUCCEEDED, now, 1.0
+        job.exit_code, job.error, job.failure_reason = exit_code, "", ""
+    else:
+        _fail(job, failure_reason or FailureReason.ALGORITHM_ERROR, error, exit_code, now)
+    if job.status in FINAL_STATUSES:
+        _store_result(job, attempt, metrics or {}, now)
+    job.save()
+    announce_jobs_changed([job.pk], [job.experiment_id])
+    wake_schedulers()  # a slot is free (and a retry may be due): no need to wait for a poll
+    if job.status in FINAL_STATUSES:
+        check_ended([job.experiment_id])
     return job
+
+
+def _store_result(job: Job, attempt: int, metrics: dict[str, float], now: datetime) -> None:
+    """Write the job's one Result row (replacing one left behind). The job's row is locked,
+    so no other writer races for it: an UPDATE, else an INSERT, with no savepoint around."""
+    values = {
+        "experiment_id": job.experiment_id,
+        "parameters": job.parameters,
+        "index": job.index,
+        "repeat": job.repeat,
+        "attempt": attempt,
+        "status": job.status,
+        "metrics": metrics,
+        "created_at": now,
+    }
+    if not Result.objects.filter(job=job).update(**values):
+        Result.objects.create(job=job, **values)
 
 
 def fail_attempt(

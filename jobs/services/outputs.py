@@ -51,19 +51,32 @@ def _check_graph(content: IO[bytes]) -> None:
 
 def store_output_file(job: Job, name: str, content: IO[bytes], size: int) -> OutputFile:
     """Save (or replace) one output file of the job's current attempt."""
-    name = clean_output_name(name)
-    if name == GRAPH_FILE:
-        _check_graph(content)
+    return store_output_files(job, [(name, content, size)])[0]
+
+
+def store_output_files(job: Job, files: list[tuple[str, IO[bytes], int]]) -> list[OutputFile]:
+    """Save (or replace) output files of the job's current attempt: (name, content, size) each,
+    all or nothing, the earlier ones found in one query and the rows written in one."""
+    named = {}
+    for name, content, size in files:
+        name = clean_output_name(name)
+        if name == GRAPH_FILE:
+            _check_graph(content)
+        named[name] = (content, size)  # a name given twice: the last one stands, as replaced
     with transaction.atomic():
-        previous = OutputFile.objects.filter(job=job, attempt=job.attempt, name=name).first()
+        mine = OutputFile.objects.filter(job=job, attempt=job.attempt)
+        previous = list(mine.filter(name__in=list(named)))
+        for output in previous:
+            output.file.delete(save=False)
         if previous:
-            previous.file.delete(save=False)
-            previous.delete()
-        output = OutputFile(
-            job=job, experiment_id=job.experiment_id, attempt=job.attempt, name=name, size=size
-        )
-        output.file.save(
-            f"{job.pk}-{job.attempt}-{PurePosixPath(name).name}", File(content), save=False
-        )
-        output.save()
-    return output
+            OutputFile.objects.filter(pk__in=[output.pk for output in previous]).delete()
+        outputs = []
+        for name, (content, size) in named.items():
+            output = OutputFile(
+                job=job, experiment_id=job.experiment_id, attempt=job.attempt, name=name, size=size
+            )
+            output.file.save(
+                f"{job.pk}-{job.attempt}-{PurePosixPath(name).name}", File(content), save=False
+            )
+            outputs.append(output)
+        return OutputFile.objects.bulk_create(outputs)

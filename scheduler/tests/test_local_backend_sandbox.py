@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from jobs import services
 from jobs.models import Job, JobStatus
-from jobs.tests.factories import make_experiment
+from jobs.tests.factories import make_csv, make_experiment
 from scheduler.backends.base import JobSpec
 from scheduler.backends.local import LocalBackend, SandboxSettings
 from scheduler.backends.noop import NoopBackend
@@ -168,10 +169,19 @@ class HandingBackend(NoopBackend):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("dataset", ["none", "without truth", "with truth"])
 def test_the_scheduler_hands_a_backend_that_asks_the_very_spec_the_runner_api_serves(
-    user, catalog, client
+    user, catalog, client, dataset
 ):
-    make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2]})
+    data = None
+    if dataset != "none":
+        truth = (
+            {"nodes": ["x", "y"], "edges": [{"source": "x", "target": "y", "type": "directed"}]}
+            if dataset == "with truth"
+            else None
+        )
+        data, _ = services.create_dataset(owner=user, upload=make_csv(3), truth=truth)
+    make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2]}, dataset=data)
     handing, plain = HandingBackend(), NoopBackend()
 
     Scheduler(handing, batch=1).dispatch(timezone.now())

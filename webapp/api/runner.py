@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import authentication, exceptions, permissions, serializers, status
@@ -190,23 +188,15 @@ class RunnerResultView(RunnerView):
         job: Job = request.auth
         # All or nothing: a refused file (a bad graph.json, stored first) leaves no event behind.
         files = sorted(data.get("files") or [], key=lambda f: f["name"] != GRAPH_FILE)
-        with transaction.atomic():
-            if data.get("events"):
-                services.record_events(job.pk, job.attempt, data["events"])
-            for inline in files:
-                content = inline["content"]
-                services.store_output_file(job, inline["name"], io.BytesIO(content), len(content))
-            job = self._finish(job, data)
-        return Response({"job": job.pk, "status": job.status, "attempt": job.attempt})
-
-    @staticmethod
-    def _finish(job: Job, data: dict) -> Job:
-        return services.finish_attempt(
+        job = services.report_result(
             job.pk,
             job.attempt,
+            events=data.get("events") or [],
+            files=[(inline["name"], inline["content"]) for inline in files],
             succeeded=data["status"] == "succeeded",
             metrics=data["metrics"],
             exit_code=data.get("exit_code"),
             error=(data.get("error") or "")[-20_000:],
             failure_reason=data.get("failure_reason") or "",
         )
+        return Response({"job": job.pk, "status": job.status, "attempt": job.attempt})
