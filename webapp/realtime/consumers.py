@@ -32,16 +32,13 @@ class EventStream(AsyncWebsocketConsumer):
     group: str | None = None
 
     async def connect(self) -> None:
-        user, group = self.scope.get("user"), None
+        user = self.scope["user"]
         experiment_id = self.scope["url_route"]["kwargs"].get("experiment_id")
-        if user is not None and user.is_authenticated:
-            self.grant = grant_for(self.scope, experiment_id)
-            if not await check({self.grant}):
-                by_id = experiment_id is not None
-                group = experiment_group(experiment_id) if by_id else user_group(user.pk)
-        if group is None:
+        self.grant = grant_for(self.scope, experiment_id)
+        if not user.is_authenticated or await check({self.grant}):
             await self.close()  # before accept: the client sees its handshake refused
             return
+        group = user_group(user.pk) if experiment_id is None else experiment_group(experiment_id)
         self.hub = hub()
         # Joined before the handshake completes: whatever commits once the client is
         # connected reaches it, so a REST read made then misses nothing.
