@@ -59,10 +59,6 @@ class EventStream(AsyncWebsocketConsumer):
         await self.close(code=REVOKED)
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    return next((v.decode("latin1") for k, v in scope["headers"] if k.lower() == name), None)
-
-
 def websocket_application() -> Any:
     """The routes behind authentication: a session from an allowed origin, or a token.
 
@@ -79,13 +75,14 @@ def websocket_application() -> Any:
     by_session = AllowedHostsOriginValidator(AuthMiddlewareStack(routes))
 
     async def application(scope, receive, send):
-        scheme, _, key = (_header(scope, b"authorization") or "").partition(" ")
+        headers = dict(scope["headers"])  # ASGI servers lowercase the names
+        scheme, _, key = headers.get(b"authorization", b"").decode("latin1").partition(" ")
         if scheme.lower() != "token":
             return await by_session(scope, receive, send)
         found = await _user_for_key(key.strip())
         user, token_id = (found[0], found[1].pk) if found else (AnonymousUser(), None)
         scope = {**scope, "user": user, "petri_token_id": token_id}
-        checked = routes if _header(scope, b"origin") is None else from_allowed_origin
+        checked = routes if b"origin" not in headers else from_allowed_origin
         return await checked(scope, receive, send)
 
     return application
