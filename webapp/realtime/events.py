@@ -102,9 +102,7 @@ def on_job_items(
 ) -> None:
     """``job.log`` (``job.metric``) of a batch of lines (points) a runner reported."""
     kind = "job.log" if signal is signals.job_logged else "job.metric"
-    found = items[ITEMS[kind]]
-    if not found:
-        return
+    found = items[ITEMS[kind]]  # never empty: the services announce only what they have
     # No outbox keeps more than MAX_ITEMS of a burst, so the channel layer needn't carry more.
     data = {"job": job_id, "experiment": experiment_id, "attempt": attempt}
     data[ITEMS[kind]] = found[-MAX_ITEMS:]

@@ -258,10 +258,7 @@ class Hub:
                 await self.layer.group_add(name, self.channel)
                 self.groups[name] = Group()
             if not self.tasks:
-                self.tasks = [
-                    asyncio.create_task(self._listen()),
-                    asyncio.create_task(self._check()),
-                ]
+                self.tasks = [asyncio.create_task(run()) for run in (self._listen, self._check)]
             self.groups[name].members.append(member)
 
     async def leave(self, name: str, member: Any) -> None:
