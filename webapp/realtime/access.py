@@ -9,6 +9,7 @@ covers the other processes.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,7 @@ def recheck_soon(**_: Any) -> None:
         from webapp.realtime.hub import serving
 
         if (found := serving()) is not None:
-            found.loop.call_soon_threadsafe(lambda: found.loop.create_task(found.recheck()))
+            asyncio.run_coroutine_threadsafe(found.recheck(), found.loop)
 
     transaction.on_commit(poke, robust=True)
 

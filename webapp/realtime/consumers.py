@@ -32,16 +32,13 @@ class EventStream(AsyncWebsocketConsumer):
     group: str | None = None
 
     async def connect(self) -> None:
-        user, group = self.scope.get("user"), None
+        user = self.scope["user"]
         experiment_id = self.scope["url_route"]["kwargs"].get("experiment_id")
-        if user is not None and user.is_authenticated:
-            self.grant = grant_for(self.scope, experiment_id)
-            if not await check({self.grant}):
-                by_id = experiment_id is not None
-                group = experiment_group(experiment_id) if by_id else user_group(user.pk)
-        if group is None:
+        self.grant = grant_for(self.scope, experiment_id)
+        if not user.is_authenticated or await check({self.grant}):
             await self.close()  # before accept: the client sees its handshake refused
             return
+        group = user_group(user.pk) if experiment_id is None else experiment_group(experiment_id)
         self.hub = hub()
         # Joined before the handshake completes: whatever commits once the client is
         # connected reaches it, so a REST read made then misses nothing.
@@ -62,10 +59,6 @@ class EventStream(AsyncWebsocketConsumer):
         await self.close(code=REVOKED)
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    return next((v.decode("latin1") for k, v in scope["headers"] if k.lower() == name), None)
-
-
 def websocket_application() -> Any:
     """The routes behind authentication: a session from an allowed origin, or a token.
 
@@ -82,13 +75,14 @@ def websocket_application() -> Any:
     by_session = AllowedHostsOriginValidator(AuthMiddlewareStack(routes))
 
     async def application(scope, receive, send):
-        scheme, _, key = (_header(scope, b"authorization") or "").partition(" ")
+        headers = dict(scope["headers"])  # ASGI servers lowercase the names
+        scheme, _, key = headers.get(b"authorization", b"").decode("latin1").partition(" ")
         if scheme.lower() != "token":
             return await by_session(scope, receive, send)
         found = await _user_for_key(key.strip())
         user, token_id = (found[0], found[1].pk) if found else (AnonymousUser(), None)
         scope = {**scope, "user": user, "petri_token_id": token_id}
-        checked = routes if _header(scope, b"origin") is None else from_allowed_origin
+        checked = routes if b"origin" not in headers else from_allowed_origin
         return await checked(scope, receive, send)
 
     return application

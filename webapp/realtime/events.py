@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +18,14 @@ from jobs.status import (
     is_searching,
     with_job_counts,
 )
-from webapp.realtime.hub import broadcast, broadcaster, experiment_group, user_group
-from webapp.realtime.outbox import ITEMS, MAX_ITEMS
+from webapp.realtime.hub import (
+    ITEMS,
+    MAX_ITEMS,
+    broadcast,
+    broadcaster,
+    experiment_group,
+    user_group,
+)
 
 READ_CHUNK = 900  # small enough for SQLite's limit on query parameters, enough for a claim
 JOB_FIELDS = ("id", "experiment_id", "owner_id", "status", "attempt", "progress")
@@ -66,11 +72,6 @@ def experiment_message(experiment: Experiment) -> dict[str, Any]:
     return {"type": "experiment.updated", "data": data}
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
-    ids = list(ids)
-    return (ids[start : start + READ_CHUNK] for start in range(0, len(ids), READ_CHUNK))
-
-
 @receiver(signals.jobs_changed)
 def on_jobs_changed(job_ids: Sequence[int], experiment_ids: Sequence[int], **_: Any) -> None:
     """Re-read what changed (one query per chunk each) and publish its current state."""
@@ -78,17 +79,19 @@ def on_jobs_changed(job_ids: Sequence[int], experiment_ids: Sequence[int], **_: 
         return  # nobody could hear it: skip the reads
     with _ordered:
         # Per experiment: its jobs' states first, then its counts, which already include them.
-        batches: dict[int, tuple[int, list[dict[str, Any]]]] = {}
-        for chunk in _chunks(job_ids):
-            for row in Job.objects.filter(pk__in=chunk).order_by("id").values(*JOB_FIELDS):
-                batch = batches.setdefault(row["experiment_id"], (row["owner_id"], []))
-                batch[1].append(job_message(row))
-        for chunk in _chunks(experiment_ids):
-            experiments = with_job_counts(Experiment.objects.filter(pk__in=chunk))
+        batches: dict[tuple[int, int], list[dict[str, Any]]] = {}  # by experiment and owner
+        for start in range(0, len(job_ids), READ_CHUNK):
+            jobs = Job.objects.filter(pk__in=job_ids[start : start + READ_CHUNK])
+            for row in jobs.order_by("id").values(*JOB_FIELDS):
+                key = (row["experiment_id"], row["owner_id"])
+                batches.setdefault(key, []).append(job_message(row))
+        for start in range(0, len(experiment_ids), READ_CHUNK):
+            chunk = Experiment.objects.filter(pk__in=experiment_ids[start : start + READ_CHUNK])
+            experiments = with_job_counts(chunk)
             for experiment in experiments.only(*EXPERIMENT_FIELDS):
-                batch = batches.setdefault(experiment.pk, (experiment.owner_id, []))
-                batch[1].append(experiment_message(experiment))
-        for experiment_id, (owner_id, messages) in batches.items():
+                key = (experiment.pk, experiment.owner_id)
+                batches.setdefault(key, []).append(experiment_message(experiment))
+        for (experiment_id, owner_id), messages in batches.items():
             broadcast((experiment_group(experiment_id), user_group(owner_id)), messages)
 
 
@@ -99,9 +102,7 @@ def on_job_items(
 ) -> None:
     """``job.log`` (``job.metric``) of a batch of lines (points) a runner reported."""
     kind = "job.log" if signal is signals.job_logged else "job.metric"
-    found = items[ITEMS[kind]]
-    if not found:
-        return
+    found = items[ITEMS[kind]]  # never empty: the services announce only what they have
     # No outbox keeps more than MAX_ITEMS of a burst, so the channel layer needn't carry more.
     data = {"job": job_id, "experiment": experiment_id, "attempt": attempt}
     data[ITEMS[kind]] = found[-MAX_ITEMS:]

@@ -2,7 +2,7 @@
 
 With channels_redis every connection waiting on its own channel costs about 0.3 ms per group
 message (500 connections on one experiment took 80-200 ms to be handed one message), so the hub
-receives each group's messages once, on one channel, merges them in the group's Outbox, and
+receives each group's messages once, on one channel, merges them in the group's outbox, and
 sends each flush, encoded once, to every local connection of the group. While it has any it
 also re-checks their access (access.py).
 """
@@ -18,8 +18,8 @@ from typing import Any
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
+from jobs.models import FINAL_STATUSES, JobStatus
 from webapp.realtime import access, wire
-from webapp.realtime.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,14 @@ REJOIN_EVERY = 3600.0  # channels_redis forgets group members after a day (group
 # Sent alone in its frame once everything handed to the group before it has been flushed: how a
 # test shows that nothing more is on its way without waiting out a quiet spell.
 BARRIER = "barrier"
+ITEMS = {"job.log": "lines", "job.metric": "points"}
+MAX_ITEMS = 1000  # log lines (metric points) of one job per flush; older ones count as dropped
+REMEMBERED_JOBS = 20_000  # whose last state drops stale updates; bounded for huge sweeps
+LATEST_ONLY = ("experiment.updated", "pipeline.updated")  # whole states: the newest replaces
+# Within an attempt a job only moves forward through the statuses as declared (cancelling after
+# running), then to a final state, and a retry raises the attempt: an update that would lower
+# (attempt, rank) was read before a newer one (two processes racing to publish) and is dropped.
+_RANK = {status: 9 if status in FINAL_STATUSES else n for n, status in enumerate(JobStatus)}
 
 Messages = list[dict[str, Any]]
 
@@ -57,7 +65,7 @@ class Broadcaster:
     def __init__(self) -> None:
         self._pending: dict[str, Messages] = {}
         self._lock = threading.Lock()
-        self._pumping: asyncio.AbstractEventLoop | None = None
+        self._pumping: asyncio.AbstractEventLoop | None = None  # where a pass is under way
         self._own_loop: asyncio.AbstractEventLoop | None = None
         self._idle = threading.Event()
         self._idle.set()
@@ -80,8 +88,7 @@ class Broadcaster:
 
     def publish(self, groups: Sequence[str], messages: Messages) -> None:
         """Queue protocol messages (``{"type", "data"}``) for groups; callable from sync code."""
-        loop = self.loop() if groups and messages else None
-        if loop is None:
+        if (loop := self.loop()) is None:
             return
         with self._lock:
             for group in groups:
@@ -90,24 +97,17 @@ class Broadcaster:
                 return  # the running pass sends these next
             self._pumping = loop
             self._idle.clear()
-        try:
-            loop.call_soon_threadsafe(lambda: loop.create_task(self._pump()))
-        except RuntimeError:  # the loop closed in between: nobody is listening any more
-            with self._lock:
-                self._pending, self._pumping = {}, None
-                self._idle.set()
-
-    def _take(self) -> dict[str, Messages]:
-        with self._lock:
-            taken, self._pending = self._pending, {}
-            if not taken:
-                self._pumping = None
-                self._idle.set()
-            return taken
+        asyncio.run_coroutine_threadsafe(self._pump(), loop)
 
     async def _pump(self) -> None:
         layer = get_channel_layer()
-        while batch := self._take():
+        while True:
+            with self._lock:
+                batch, self._pending = self._pending, {}
+                if not batch:
+                    self._pumping = None
+                    self._idle.set()
+                    return
             for group, messages in batch.items():
                 try:
                     await layer.group_send(
@@ -129,51 +129,108 @@ broadcast = broadcaster.publish
 class Group:
     """A group's local connections and its outbox, flushed to all of them as one frame."""
 
-    def __init__(self, interval: float = FLUSH_INTERVAL, quiet: float = QUIET) -> None:
-        self.interval, self.quiet = interval, quiet
+    def __init__(
+        self, interval: float = FLUSH_INTERVAL, quiet: float = QUIET, max_items: int = MAX_ITEMS
+    ) -> None:
+        self.interval, self.quiet, self.max_items = interval, quiet, max_items
         self.members: list[Any] = []  # consumers.EventStream
-        self.outbox = Outbox()
+        # Owed to the members: per job in order of arrival, its messages in theirs; then whole
+        # states, the newest last; then the barriers, once everything before them is out.
+        self.jobs: dict[int, Messages] = {}
+        self.states: dict[tuple[str, int], dict[str, Any]] = {}
         self.barriers: Messages = []
+        self.seen: dict[int, tuple[int, int]] = {}  # job -> (attempt, rank) of its newest state
         self.flusher: asyncio.Task | None = None
         # A token bucket: one flush per interval on average, BURST back to back after a lull.
         self._tokens, self._counted_at = float(BURST), 0.0
         self._first = self._last = 0.0
 
     def add(self, messages: Messages) -> None:
+        """Merge messages into the outbox, and make sure a flush will send them."""
         self._last = asyncio.get_running_loop().time()
-        if not self.outbox:
+        if not (self.jobs or self.states):
             self._first = self._last
         for message in messages:
-            (self.barriers.append if message["type"] == BARRIER else self.outbox.add)(message)
-        if (self.outbox or self.barriers) and self.flusher is None:
+            self.merge(message)
+        if (self.jobs or self.states or self.barriers) and self.flusher is None:
             self.flusher = asyncio.create_task(self._flush())
+
+    def merge(self, message: dict[str, Any]) -> None:
+        """Keep of ``message`` what the next flush must send; the message itself is not changed."""
+        kind, data = message["type"], message["data"]
+        if kind == BARRIER:
+            self.barriers.append(message)
+        elif kind in LATEST_ONLY:
+            self.states.pop((kind, data["id"]), None)  # the newest goes last
+            self.states[(kind, data["id"])] = message
+        elif kind in ITEMS:
+            self._append(self.jobs.setdefault(data["job"], []), message)
+        elif self._newest(data):
+            # The superseded state goes; the runs of items on both sides of it now touch.
+            runs: Messages = []
+            for entry in [*self.jobs.get(data["id"], ()), message]:
+                if entry["type"] in ITEMS or entry is message:
+                    self._append(runs, entry)
+            self.jobs[data["id"]] = runs
+
+    def _newest(self, data: dict[str, Any]) -> bool:
+        key = (data["attempt"], _RANK[data["status"]])
+        if key < self.seen.get(data["id"], key):
+            return False
+        self.seen.pop(data["id"], None)  # put back last: the least recently updated goes first
+        self.seen[data["id"]] = key
+        if len(self.seen) > REMEMBERED_JOBS:
+            del self.seen[next(iter(self.seen))]
+        return True
+
+    def _append(self, runs: Messages, message: dict[str, Any]) -> None:
+        # Lines (points) of one attempt following each other merge, the newest max_items kept.
+        kind, data = message["type"], message["data"]
+        if kind not in ITEMS:
+            runs.append(message)
+            return
+        key, dropped = ITEMS[kind], data.get("dropped", 0)
+        items = data[key]
+        if runs and runs[-1]["type"] == kind and runs[-1]["data"]["attempt"] == data["attempt"]:
+            before = runs.pop()["data"]
+            items, dropped = before[key] + items, before.get("dropped", 0) + dropped
+        dropped += max(0, len(items) - self.max_items)
+        merged = {**data, key: items[-self.max_items :], "dropped": dropped}
+        if not dropped:
+            del merged["dropped"]
+        runs.append({"type": kind, "data": merged})
+
+    def drain(self) -> Messages:
+        """Everything owed but the barriers: jobs in order of arrival, then the whole states."""
+        messages = [message for runs in self.jobs.values() for message in runs]
+        messages += self.states.values()
+        self.jobs, self.states = {}, {}
+        return messages
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            while self.outbox or self.barriers:
-                if not self.outbox:  # everything handed over before the barrier has gone out
-                    await self._send(wire.encode([self.barriers.pop(0)]))
-                    continue
-                now = loop.time()
-                tokens = min(BURST, self._tokens + (now - self._counted_at) / self.interval)
-                due = max(
-                    min(self._last + self.quiet, self._first + self.interval),
-                    now + max(0.0, 1 - tokens) * self.interval,
-                )
-                if due > now:
-                    await asyncio.sleep(due - now)
-                    continue  # more may have arrived meanwhile: look again
-                self._tokens, self._counted_at = tokens - 1, now
-                await self._send(wire.encode(self.outbox.drain()))
-        finally:
-            self.flusher = None
+        while self.jobs or self.states or self.barriers:
+            if not (self.jobs or self.states):  # what was handed over before it has gone out
+                await self._send([self.barriers.pop(0)])
+                continue
+            now = loop.time()
+            tokens = min(BURST, self._tokens + (now - self._counted_at) / self.interval)
+            due = max(
+                min(self._last + self.quiet, self._first + self.interval),
+                now + max(0.0, 1 - tokens) * self.interval,
+            )
+            if due > now:
+                await asyncio.sleep(due - now)
+                continue  # more may have arrived meanwhile: look again
+            self._tokens, self._counted_at = tokens - 1, now
+            await self._send(self.drain())
+        self.flusher = None
 
-    async def _send(self, text: str) -> None:
-        message = {"type": "websocket.send", "text": text}
+    async def _send(self, messages: Messages) -> None:
+        frame = {"type": "websocket.send", "text": wire.encode(messages)}
         for member in list(self.members):
             try:
-                await member.base_send(message)  # AsyncWebsocketConsumer.send adds nothing
+                await member.base_send(frame)  # AsyncWebsocketConsumer.send adds nothing
             except Exception:
                 log.warning("realtime send to %r failed", member, exc_info=True)
             # daphne only buffers the frame: yielding lets the loop write it out now, while
@@ -201,27 +258,19 @@ class Hub:
                 await self.layer.group_add(name, self.channel)
                 self.groups[name] = Group()
             if not self.tasks:
-                self.tasks = [
-                    asyncio.create_task(self._listen()),
-                    asyncio.create_task(self._check()),
-                ]
+                self.tasks = [asyncio.create_task(run()) for run in (self._listen, self._check)]
             self.groups[name].members.append(member)
 
     async def leave(self, name: str, member: Any) -> None:
-        group = self.groups.get(name)
-        if group is None or member not in group.members:
-            return
+        group = self.groups[name]
         group.members.remove(member)  # at once: it is sent nothing more
         async with self._changing:
+            # Another member's leave may have gone first, and a join made the group anew.
             if group.members or self.groups.get(name) is not group:
                 return
             del self.groups[name]
             if group.flusher is not None:
                 group.flusher.cancel()
-            try:
-                await self.layer.group_discard(name, self.channel)
-            except Exception:  # it expires by itself; the hub no longer dispatches to it
-                log.warning("realtime hub could not leave %s", name, exc_info=True)
             if not self.groups:
                 # Nothing is left running on a loop that may be closing. A revocation may be
                 # the one leaving: its own task ends by itself (see _check).
@@ -230,24 +279,20 @@ class Hub:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await self.layer.group_discard(name, self.channel)
+            except Exception:  # it expires by itself; the hub no longer dispatches to it
+                log.warning("realtime hub could not leave %s", name, exc_info=True)
 
     async def _listen(self) -> None:
-        rejoin_at = self.loop.time() + REJOIN_EVERY
         while True:
             try:
-                if self.loop.time() >= rejoin_at:
-                    rejoin_at = self.loop.time() + REJOIN_EVERY
-                    for name in list(self.groups):
-                        await self.layer.group_add(name, self.channel)
-                timeout = max(1.0, rejoin_at - self.loop.time())
-                message = await asyncio.wait_for(self.layer.receive(self.channel), timeout)
-            except TimeoutError:
-                continue
+                message = await self.layer.receive(self.channel)
             except Exception:
                 log.exception("realtime hub could not receive; retrying in a second")
                 await asyncio.sleep(1)
                 continue
-            if (group := self.groups.get(message.get("group", ""))) is not None:
+            if (group := self.groups.get(message["group"])) is not None:
                 group.add(message["events"])
 
     async def recheck(self) -> int:
@@ -260,12 +305,17 @@ class Hub:
         return len(revoked)
 
     async def _check(self) -> None:
-        me = asyncio.current_task()
+        me, rejoin_at = asyncio.current_task(), self.loop.time() + REJOIN_EVERY
         while me in self.tasks:
             await asyncio.sleep(settings.PETRI_WS_RECHECK_SECONDS)
             try:
+                if self.loop.time() >= rejoin_at:
+                    rejoin_at = self.loop.time() + REJOIN_EVERY
+                    async with self._changing:
+                        for name in self.groups:
+                            await self.layer.group_add(name, self.channel)
                 await self.recheck()
-            except Exception:  # a database hiccup: try again next round
+            except Exception:  # a database or Redis hiccup: try again next round
                 log.exception("realtime could not re-check websocket access")
 
 

@@ -11,8 +11,7 @@ from channels.db import database_sync_to_async
 from jobs import services
 from jobs.models import Job
 from jobs.tests.factories import UserFactory, make_experiment
-from webapp.realtime.hub import BURST, FLUSH_INTERVAL, experiment_group, user_group
-from webapp.realtime.outbox import MAX_ITEMS
+from webapp.realtime.hub import BURST, FLUSH_INTERVAL, MAX_ITEMS, experiment_group, user_group
 from webapp.realtime.tests.helpers import collect, communicator, drain, run
 
 pytestmark = pytest.mark.django_db(transaction=True)

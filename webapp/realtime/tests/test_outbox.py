@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webapp.realtime.outbox import Outbox
+from webapp.realtime.hub import Group
 
 
 def update(job: int, status: str, attempt: int = 1, progress: float | None = None) -> dict:
@@ -47,29 +47,29 @@ def shape(messages: list[dict]) -> list[tuple]:
 
 
 def test_only_the_latest_state_of_a_job_is_kept_until_the_flush():
-    outbox = Outbox()
+    outbox = Group()
     for progress in (0.1, 0.2, 0.3):
-        outbox.add(update(1, "running", progress=progress))
+        outbox.merge(update(1, "running", progress=progress))
     assert shape(outbox.drain()) == [("updated", 1, "running", 0.3)]
-    assert not outbox
+    assert outbox.drain() == []
 
 
 def test_log_batches_on_both_sides_of_a_superseded_state_merge():
-    outbox = Outbox()
-    outbox.add(log(1, "a"))
-    outbox.add(update(1, "running", progress=0.1))
-    outbox.add(log(1, "b"))
-    outbox.add(update(1, "running", progress=0.2))
+    outbox = Group()
+    outbox.merge(log(1, "a"))
+    outbox.merge(update(1, "running", progress=0.1))
+    outbox.merge(log(1, "b"))
+    outbox.merge(update(1, "running", progress=0.2))
     assert shape(outbox.drain()) == [("log", 1, "a", "b"), ("updated", 1, "running", 0.2)]
 
 
 def test_a_jobs_messages_keep_the_order_they_arrived_in():
-    outbox = Outbox()
-    outbox.add(log(1, "a"))
-    outbox.add(update(2, "running"))
-    outbox.add(update(1, "succeeded"))
-    outbox.add(log(1, "after the end"))
-    outbox.add(metric(1, 1, 2))
+    outbox = Group()
+    outbox.merge(log(1, "a"))
+    outbox.merge(update(2, "running"))
+    outbox.merge(update(1, "succeeded"))
+    outbox.merge(log(1, "after the end"))
+    outbox.merge(metric(1, 1, 2))
     assert shape(outbox.drain()) == [
         ("log", 1, "a"),
         ("updated", 1, "succeeded", None),
@@ -80,31 +80,31 @@ def test_a_jobs_messages_keep_the_order_they_arrived_in():
 
 
 def test_a_state_older_than_one_already_seen_is_dropped_even_after_a_flush():
-    outbox = Outbox()
-    outbox.add(update(1, "succeeded"))
+    outbox = Group()
+    outbox.merge(update(1, "succeeded"))
     outbox.drain()
-    outbox.add(update(1, "running", progress=0.9))  # read before the success, published after
-    outbox.add(update(1, "pending"))
+    outbox.merge(update(1, "running", progress=0.9))  # read before the success, published after
+    outbox.merge(update(1, "pending"))
     assert outbox.drain() == []
-    outbox.add(update(1, "waiting", attempt=2))  # a retry moves on: a new attempt
+    outbox.merge(update(1, "waiting", attempt=2))  # a retry moves on: a new attempt
     assert shape(outbox.drain()) == [("updated", 1, "waiting", None)]
 
 
 def test_a_burst_of_lines_keeps_the_newest_and_counts_the_rest_as_dropped():
-    outbox = Outbox(max_items=3)
+    outbox = Group(max_items=3)
     for n in range(10):
-        outbox.add(log(1, f"line {n}"))
+        outbox.merge(log(1, f"line {n}"))
     (message,) = outbox.drain()
     assert message["data"]["lines"] == ["line 7", "line 8", "line 9"]
     assert message["data"]["dropped"] == 7
 
 
 def test_dropped_lines_reported_by_the_publisher_are_added_to_the_count():
-    outbox = Outbox(max_items=3)
+    outbox = Group(max_items=3)
     burst = log(1, "x", "y")
     burst["data"]["dropped"] = 5
-    outbox.add(burst)
-    outbox.add(log(1, "z"))
+    outbox.merge(burst)
+    outbox.merge(log(1, "z"))
     (message,) = outbox.drain()
     assert message["data"] == {
         "job": 1,
@@ -116,25 +116,25 @@ def test_dropped_lines_reported_by_the_publisher_are_added_to_the_count():
 
 
 def test_lines_of_a_new_attempt_start_a_new_message():
-    outbox = Outbox()
-    outbox.add(log(1, "first try"))
-    outbox.add(log(1, "second try", attempt=2))
+    outbox = Group()
+    outbox.merge(log(1, "first try"))
+    outbox.merge(log(1, "second try", attempt=2))
     assert [m["data"]["attempt"] for m in outbox.drain()] == [1, 2]
 
 
 def test_metric_points_are_capped_like_lines():
-    outbox = Outbox(max_items=2)
-    outbox.add(metric(1, 1, 2, 3))
+    outbox = Group(max_items=2)
+    outbox.merge(metric(1, 1, 2, 3))
     (message,) = outbox.drain()
     assert [p["step"] for p in message["data"]["points"]] == [2, 3]
     assert message["data"]["dropped"] == 1
 
 
 def test_an_experiments_latest_counts_come_after_its_jobs():
-    outbox = Outbox()
-    outbox.add({"type": "experiment.updated", "data": {"id": 7, "status": "waiting"}})
-    outbox.add(update(1, "running"))
-    outbox.add({"type": "experiment.updated", "data": {"id": 7, "status": "running"}})
+    outbox = Group()
+    outbox.merge({"type": "experiment.updated", "data": {"id": 7, "status": "waiting"}})
+    outbox.merge(update(1, "running"))
+    outbox.merge({"type": "experiment.updated", "data": {"id": 7, "status": "running"}})
     assert shape(outbox.drain()) == [
         ("updated", 1, "running", None),
         ("experiment", 7, "running"),
@@ -144,20 +144,20 @@ def test_an_experiments_latest_counts_come_after_its_jobs():
 def test_the_publishers_messages_are_never_modified():
     """With Redis one decoded message is shared by every connection of the process."""
     shared = log(1, "a")
-    first, second = Outbox(max_items=1), Outbox(max_items=1)
+    first, second = Group(max_items=1), Group(max_items=1)
     for outbox in (first, second):
-        outbox.add(shared)
-        outbox.add(log(1, "b"))
+        outbox.merge(shared)
+        outbox.merge(log(1, "b"))
     assert shared["data"]["lines"] == ["a"]
     assert first.drain() == second.drain()
 
 
 def test_every_final_state_outranks_running_a_pruned_one_too():
     finals = ("succeeded", "failed", "cancelled", "pruned")
-    outbox = Outbox()
+    outbox = Group()
     for job in range(len(finals)):
-        outbox.add(update(job, "running", progress=0.4))
+        outbox.merge(update(job, "running", progress=0.4))
     outbox.drain()
     for job, status in enumerate(finals):
-        outbox.add(update(job, status))
+        outbox.merge(update(job, status))
     assert [m["data"]["status"] for m in outbox.drain()] == list(finals)
