@@ -203,7 +203,7 @@ class LocalBackend(Backend):
             env["PETRI_SANDBOX_UID"] = str(self.sandbox.uid_base)
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "petri_runner.sandbox"],
+                [sys.executable, "-m", "petri_runner.selfcheck"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,

@@ -155,7 +155,7 @@ class AttemptRunner:
             )
             started = self._start_warm(warm_argv, workspace, warm_env)
         if started is None:
-            self._note(self._describe_confinement())
+            self._note(sandbox.describe(self._config.sandbox))
             started = self._start_cold(argv, workspace, cold_env)
         if isinstance(started, Result):
             return started
@@ -167,7 +167,7 @@ class AttemptRunner:
             for leftover in workspace.output.iterdir():
                 shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
             self._metrics.clear()
-            self._note(self._describe_confinement())
+            self._note(sandbox.describe(self._config.sandbox))
             started = self._start_cold(argv, workspace, cold_env)
             if isinstance(started, Result):
                 return started
@@ -230,7 +230,7 @@ class AttemptRunner:
             self._start_watchers(proc)
         self._note(
             "sandbox: a fork of the algorithm's warm zygote (bwrap, no network, only its own "
-            f"directory visible); limits: {shlex.join(limits.prlimit_argv()[2:-1]) or 'none'}"
+            f"directory visible); limits: {limits.summary()}"
         )
         return proc
 
@@ -390,15 +390,6 @@ class AttemptRunner:
             proc.kill()
         elif proc is not None and (proc.returncode is None or process.group_alive(proc.pid)):
             process.terminate_group(proc)
-
-    def _describe_confinement(self) -> str:
-        confinement = self._config.sandbox
-        limits = shlex.join(confinement.limits.prlimit_argv()[2:-1]) or "none"
-        if confinement.enabled:
-            return f"sandbox: bwrap, no network, only work/ and output/ writable; limits: {limits}"
-        if confinement.kind == sandbox.NONE and os.environ.get("PETRI_SANDBOX") == sandbox.NONE:
-            return f"sandbox: none on this server, the entrypoint runs unconfined; limits: {limits}"
-        return f"sandbox: the container or job is the boundary; limits: {limits}"
 
     def _post_events(self, events: list[Event]) -> None:
         self._api.post_json(self._api.endpoint(EVENTS_PATH), {"events": events})

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from petri_runner import sandbox
+from petri_runner import sandbox, selfcheck
 from petri_runner.config import sandbox_from_env
 from petri_runner.errors import ConfigError
 from runner_testkit import FakeApi, make_spec, runner_env, wait_until, write_algorithm
@@ -164,8 +164,8 @@ def test_the_sandbox_variables_are_checked() -> None:
 
 @pytest.mark.requires("bwrap")
 def test_the_self_check_passes_with_bwrap_and_names_a_missing_one() -> None:
-    assert sandbox.self_check(BWRAP) is None
-    problem = sandbox.self_check(sandbox.Sandbox(kind="bwrap", bwrap="/nonexistent/bwrap"))
+    assert selfcheck.self_check(BWRAP) is None
+    problem = selfcheck.self_check(sandbox.Sandbox(kind="bwrap", bwrap="/nonexistent/bwrap"))
     assert problem is not None and "/nonexistent/bwrap" in problem
 
 
