@@ -106,6 +106,9 @@ class Command(BaseCommand):
             application=get_default_application(),
             endpoints=listen_endpoints(host, port, options["backlog"]),
             signal_handlers=True,
+            # Daphne's default drops a handshake the application has not answered in 5 s without
+            # any HTTP response; on a busy host the browser then sees a dead socket, not a 403.
+            websocket_handshake_timeout=20,
         )
         try:
             server.run()
