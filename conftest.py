@@ -153,6 +153,7 @@ def _serve(log_path) -> PetriServer:
         "PETRI_SECRET_KEY": settings.SECRET_KEY,
         # Beat and its worker are proven by jobs/tests/test_beat_processes.py; not needed here.
         "PETRI_CELERY_IN_WEB": "0",
+        "DJANGO_SETTINGS_MODULE": "petri_pytest.serve_settings",
     }
     with log_path.open("wb") as out:
         process = subprocess.Popen(
@@ -210,20 +211,58 @@ def _settle(server: PetriServer, timeout: float = 60.0) -> None:
         threading.Event().wait(0.1)
 
 
-@pytest.fixture(scope="module")
-def petri_process(django_db_setup, tmp_path_factory):
-    """One `manage.py serve` per test module (and test process), on the test database."""
-    server = _serve(tmp_path_factory.mktemp("serve") / "serve.log")
-    yield server
-    _stop(server)
+class ServeKeeper:
+    """This process's one `serve`, kept across consecutive served tests of any module.
+
+    Starting one costs seconds of CPU, so served tests run in a row share it; but its
+    scheduler would claim the jobs of any other test on the same database, so it is stopped
+    before a test that does not use it (``_no_serve_beside_other_tests``).
+    """
+
+    current: ServeKeeper | None = None
+
+    def __init__(self, log_dir) -> None:
+        self.log_dir, self.server, self.started = log_dir, None, 0
+
+    def ensure(self) -> PetriServer:
+        if self.server is None:
+            self.started += 1
+            self.server = _serve(self.log_dir / f"serve-{self.started}.log")
+        return self.server
+
+    def stop(self) -> None:
+        if self.server is not None:
+            server, self.server = self.server, None
+            _stop(server)
+
+
+@pytest.fixture(scope="session")
+def serve_keeper(django_db_setup, tmp_path_factory):
+    keeper = ServeKeeper.current = ServeKeeper(tmp_path_factory.mktemp("serve"))
+    yield keeper
+    keeper.stop()
+    ServeKeeper.current = None
+
+
+@pytest.fixture(autouse=True)
+def _no_serve_beside_other_tests(request):
+    """A test that does not use the served Petri never runs beside one (autouse: first)."""
+    if ServeKeeper.current is not None and "petri_process" not in request.fixturenames:
+        ServeKeeper.current.stop()
+
+
+@pytest.fixture
+def petri_process(serve_keeper):
+    """A `manage.py serve` on this process's test database, started if none is running."""
+    return serve_keeper.ensure()
 
 
 @pytest.fixture
 def petri_server(petri_process, transactional_db):
     """Serve Petri for real, as `make up` does, against this test's (committed) database.
 
-    The module's tests share the process; each test's jobs are cancelled and stopped after
-    it, before its rows are flushed, so the next test finds the server idle.
+    Served tests run in a row share the process; each test's jobs are cancelled and stopped
+    after it, before its rows are flushed, so the next test finds the server idle.
     """
     if petri_process.process.poll() is not None:
         raise AssertionError(f"serve has exited:\n{petri_process.log()}")

@@ -20,9 +20,6 @@ import threadpoolctl
 
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
-# Fixtures that start a real Petri process: users of those tests sign in there, so their
-# passwords get the real hasher (and those sign-ins prove that real hashing works).
-SERVER_FIXTURES = frozenset({"petri_server"})
 
 _state: dict[str, object] = {}
 
@@ -73,7 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep a module's served tests on one xdist worker (``--dist loadgroup``): one serve."""
+    """Keep a module's served tests on one xdist worker (``--dist loadgroup``): fewer serves."""
     for item in items:
         if "petri_process" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group(f"serve-{item.path.stem}"))
@@ -85,13 +82,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _expected_length(item: pytest.Item) -> int:
-    """0 for the real cluster's tests (one worker runs them all, minutes), then servers and
+    """0 for the real cluster's tests (one worker runs them all, minutes), then the served tests
+    (in a row, so that they share a server: conftest's ServeKeeper), then other servers and
     browsers, then database tests, then the rest."""
     if any(m.args[:1] == ("kube-cluster",) for m in item.iter_markers("xdist_group")):
         return 0
-    if item.get_closest_marker("browser") or item.get_closest_marker("system"):
+    if "petri_process" in getattr(item, "fixturenames", ()):
         return 1
-    return 2 if item.get_closest_marker("db") else 3
+    if item.get_closest_marker("browser") or item.get_closest_marker("system"):
+        return 2
+    return 3 if item.get_closest_marker("db") else 4
 
 
 def _name_groups(items: list[pytest.Item]) -> None:
@@ -120,9 +120,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _real_password_hashing_for_served_tests(request: pytest.FixtureRequest):
-    """Tests that start a server hash their users' passwords for real (autouse: before users)."""
-    if not SERVER_FIXTURES & set(request.fixturenames):
+def _real_password_hashing_where_marked(request: pytest.FixtureRequest):
+    """``real_password_hashing`` tests hash their users' passwords for real (autouse: first)."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
         yield
         return
     from django.test import override_settings

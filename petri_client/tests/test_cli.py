@@ -15,7 +15,9 @@ from petri_client.tests.helpers import Petri, wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_login_saves_the_url_and_a_key_only_its_owner_can_read(signed_in, petri_server):
+@pytest.mark.real_password_hashing  # the sign-in checks a PBKDF2 hash in the served app
+def test_login_saves_the_url_and_a_key_only_its_owner_can_read(signed_in, petri_server, user):
+    assert user.password.startswith("pbkdf2_sha256$")
     saved = json.loads(signed_in.config.read_text())
     assert saved["url"] == petri_server.url and len(saved["key"]) > 20
     assert stat.S_IMODE(signed_in.config.stat().st_mode) == 0o600

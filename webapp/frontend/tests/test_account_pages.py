@@ -23,8 +23,10 @@ def sign_in(page: Page, username: str) -> None:
     expect(page).to_have_url(re.compile(r"/experiments$"))
 
 
+@pytest.mark.real_password_hashing  # the sign-in checks a PBKDF2 hash in the served app
 def test_a_token_is_created_with_its_key_shown_once_then_revoked(page, catalog, screenshots):
-    UserFactory(username="ada", email="ada@example.org")
+    ada = UserFactory(username="ada", email="ada@example.org")
+    assert ada.password.startswith("pbkdf2_sha256$")
     sign_in(page, "ada")
     page.get_by_role("link", name="Account").click()
     expect(page).to_have_url(re.compile(r"/account$"))

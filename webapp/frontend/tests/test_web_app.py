@@ -25,8 +25,9 @@ def sign_in(page: Page, username: str) -> None:
     expect(page).to_have_url(re.compile(r"/experiments$"))
 
 
+@pytest.mark.real_password_hashing
 def test_a_wrong_password_is_refused_on_the_sign_in_page(page, catalog):
-    UserFactory(username="ada")
+    assert UserFactory(username="ada").password.startswith("pbkdf2_sha256$")
     page.goto("/experiments")
     expect(page).to_have_url(re.compile(r"/login\?next="))
     page.get_by_label("Username").fill("ada")
