@@ -1,16 +1,19 @@
 """Every role against every endpoint of the users' API, one expected status per cell.
 
 Roles: anonymous, the owner, a user the experiment is shared with (read-only), another user,
-and staff. Each cell runs on fresh data, so a write in one cell never shapes another.
+and staff. The data is made once a module; each cell's writes are rolled back after it, so a
+write in one cell never shapes another.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.db import transaction
 from django.urls import get_resolver, resolve
 from rest_framework.test import APIClient
 
@@ -56,6 +59,14 @@ def _world() -> World:
     assert (done.status, failed.status, waiting.status) == ("succeeded", "failed", "waiting")
     token, _ = issue_token(alice, "alices")
     return World(experiment, done, failed, waiting, dataset, spare, token.pk)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker) -> Iterator[World]:
+    """The world, made once, in a transaction that each test's own nests in and rolls back to."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _world()
+        transaction.set_rollback(True)
 
 
 def _client(role: str) -> APIClient:
@@ -201,9 +212,8 @@ CELLS = [
     ("name", "method", "url", "body", "expected"), CELLS, ids=[cell[0] for cell in CELLS]
 )
 def test_each_role_gets_the_expected_answer_from_each_endpoint(
-    name, method, url, body, expected, role
+    name, method, url, body, expected, role, world
 ):
-    world = _world()
     UserFactory(username="dave")
     url = url.format(
         e=world.experiment.pk,
@@ -242,8 +252,7 @@ def test_the_matrix_covers_every_experiment_and_job_endpoint():
 
 
 @pytest.mark.django_db
-def test_a_shared_experiment_and_its_jobs_are_listed_for_the_user_it_is_shared_with():
-    world = _world()
+def test_a_shared_experiment_and_its_jobs_are_listed_for_the_user_it_is_shared_with(world):
     carol, bob = _client("shared"), _client("other")
     listed = carol.get("/api/experiments/").json()["results"]
     assert [e["id"] for e in listed] == [world.experiment.pk]
@@ -255,8 +264,7 @@ def test_a_shared_experiment_and_its_jobs_are_listed_for_the_user_it_is_shared_w
 
 
 @pytest.mark.django_db
-def test_sharing_with_many_users_neither_repeats_the_experiment_nor_skews_its_counts():
-    world = _world()
+def test_sharing_with_many_users_neither_repeats_the_experiment_nor_skews_its_counts(world):
     for name in ("u1", "u2", "u3"):
         UserFactory(username=name)
     services.share_experiment(world.experiment, ["u1", "u2", "u3"])
@@ -268,8 +276,7 @@ def test_sharing_with_many_users_neither_repeats_the_experiment_nor_skews_its_co
 
 
 @pytest.mark.django_db
-def test_unsharing_takes_the_experiment_away_again():
-    world = _world()
+def test_unsharing_takes_the_experiment_away_again(world):
     owner = _client("owner")
     answer = owner.delete(
         f"/api/experiments/{world.experiment.pk}/share/", {"usernames": ["carol"]}, format="json"
@@ -279,8 +286,7 @@ def test_unsharing_takes_the_experiment_away_again():
 
 
 @pytest.mark.django_db
-def test_sharing_with_an_unknown_user_is_refused_and_changes_nothing():
-    world = _world()
+def test_sharing_with_an_unknown_user_is_refused_and_changes_nothing(world):
     answer = _client("owner").post(
         f"/api/experiments/{world.experiment.pk}/share/",
         {"usernames": ["carol", "nobody"]},
@@ -291,8 +297,7 @@ def test_sharing_with_an_unknown_user_is_refused_and_changes_nothing():
 
 
 @pytest.mark.django_db
-def test_a_shared_user_changes_nothing_by_trying():
-    world = _world()
+def test_a_shared_user_changes_nothing_by_trying(world):
     carol = _client("shared")
     carol.post(f"/api/jobs/{world.waiting.pk}/cancel/")
     carol.post(f"/api/experiments/{world.experiment.pk}/cancel/")
