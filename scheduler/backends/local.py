@@ -180,6 +180,18 @@ class LocalBackend(Backend):
         # scheduler then, or it would wait out its poll before filling the slot.
         threading.Thread(target=_wake_on_exit, args=(proc,), daemon=True).start()
 
+    def prepare(self) -> None:
+        """Check the sandbox and start the runner host in the background: done at the first
+        submit, they held the first job back by a few hundred milliseconds."""
+        threading.Thread(target=self._prepare, name="petri-local-prepare", daemon=True).start()
+
+    def _prepare(self) -> None:
+        self.sandbox_problem()
+        try:
+            self.host.warm_up()
+        except OSError as exc:  # the first submit tries again, and runs cold if it must
+            log.warning("cannot start the runner host yet: %s", exc)
+
     def sandbox_problem(self) -> str | None:
         """Why algorithms cannot be sandboxed here, or None when they can (checked once)."""
         with self._lock:
