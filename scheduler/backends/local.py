@@ -94,6 +94,9 @@ class LocalBackend(Backend):
         self._procs: dict[str, subprocess.Popen | HostedRunner] = {}
         self._uids: dict[str, int] = {}
         self._lock = threading.Lock()
+        # Its own lock: the self-check takes a few hundred milliseconds (up to a minute), and
+        # capacity() and reconcile() need not wait for it.
+        self._sandbox_lock = threading.Lock()
         self._sandbox_checked = False
         self._sandbox_problem: str | None = None
         self.host = RunnerHost(
@@ -194,7 +197,7 @@ class LocalBackend(Backend):
 
     def sandbox_problem(self) -> str | None:
         """Why algorithms cannot be sandboxed here, or None when they can (checked once)."""
-        with self._lock:
+        with self._sandbox_lock:
             if not self._sandbox_checked:
                 self._sandbox_problem = self._check_sandbox()
                 self._sandbox_checked = True
