@@ -375,6 +375,7 @@ def run_forever(
     interval = settings.PETRI_POLL_INTERVAL if poll_interval is None else poll_interval
     waker = waker or Waker()
     log.info("scheduler %s running on the %s backend", scheduler.identity, scheduler.backend.name)
+    scheduler.backend.prepare()
     try:
         while not stop.is_set():
             try:

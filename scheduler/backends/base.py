@@ -110,5 +110,8 @@ class Backend(ABC):
         orphan sweep; None when the backend keeps nothing that could outlive its job."""
         return None
 
+    def prepare(self) -> None:  # noqa: B027  (optional hook; most backends hold nothing)
+        """Called when the scheduler starts, before its first tick; must return at once."""
+
     def shutdown(self) -> None:  # noqa: B027  (optional hook; most backends hold nothing)
         """Called when the scheduler stops."""

@@ -94,6 +94,9 @@ class LocalBackend(Backend):
         self._procs: dict[str, subprocess.Popen | HostedRunner] = {}
         self._uids: dict[str, int] = {}
         self._lock = threading.Lock()
+        # Its own lock: the self-check takes a few hundred milliseconds (up to a minute), and
+        # capacity() and reconcile() need not wait for it.
+        self._sandbox_lock = threading.Lock()
         self._sandbox_checked = False
         self._sandbox_problem: str | None = None
         self.host = RunnerHost(
@@ -180,9 +183,21 @@ class LocalBackend(Backend):
         # scheduler then, or it would wait out its poll before filling the slot.
         threading.Thread(target=_wake_on_exit, args=(proc,), daemon=True).start()
 
+    def prepare(self) -> None:
+        """Check the sandbox and start the runner host in the background: done at the first
+        submit, they held the first job back by a few hundred milliseconds."""
+        threading.Thread(target=self._prepare, name="petri-local-prepare", daemon=True).start()
+
+    def _prepare(self) -> None:
+        self.sandbox_problem()
+        try:
+            self.host.warm_up()
+        except OSError as exc:  # the first submit tries again, and runs cold if it must
+            log.warning("cannot start the runner host yet: %s", exc)
+
     def sandbox_problem(self) -> str | None:
         """Why algorithms cannot be sandboxed here, or None when they can (checked once)."""
-        with self._lock:
+        with self._sandbox_lock:
             if not self._sandbox_checked:
                 self._sandbox_problem = self._check_sandbox()
                 self._sandbox_checked = True

@@ -103,6 +103,18 @@ class RunnerHost:
             raise HostError("the runner host did not start the runner in time")
         return runner
 
+    @property
+    def running(self) -> bool:
+        """Whether the host process is up."""
+        proc = self._proc
+        return proc is not None and proc.poll() is None
+
+    def warm_up(self) -> None:
+        """Start the host now, so the first attempt does not wait for its imports."""
+        with self._lock:
+            if not self._stopping:
+                self._ensure()
+
     def _ensure(self) -> subprocess.Popen:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc

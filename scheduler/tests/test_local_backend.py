@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -120,3 +121,13 @@ def test_no_more_than_max_running_jobs_run_at_once(user, catalog, local_schedule
 
     local_scheduler.run_until(all_done, timeout=120, what="all five jobs")
     assert peak == 2
+
+
+def test_preparing_the_backend_starts_the_runner_host_before_any_job(local_scheduler):
+    backend = local_scheduler.backend
+    assert not backend.host.running
+    backend.prepare()
+    deadline = time.monotonic() + 30
+    while not backend.host.running:
+        assert time.monotonic() < deadline, "the runner host never started"
+        time.sleep(0.02)

@@ -51,3 +51,21 @@ def test_no_heartbeat_file_is_written_unless_configured(settings, tmp_path, monk
     stop = threading.Event()
     run_forever(Scheduler(NoopBackend(), identity="hb"), stop, StopAfter(stop, 1), 0)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_loop_prepares_its_backend_before_the_first_pass():
+    stop = threading.Event()
+    seen = []
+
+    class Preparing(NoopBackend):
+        def prepare(self) -> None:
+            seen.append("prepare")
+
+    class Watching(Scheduler):
+        def tick(self) -> bool:
+            seen.append("tick")
+            return super().tick()
+
+    run_forever(Watching(Preparing(), identity="prep"), stop, StopAfter(stop, 1), 0)
+    assert seen == ["prepare", "tick"]
