@@ -37,6 +37,11 @@ ORPHAN_SWEEP_SECONDS = 300
 # attempts show as pending early; a fast backend's batch is recorded in one transaction.
 MARK_EVERY_JOBS = 500
 MARK_EVERY_SECONDS = 1.0
+# A backend that took a whole claim within FAST_PASS_SECONDS gets the next one doubled, up to
+# CLAIM_GROWTH times the configured batch: a claim's fixed statements then spread over more
+# jobs. A slow backend keeps the configured batch, so its claimed jobs do not sit dispatching.
+CLAIM_GROWTH = 4
+FAST_PASS_SECONDS = 1.0
 # Back-off of dispatch while the backend is unavailable: 1, 2, 4 ... 60 s, or its Retry-After.
 PAUSE_BASE_SECONDS = 1.0
 PAUSE_CAP_SECONDS = 60.0
@@ -76,6 +81,7 @@ class Scheduler:
         self._due: dict[str, float] = {"orphans": monotonic() + orphan_sweep_interval}
         self.paused_until = 0.0  # monotonic; dispatch waits while the backend is unavailable
         self._batch_full = False  # the last claim took a whole batch: more may be waiting
+        self._claim_size = self.batch  # grows while a fast backend takes whole claims
         self._unavailable = 0  # consecutive times it was
 
     def _every(self, name: str, seconds: float) -> bool:
@@ -130,7 +136,8 @@ class Scheduler:
         if self.monotonic() < self.paused_until:
             return 0
         capacity = self.backend.capacity()
-        limit = self.batch if capacity is None else min(self.batch, capacity)
+        size = self._claim_size
+        limit = size if capacity is None else min(size, capacity)
         common = {"scheduler": self.identity, "backend": self.backend.name, "now": now}
         claimed = []
         if self._every("reclaim", self.reconcile_interval):
@@ -138,7 +145,7 @@ class Scheduler:
         claimed += services.claim_waiting_jobs(
             limit=limit - len(claimed), takes_default=self.takes_default, **common
         )
-        self._batch_full = len(claimed) >= self.batch
+        self._batch_full = len(claimed) >= size
         self._common: dict[int, dict] = {}
         # One query for the pass, where each runner would otherwise fetch its own spec.
         self._runner_specs = (
@@ -184,6 +191,11 @@ class Scheduler:
                 self._mark_dispatched(accepted)
                 accepted, last_mark = [], self.monotonic()
         self._mark_dispatched(accepted)
+        now_mono = self.monotonic()
+        fast = now_mono - started < FAST_PASS_SECONDS and now_mono >= self.paused_until
+        self._claim_size = (
+            min(2 * size, CLAIM_GROWTH * self.batch) if self._batch_full and fast else self.batch
+        )
         return len(claimed)
 
     def _submit(self, spec: JobSpec) -> None:

@@ -89,3 +89,44 @@ def test_a_pass_asks_for_another_at_once_only_after_claiming_a_whole_batch(user,
     assert not scheduler.tick()  # the last job, short of a batch: sleep until woken
     assert Job.objects.filter(status=JobStatus.PENDING).count() == 3
     assert not scheduler.tick()
+
+
+class SlowBackend(NoopBackend):
+    """Takes 0.6 s of the scheduler's monotonic clock per attempt."""
+
+    def __init__(self, clock: list[float]) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def submit(self, spec):
+        self.clock[0] += 0.6
+        super().submit(spec)
+
+
+def _pending() -> int:
+    return Job.objects.filter(status=JobStatus.PENDING).count()
+
+
+def test_a_fast_backend_that_takes_whole_claims_gets_bigger_ones_up_to_four_batches(user, catalog):
+    make_experiment(user, catalog["sleep-and-score"], parameters={"x": list(range(5))}, repeats=5)
+    scheduler = Scheduler(NoopBackend(), batch=2)
+
+    taken = []
+    while scheduler.tick():
+        taken.append(_pending() - sum(taken))
+    taken.append(_pending() - sum(taken))
+
+    assert taken == [2, 4, 8, 8, 3]
+    assert scheduler._claim_size == 2  # a short claim: back to the configured batch
+
+
+def test_a_slow_backend_keeps_the_configured_batch(user, catalog):
+    make_experiment(user, catalog["sleep-and-score"], parameters={"x": list(range(6))})
+    clock = [0.0]
+    scheduler = Scheduler(SlowBackend(clock), batch=2, monotonic=lambda: clock[0])
+
+    taken = []
+    while scheduler.tick():
+        taken.append(_pending() - sum(taken))
+
+    assert taken == [2, 2, 2]
