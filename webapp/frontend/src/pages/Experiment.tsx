@@ -60,6 +60,9 @@ export function ExperimentPage({ id }: { id: number }) {
   };
 
   const replay = useRef(new Replay<LiveMessage>());
+  // Bumped by the page's own changes (sharing): a read of the experiment that began before one
+  // may answer after it, and would put back what the change replaced.
+  const localChanges = useRef(0);
 
   /** The metric a job needs to be shown while unscored jobs are hidden (columns read first). */
   const scoredBy = async (): Promise<string | null> => {
@@ -72,6 +75,7 @@ export function ExperimentPage({ id }: { id: number }) {
   const readPage = useMemo(
     () => async () => {
       loading.current = true;
+      const changes = localChanges.current;
       try {
         const scored = await scoredBy();
         await replay.current.read(
@@ -84,7 +88,8 @@ export function ExperimentPage({ id }: { id: number }) {
             if (experiment.current === null && fresh.dataset) {
               api<Dataset>(`/api/datasets/${fresh.dataset}/`).then(setDataset, () => null);
             }
-            experiment.current = fresh;
+            if (localChanges.current === changes) experiment.current = fresh;
+            else refreshExperiment();
             rows.current = page.results;
             total.current = page.count;
             loading.current = false;
@@ -137,8 +142,11 @@ export function ExperimentPage({ id }: { id: number }) {
   const refreshExperiment = useMemo(
     () =>
       throttle(async () => {
+        const changes = localChanges.current;
         try {
-          experiment.current = await api<Experiment>(`/api/experiments/${id}/`);
+          const fresh = await api<Experiment>(`/api/experiments/${id}/`);
+          if (localChanges.current !== changes) return refreshExperiment();
+          experiment.current = fresh;
           render();
         } catch {
           /* the next refresh tells */
@@ -282,6 +290,7 @@ export function ExperimentPage({ id }: { id: number }) {
         <SharePanel
           experiment={exp}
           onChange={(sharedWith) => {
+            localChanges.current += 1;
             if (experiment.current) experiment.current = { ...experiment.current, shared_with: sharedWith };
             render();
           }}
