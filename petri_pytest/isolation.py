@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import threadpoolctl
 
+from petri_pytest import FAST_HASHER
+
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 
 _state: dict[str, object] = {}
 

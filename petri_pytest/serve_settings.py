@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from django.conf import global_settings
 
+from petri_pytest import FAST_HASHER
 from webapp.settings import *  # noqa: F403
 
-PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.MD5PasswordHasher",
-    *global_settings.PASSWORD_HASHERS,
-]
+PASSWORD_HASHERS = [FAST_HASHER, *global_settings.PASSWORD_HASHERS]
