@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import transaction
 from playwright.sync_api import Page, expect
 
 from jobs.models import Job, JobStatus, Result
@@ -15,6 +16,7 @@ from webapp.frontend.tests.test_web_app import sign_in
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires("chromium")]
 
 
+@transaction.atomic  # else the served app's scheduler may claim a job before it is finished
 def finished_sweep(owner, values: int = 101):
     """n = 0..values-1 by mode a, b; all finished (so the test server's scheduler stays idle):
     score = the job's index, except every tenth job failed with no score."""

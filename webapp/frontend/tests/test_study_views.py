@@ -4,6 +4,7 @@ a pruned job shown as pruned."""
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 from playwright.sync_api import expect
 
 from jobs import services
@@ -19,6 +20,7 @@ SCHEMA = [
 ]
 
 
+@transaction.atomic  # the served app's scheduler must never see its jobs waiting
 def finished_search(owner, **options):
     """A random search of 8 points, all ended: one pruned, the others scored."""
     algorithm = AlgorithmFactory(name="space", parameters=SCHEMA)
