@@ -3,6 +3,7 @@
 #   .ci/kube.sh up     install the kit's apt packages if missing, build (prebuilt binaries, a
 #                      runner image and a web image of this checkout), start the cluster;
 #                      prints the exports
+#   .ci/kube.sh env    print the same exports without starting anything
 #   .ci/kube.sh down   stop it (always: .ci/run traps it)
 #   .ci/kube.sh web-image   build the web/scheduler image again (the Dockerfile's, the kit's
 #                      way: a debootstrap rootfs + requirements.txt from PyPI, no registry) and
@@ -72,6 +73,10 @@ up() {
   fi
   "$KIT/up.sh" "$STATE" >&2
   tag_runner_image >&2
+  exports
+}
+
+exports() {  # what the tests need to find the cluster; the same before and after `up`
   echo "export KUBECONFIG=$STATE/kubeconfig PETRI_KUBE_STATE=$STATE PETRI_KUBE_KIT=$KIT"
 }
 
@@ -142,6 +147,7 @@ web_image() {  # into the running node
 case "${1:-}" in
   up) up ;;
   down) down ;;
+  env) exports ;;
   web-image) web_image >&2 ;;
-  *) echo "usage: $0 up|down|web-image" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|env|web-image" >&2; exit 2 ;;
 esac

@@ -3,7 +3,8 @@
 A test that needs one carries ``@pytest.mark.requires("postgres", ...)``. ``PETRI_REQUIRE`` lists
 the services that must be present (CI lists them all): if one of those is missing the run stops
 at once with a message naming it. Any other missing service skips the tests that need it, with
-one line per service in the summary (pytest folds skips raised from one place).
+one line per service in the summary (pytest folds skips raised from one place). A service still
+starting (``PETRI_STARTING``) is waited for at its first test instead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +24,8 @@ MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": "", "d
 # Debian's chromium (the browser tests never install a browser of their own).
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 PROBE_TIMEOUT = 5.0
+# How long the first test of a service still starting waits for its starter's word.
+STARTING_TIMEOUT = 900.0
 # Shared fixtures that need a service, so that every test using them asks for it.
 FIXTURE_SERVICES = {"chromium_browser": "chromium"}
 
@@ -158,10 +162,43 @@ DETECTORS: dict[str, Callable[[], str | None]] = {
 }
 
 
+def starting() -> dict[str, Path]:
+    """Services whose starter is still at work: ``PETRI_STARTING=kube=/path,...``.
+
+    The starter writes ``ready`` or ``failed ...`` to the file when it is done; until then the
+    rest of the run goes on, and a test needing the service waits (``.ci/run`` starts the
+    cluster this way while the other tests run).
+    """
+    entries = [e.strip() for e in os.environ.get("PETRI_STARTING", "").split(",") if e.strip()]
+    found = {}
+    for entry in entries:
+        name, _, path = entry.partition("=")
+        if not path:
+            raise pytest.UsageError(f"PETRI_STARTING entry {entry!r} is not name=path")
+        found[name.strip().lower()] = Path(path)
+    _unknown(set(found), "PETRI_STARTING")
+    return found
+
+
+def _started(service: str, marker: Path) -> str | None:
+    """Wait until the starter of ``service`` says it is done; None when it is ready."""
+    deadline = time.monotonic() + STARTING_TIMEOUT
+    while True:
+        word = marker.read_text().strip() if marker.is_file() else ""
+        if word == "ready":
+            return None
+        if word.startswith("failed"):
+            return f"its starter says: {word}"
+        if time.monotonic() > deadline:
+            return f"still starting after {STARTING_TIMEOUT:.0f} s ({marker} says nothing)"
+        time.sleep(1)
+
+
 @functools.cache
 def missing(service: str) -> str | None:
     """Why ``service`` is not usable here, or None when it is (probed once per process)."""
-    return DETECTORS[service]()
+    marker = starting().get(service)
+    return (marker and _started(service, marker)) or DETECTORS[service]()
 
 
 def _unknown(names: set[str], where: str) -> None:
@@ -195,7 +232,10 @@ def services_of(item: pytest.Item) -> frozenset[str]:
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return  # xdist: the controller checked already
-    absent = {name: why for name in sorted(required()) if (why := missing(name)) is not None}
+    later = starting()  # checked at their first test, once started
+    absent = {
+        name: why for name in sorted(required() - set(later)) if (why := missing(name)) is not None
+    }
     if absent:
         lines = "\n".join(f"  {name}: {why}" for name, why in absent.items())
         raise pytest.UsageError(f"PETRI_REQUIRE lists services that are missing:\n{lines}")

@@ -10,6 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # slurm is made missing and R present, whatever this machine has.
 CONFTEST = """
+import os
+import pathlib
+
 import pytest
 
 import petri_pytest.services as services
@@ -18,6 +21,17 @@ from petri_pytest.tiers import TIERS
 pytest_plugins = ["petri_pytest.services", "petri_pytest.tiers"]
 services.DETECTORS["slurm"] = lambda: "no slurm in this test"
 services.DETECTORS["r"] = lambda: None
+services.STARTING_TIMEOUT = 5  # a service nobody starts fails soon, not in 15 minutes
+
+
+def _answers_once_started():
+    # As a cluster does: it answers only once its starter is done.
+    marker = os.environ.get("PETRI_STARTING", "kube=").partition("=")[2]
+    done = marker and pathlib.Path(marker).read_text().strip() == "ready"
+    return None if done else "not started yet"
+
+
+services.DETECTORS["kube"] = _answers_once_started
 
 
 @pytest.fixture
@@ -180,6 +194,50 @@ def test_a_present_service_that_petri_require_lists_runs_its_tests(petri_pyteste
     )
     monkeypatch.setenv("PETRI_REQUIRE", "r")
     petri_pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+STARTED_LATER = """
+import pathlib
+
+import pytest
+
+
+def test_plain():
+    # The run got here while the cluster was still starting; now its starter is done.
+    pathlib.Path({marker!r}).write_text("ready\\n")
+
+
+@pytest.mark.requires("kube")
+def test_on_the_cluster():
+    assert pathlib.Path({marker!r}).read_text() == "ready\\n"
+"""
+
+
+def test_a_required_service_still_starting_is_awaited_at_its_first_test_not_at_the_start(
+    petri_pytester, monkeypatch, tmp_path
+):
+    marker = tmp_path / "kube-starting"
+    marker.write_text("")
+    petri_pytester.makepyfile(test_later=STARTED_LATER.format(marker=str(marker)))
+    monkeypatch.setenv("PETRI_REQUIRE", "kube")
+    monkeypatch.setenv("PETRI_STARTING", f"kube={marker}")
+    petri_pytester.runpytest_subprocess().assert_outcomes(passed=2)
+
+
+def test_a_required_service_whose_starter_failed_fails_its_tests_with_the_starters_word(
+    petri_pytester, monkeypatch, tmp_path
+):
+    marker = tmp_path / "kube-starting"
+    marker.write_text("failed: exit 1\n")
+    petri_pytester.makepyfile(
+        test_k='import pytest\n\n@pytest.mark.requires("kube")\ndef test_on_it(): pass\n'
+        "def test_plain(): pass\n"
+    )
+    monkeypatch.setenv("PETRI_REQUIRE", "kube")
+    monkeypatch.setenv("PETRI_STARTING", f"kube={marker}")
+    result = petri_pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*PETRI_REQUIRE lists kube, which is missing*failed: exit 1*"])
 
 
 @pytest.mark.parametrize(
