@@ -29,6 +29,24 @@ install_packages() {
   fi
 }
 
+# An image is written again only when what goes into it changed: a digest of its inputs'
+# contents (not their times) and of the scripts that write it names a hard link kept beside
+# it, as a build cache would. Writing one costs tens of seconds of tar and gzip.
+inputs_digest() {  # inputs_digest [tar options] PATH...
+  { (cd "$ROOT" && tar -c --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+      --exclude=__pycache__ "$@"); cat "$ROOT/.ci/kube.sh" "$KIT/mkimage.py"; } \
+    | sha256sum | cut -c1-16
+}
+
+from_cache() {  # from_cache IMAGE KEY: the image these inputs made before, if it is kept
+  [ -f "$1.$2" ] && ln -f "$1.$2" "$1"
+}
+
+keep() {  # keep IMAGE KEY: this image, for the next run with the same inputs
+  rm -f "$1".????????????????   # the one kept for other inputs
+  ln -f "$1" "$1.$2"
+}
+
 # The runner image holds this checkout's runner and catalog. The kit's build installs the
 # algorithms' requirements from PyPI into its rootfs and copies petri_runner alone (Python
 # algorithms also import petri_kit, which base-image/Dockerfile ships beside it). While the
@@ -41,10 +59,13 @@ runner_image() {
   local stamp; stamp=$({ cat "$ROOT/requirements.txt"
     cat "$ROOT"/algorithms/*/requirements.txt 2>/dev/null || true; } | sha256sum | cut -c1-16)
   if [ ! -f "$work/petri-runner.stamp-$stamp" ]; then
-    rm -f "$image" "$work"/petri-runner.stamp-*   # the kit's full runner step runs again
+    rm -f "$image" "$image".* "$work"/petri-runner.stamp-*   # the kit's runner step runs again
   fi
   PETRI_SRC="$ROOT" "$KIT/build.sh"
   touch "$work/petri-runner.stamp-$stamp"
+  local key; key=$(inputs_digest base-image/runner/petri_runner base-image/runner/petri_kit \
+    algorithms requirements.txt)
+  from_cache "$image" "$key" && { echo "[kube.sh] runner image kept ($key)"; return; }
   rm -rf "$rootfs/opt/petri/runner" "$rootfs/opt/petri/algorithms"
   mkdir -p "$rootfs/opt/petri/runner"
   cp -a "$ROOT/base-image/runner/petri_runner" "$ROOT/base-image/runner/petri_kit" \
@@ -58,6 +79,7 @@ runner_image() {
     --env PYTHONUNBUFFERED=1 --env PYTHONDONTWRITEBYTECODE=1 --env PIP_NO_CACHE_DIR=1 \
     --env PYTHONPATH=/opt/petri/runner --env PETRI_ALGORITHMS_DIR=/opt/petri/algorithms \
     --env HOME=/tmp
+  keep "$image" "$key"
 }
 
 up() {
@@ -109,6 +131,10 @@ build_web_image() {
       -r "$work/petri-web.txt" -c "$work/petri-web-constraints.txt"
     touch "$deps/$stamp"
   fi
+  local image=$out/images/petri-web.tar key
+  key=$( { inputs_digest --exclude=webapp/frontend manage.py webapp jobs scheduler algorithms \
+    base-image/runner; inputs_digest webapp/frontend/dist; echo "$stamp"; } | sha256sum | cut -c1-16)
+  from_cache "$image" "$key" && { echo "[kube.sh] web image kept ($key)"; return; }
   rm -rf "$rootfs"; cp -a "$base" "$rootfs"
   cp -a "$deps/site/." "$rootfs/$site/"
   mv "$rootfs/$site/bin/"* "$rootfs/usr/local/bin/" && rmdir "$rootfs/$site/bin"
@@ -123,11 +149,12 @@ build_web_image() {
   chroot "$rootfs" groupadd --gid 10001 petri
   chroot "$rootfs" useradd --uid 10001 --gid petri --home-dir /app --shell /usr/sbin/nologin petri
   chroot "$rootfs" chown -R petri:petri /app/var
-  python3 "$KIT/mkimage.py" "$rootfs" "$out/images/petri-web.tar" docker.io/library/petri-web:0.1.0 \
+  python3 "$KIT/mkimage.py" "$rootfs" "$image" docker.io/library/petri-web:0.1.0 \
     --cmd '["daphne","--bind=0.0.0.0","--port=8000","--proxy-headers","webapp.asgi:application"]' \
     --user 10001:10001 --workdir /app \
     --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8 \
     --env PYTHONUNBUFFERED=1 --env PYTHONDONTWRITEBYTECODE=1 --env PETRI_VAR_DIR=/app/var
+  keep "$image" "$key"
 }
 
 # The manifests name the runner image petri-runner:0.1.0 (docker.io/library/... to containerd).
