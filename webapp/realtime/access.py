@@ -78,10 +78,10 @@ check = database_sync_to_async(lapsed, thread_sensitive=False)
 @receiver(post_save, sender=get_user_model())
 def recheck_soon(signal: Any, action: str = "", instance: Any = None, **_: Any) -> None:
     """Once a revoking transaction commits, the serving hub checks its connections."""
-    if (signal is m2m_changed and action not in ("post_remove", "post_clear")) or (
-        signal is post_save and instance.is_active
-    ):
-        return  # shares added, an account saved still active: nothing was revoked
+    if signal is m2m_changed and action not in ("post_remove", "post_clear"):
+        return  # shares added: nothing was revoked
+    if signal is post_save and instance.is_active:
+        return  # an account saved, still switched on
 
     def poke() -> None:
         from webapp.realtime.hub import serving

@@ -166,17 +166,13 @@ class Group:
                 del self.seen[next(iter(self.seen))]
             # The superseded state goes; the runs of items on both sides of it now touch.
             runs: Messages = []
-            for entry in [*self.jobs.get(data["id"], ()), message]:
-                if entry["type"] in ITEMS or entry is message:
-                    self._append(runs, entry)
-            self.jobs[data["id"]] = runs
+            for entry in [e for e in self.jobs.get(data["id"], ()) if e["type"] in ITEMS]:
+                self._append(runs, entry)
+            self.jobs[data["id"]] = [*runs, message]
 
     def _append(self, runs: Messages, message: dict[str, Any]) -> None:
         # Lines (points) of one attempt following each other merge, the newest max_items kept.
         kind, data = message["type"], message["data"]
-        if kind not in ITEMS:
-            runs.append(message)
-            return
         key, dropped = ITEMS[kind], data.get("dropped", 0)
         items = data[key]
         if runs and runs[-1]["type"] == kind and runs[-1]["data"]["attempt"] == data["attempt"]:
