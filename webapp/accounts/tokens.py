@@ -55,12 +55,3 @@ def user_for_key(key: str) -> tuple[Any, ApiToken] | None:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user, token
-
-
-def token_alive(token_id: int) -> bool:
-    """Whether the token still exists, is unexpired and its user active (open websockets ask)."""
-    return (
-        ApiToken.objects.filter(pk=token_id, user__is_active=True)
-        .exclude(expires_at__lte=timezone.now())
-        .exists()
-    )

@@ -7,8 +7,6 @@ from django.apps import AppConfig
 
 class RealtimeConfig(AppConfig):
     name = "webapp.realtime"
-    label = "realtime"
-    verbose_name = "Live updates"
 
     def ready(self) -> None:
         # Their receivers connect on import: announcements (events) and revocations (access).

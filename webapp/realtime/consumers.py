@@ -14,27 +14,27 @@ from django.urls import path
 
 from webapp.accounts.tokens import user_for_key
 from webapp.metrics import WEBSOCKET_CLIENTS
-from webapp.realtime.access import REVOKED, check, grant_for
+from webapp.realtime.access import REVOKED, Grant, check
 from webapp.realtime.hub import experiment_group, hub, user_group
 
-# Not pinned to Django's one sync thread: a burst of handshakes would queue there behind each
-# other (and behind every HTTP view) until daphne's handshake timeout drops them.
+# Off Django's one sync thread: a burst of handshakes would queue there behind each other (and
+# every HTTP view) until daphne's handshake timeout drops them.
 _user_for_key = database_sync_to_async(user_for_key, thread_sensitive=False)
 
 
 class EventStream(AsyncWebsocketConsumer):
-    """``/ws/events/``: the user's own experiments; ``/ws/experiments/<id>/``: one they may see.
+    """``/ws/events/``: the user's own experiments; ``/ws/experiments/<id>/``: one they may see."""
 
-    A member of one group of the process's hub, which sends it the group's frames.
-    """
-
-    channel_layer_alias = None  # no channel per connection: the hub receives for all of them
+    channel_layer_alias = None  # no channel per connection: the process's hub receives for all
     group: str | None = None
 
     async def connect(self) -> None:
         user = self.scope["user"]
         experiment_id = self.scope["url_route"]["kwargs"].get("experiment_id")
-        self.grant = grant_for(self.scope, experiment_id)
+        # By the token it used, else by the session: either going away closes the connection.
+        token_id = self.scope.get("petri_token_id")
+        session = self.scope.get("session") if token_id is None else None
+        self.grant = Grant(user.pk, token_id, getattr(session, "session_key", None), experiment_id)
         if not user.is_authenticated or await check({self.grant}):
             await self.close()  # before accept: the client sees its handshake refused
             return
@@ -60,12 +60,10 @@ class EventStream(AsyncWebsocketConsumer):
 
 
 def websocket_application() -> Any:
-    """The routes behind authentication: a session from an allowed origin, or a token.
+    """The routes behind a session from an allowed origin, or ``Authorization: Token <key>``.
 
-    ``Authorization: Token <key>`` replaces the session's user (a bad key means anonymous), and
-    its id goes in the scope so that the connection closes once the token is revoked. Browsers
-    always send Origin on a websocket handshake and cannot add that header, so a token request
-    without Origin is a script, which cross-site rules don't concern.
+    A token replaces the session's user (a bad key: anonymous). Browsers always send Origin on
+    a websocket handshake and cannot add that header: a token without Origin is a script.
     """
     stream = EventStream.as_asgi()
     routes = URLRouter(

@@ -4,69 +4,42 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from django.dispatch import receiver
 
-from jobs import signals
+from jobs import signals, status
 from jobs.models import FINAL_STATUSES, Experiment, Job, Pipeline
-from jobs.status import (
-    annotated_counts,
-    derive_status,
-    experiment_progress,
-    is_searching,
-    with_job_counts,
-)
-from webapp.realtime.hub import (
-    ITEMS,
-    MAX_ITEMS,
-    broadcast,
-    broadcaster,
-    experiment_group,
-    user_group,
-)
+from webapp.realtime.hub import ITEMS, broadcast, broadcaster, experiment_group, user_group
 
 READ_CHUNK = 900  # small enough for SQLite's limit on query parameters, enough for a claim
 JOB_FIELDS = ("id", "experiment_id", "owner_id", "status", "attempt", "progress")
 JOB_FIELDS += ("failure_reason", "started_at", "finished_at", "result__metrics")
 # What experiment_message reads besides the counts: no deferred field is loaded one by one.
 EXPERIMENT_FIELDS = ("id", "owner_id", "job_count", "strategy", "stop_reason", "max_jobs")
-# Reading a state and publishing it happen under one lock, so within a process a newer read is
-# never published before an older one.
+# Each receiver reads and publishes under one lock, so within a process a newer read is never
+# published before an older one.
 _ordered = threading.Lock()
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def job_message(row: dict[str, Any]) -> dict[str, Any]:
     """``job.updated`` from a row of ``Job.objects.values(*JOB_FIELDS)``."""
-    final = row["status"] in FINAL_STATUSES
-    data = {
-        "id": row["id"],
-        "experiment": row["experiment_id"],
-        "status": row["status"],
-        "attempt": row["attempt"],
-        "progress": row["progress"],
-        "failure_reason": row["failure_reason"],
-        "started_at": _iso(row["started_at"]),
-        "finished_at": _iso(row["finished_at"]),
-        "metrics": (row["result__metrics"] or {}) if final else None,
-    }
+    data = {"id": row["id"], "experiment": row["experiment_id"]}
+    data |= {key: row[key] for key in ("status", "attempt", "progress", "failure_reason")}
+    data |= {key: row[key] and row[key].isoformat() for key in ("started_at", "finished_at")}
+    data["metrics"] = (row["result__metrics"] or {}) if row["status"] in FINAL_STATUSES else None
     return {"type": "job.updated", "data": data}
 
 
 def experiment_message(experiment: Experiment) -> dict[str, Any]:
     """``experiment.updated`` from an experiment annotated by ``with_job_counts``."""
-    counts = annotated_counts(experiment)
+    counts = status.annotated_counts(experiment)
     data = {
         "id": experiment.pk,
         "counts": counts,
-        "status": derive_status(counts, is_searching(experiment)),
+        "status": status.derive_status(counts, status.is_searching(experiment)),
         "stop_reason": experiment.stop_reason,
-        "progress": experiment_progress(experiment, counts),
+        "progress": status.experiment_progress(experiment, counts),
         "job_count": experiment.job_count,
     }
     return {"type": "experiment.updated", "data": data}
@@ -87,8 +60,7 @@ def on_jobs_changed(job_ids: Sequence[int], experiment_ids: Sequence[int], **_: 
                 batches.setdefault(key, []).append(job_message(row))
         for start in range(0, len(experiment_ids), READ_CHUNK):
             chunk = Experiment.objects.filter(pk__in=experiment_ids[start : start + READ_CHUNK])
-            experiments = with_job_counts(chunk)
-            for experiment in experiments.only(*EXPERIMENT_FIELDS):
+            for experiment in status.with_job_counts(chunk).only(*EXPERIMENT_FIELDS):
                 key = (experiment.pk, experiment.owner_id)
                 batches.setdefault(key, []).append(experiment_message(experiment))
         for (experiment_id, owner_id), messages in batches.items():
@@ -100,25 +72,23 @@ def on_jobs_changed(job_ids: Sequence[int], experiment_ids: Sequence[int], **_: 
 def on_job_items(
     signal: Any, job_id: int, experiment_id: int, owner_id: int, attempt: int, **items: Any
 ) -> None:
-    """``job.log`` (``job.metric``) of a batch of lines (points) a runner reported."""
+    """``job.log`` (``job.metric``) of a batch of lines (points) a runner reported.
+
+    The hub's outbox keeps the newest MAX_ITEMS and counts the rest as dropped.
+    """
     kind = "job.log" if signal is signals.job_logged else "job.metric"
-    found = items[ITEMS[kind]]  # never empty: the services announce only what they have
-    # No outbox keeps more than MAX_ITEMS of a burst, so the channel layer needn't carry more.
     data = {"job": job_id, "experiment": experiment_id, "attempt": attempt}
-    data[ITEMS[kind]] = found[-MAX_ITEMS:]
-    if len(found) > MAX_ITEMS:
-        data["dropped"] = len(found) - MAX_ITEMS
+    data[ITEMS[kind]] = items[ITEMS[kind]]
+    message = {"type": kind, "data": data}
     with _ordered:
-        broadcast(
-            (experiment_group(experiment_id), user_group(owner_id)), [{"type": kind, "data": data}]
-        )
+        broadcast((experiment_group(experiment_id), user_group(owner_id)), [message])
 
 
 @receiver(signals.pipeline_changed)
 def on_pipeline_changed(pipeline_id: int, owner_id: int, **_: Any) -> None:
     """``pipeline.updated`` to its owner: the page re-reads the pipeline over REST."""
-    status = Pipeline.objects.filter(pk=pipeline_id).values_list("status", flat=True).first()
-    if status is not None:
-        with _ordered:
-            message = {"type": "pipeline.updated", "data": {"id": pipeline_id, "status": status}}
+    with _ordered:
+        now = Pipeline.objects.filter(pk=pipeline_id).values_list("status", flat=True).first()
+        if now is not None:
+            message = {"type": "pipeline.updated", "data": {"id": pipeline_id, "status": now}}
             broadcast([user_group(owner_id)], [message])

@@ -3,13 +3,13 @@
 With channels_redis every connection waiting on its own channel costs about 0.3 ms per group
 message (500 connections on one experiment took 80-200 ms to be handed one message), so the hub
 receives each group's messages once, on one channel, merges them in the group's outbox, and
-sends each flush, encoded once, to every local connection of the group. While it has any it
-also re-checks their access (access.py).
+sends each flush, encoded once, to every local connection of the group.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 from collections.abc import Sequence
@@ -23,17 +23,14 @@ from webapp.realtime import access, wire
 
 log = logging.getLogger(__name__)
 
-# No connection is sent more than one frame per FLUSH_INTERVAL seconds on average (BURST of them
-# back to back after a lull, so a lone event does not hold back a burst right after it), and
-# none waits longer than that for its frame, besides the wait for the rate allowance. A frame
-# leaves once events stopped arriving for QUIET: a burst that reaches the hub as several
-# channel-layer messages still leaves as one frame, soon after its end.
-FLUSH_INTERVAL = 0.25
-QUIET = 0.02
-BURST = 2
+# A connection is sent a frame once events stopped arriving for QUIET (a burst handed over in
+# several channel-layer messages still leaves as one frame), FLUSH_INTERVAL after the first at
+# the latest, and one per FLUSH_INTERVAL on average: BURST may leave back to back after a lull,
+# so a lone event does not hold back a burst right after it.
+FLUSH_INTERVAL, QUIET, BURST = 0.25, 0.02, 2
 REJOIN_EVERY = 3600.0  # channels_redis forgets group members after a day (group_expiry)
-# Sent alone in its frame once everything handed to the group before it has been flushed: how a
-# test shows that nothing more is on its way without waiting out a quiet spell.
+# Sent alone once everything handed to the group before it has been flushed: how a test shows
+# that nothing more is on its way without waiting out a quiet spell.
 BARRIER = "barrier"
 ITEMS = {"job.log": "lines", "job.metric": "points"}
 MAX_ITEMS = 1000  # log lines (metric points) of one job per flush; older ones count as dropped
@@ -58,17 +55,16 @@ def user_group(user_id: int) -> str:
 class Broadcaster:
     """Sends protocol messages to groups from any thread, in order, from one event loop.
 
-    What was published while a pass was sending goes in the next one, as one channel-layer
-    message per group: a burst costs a few round trips rather than one per event.
+    What is published while a pass sends goes in the next, as one channel-layer message per
+    group: a burst costs a few round trips rather than one per event.
     """
 
     def __init__(self) -> None:
         self._pending: dict[str, Messages] = {}
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._pumping: asyncio.AbstractEventLoop | None = None  # where a pass is under way
         self._own_loop: asyncio.AbstractEventLoop | None = None
-        self._idle = threading.Event()
-        self._idle.set()
         self.group_messages = 0  # sent so far; the benchmark reports it
 
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -81,9 +77,7 @@ class Broadcaster:
         with self._lock:
             if self._own_loop is None:
                 self._own_loop = asyncio.new_event_loop()
-                threading.Thread(
-                    target=self._own_loop.run_forever, name="petri-broadcast", daemon=True
-                ).start()
+                threading.Thread(target=self._own_loop.run_forever, daemon=True).start()
             return self._own_loop
 
     def publish(self, groups: Sequence[str], messages: Messages) -> None:
@@ -96,7 +90,6 @@ class Broadcaster:
             if self._pumping is not None and self._pumping.is_running():
                 return  # the running pass sends these next
             self._pumping = loop
-            self._idle.clear()
         asyncio.run_coroutine_threadsafe(self._pump(), loop)
 
     async def _pump(self) -> None:
@@ -106,20 +99,21 @@ class Broadcaster:
                 batch, self._pending = self._pending, {}
                 if not batch:
                     self._pumping = None
-                    self._idle.set()
+                    self._idle.notify_all()
                     return
-            for group, messages in batch.items():
+            for group, events in batch.items():
                 try:
                     await layer.group_send(
-                        group, {"type": "realtime.events", "group": group, "events": messages}
+                        group, {"type": "realtime.events", "group": group, "events": events}
                     )
                     self.group_messages += 1
                 except Exception:
-                    log.exception("could not send %d messages to %s", len(messages), group)
+                    log.exception("could not send %d messages to %s", len(events), group)
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until everything published so far was handed to the channel layer."""
-        return self._idle.wait(timeout)
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pumping is None, timeout)
 
 
 broadcaster = Broadcaster()
@@ -141,9 +135,9 @@ class Group:
         self.barriers: Messages = []
         self.seen: dict[int, tuple[int, int]] = {}  # job -> (attempt, rank) of its newest state
         self.flusher: asyncio.Task | None = None
-        # A token bucket: one flush per interval on average, BURST back to back after a lull.
-        self._tokens, self._counted_at = float(BURST), 0.0
-        self._first = self._last = 0.0
+        # When the outbox was first and last added to since it was sent; and the flushes' rate
+        # allowance as a theoretical arrival time (GCRA): BURST may leave together after a lull.
+        self._first = self._last = self._tat = 0.0
 
     def add(self, messages: Messages) -> None:
         """Merge messages into the outbox, and make sure a flush will send them."""
@@ -152,7 +146,7 @@ class Group:
             self._first = self._last
         for message in messages:
             self.merge(message)
-        if (self.jobs or self.states or self.barriers) and self.flusher is None:
+        if self.flusher is None:
             self.flusher = asyncio.create_task(self._flush())
 
     def merge(self, message: dict[str, Any]) -> None:
@@ -165,30 +159,20 @@ class Group:
             self.states[(kind, data["id"])] = message
         elif kind in ITEMS:
             self._append(self.jobs.setdefault(data["job"], []), message)
-        elif self._newest(data):
+        elif (key := (data["attempt"], _RANK[data["status"]])) >= self.seen.get(data["id"], key):
+            self.seen.pop(data["id"], None)  # put back last: the least recently updated goes
+            self.seen[data["id"]] = key
+            if len(self.seen) > REMEMBERED_JOBS:
+                del self.seen[next(iter(self.seen))]
             # The superseded state goes; the runs of items on both sides of it now touch.
             runs: Messages = []
-            for entry in [*self.jobs.get(data["id"], ()), message]:
-                if entry["type"] in ITEMS or entry is message:
-                    self._append(runs, entry)
-            self.jobs[data["id"]] = runs
-
-    def _newest(self, data: dict[str, Any]) -> bool:
-        key = (data["attempt"], _RANK[data["status"]])
-        if key < self.seen.get(data["id"], key):
-            return False
-        self.seen.pop(data["id"], None)  # put back last: the least recently updated goes first
-        self.seen[data["id"]] = key
-        if len(self.seen) > REMEMBERED_JOBS:
-            del self.seen[next(iter(self.seen))]
-        return True
+            for entry in [e for e in self.jobs.get(data["id"], ()) if e["type"] in ITEMS]:
+                self._append(runs, entry)
+            self.jobs[data["id"]] = [*runs, message]
 
     def _append(self, runs: Messages, message: dict[str, Any]) -> None:
         # Lines (points) of one attempt following each other merge, the newest max_items kept.
         kind, data = message["type"], message["data"]
-        if kind not in ITEMS:
-            runs.append(message)
-            return
         key, dropped = ITEMS[kind], data.get("dropped", 0)
         items = data[key]
         if runs and runs[-1]["type"] == kind and runs[-1]["data"]["attempt"] == data["attempt"]:
@@ -202,40 +186,31 @@ class Group:
 
     def drain(self) -> Messages:
         """Everything owed but the barriers: jobs in order of arrival, then the whole states."""
-        messages = [message for runs in self.jobs.values() for message in runs]
-        messages += self.states.values()
+        messages = [*itertools.chain(*self.jobs.values()), *self.states.values()]
         self.jobs, self.states = {}, {}
         return messages
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
         while self.jobs or self.states or self.barriers:
-            if not (self.jobs or self.states):  # what was handed over before it has gone out
-                await self._send([self.barriers.pop(0)])
-                continue
-            now = loop.time()
-            tokens = min(BURST, self._tokens + (now - self._counted_at) / self.interval)
-            due = max(
-                min(self._last + self.quiet, self._first + self.interval),
-                now + max(0.0, 1 - tokens) * self.interval,
-            )
-            if due > now:
-                await asyncio.sleep(due - now)
-                continue  # more may have arrived meanwhile: look again
-            self._tokens, self._counted_at = tokens - 1, now
-            await self._send(self.drain())
+            if self.jobs or self.states:  # else a barrier: all before it has gone out
+                due = min(self._last + self.quiet, self._first + self.interval)
+                due = max(due, self._tat - (BURST - 1) * self.interval)
+                if (now := loop.time()) < due:
+                    await asyncio.sleep(due - now)
+                    continue  # more may have arrived meanwhile: look again
+                self._tat = max(self._tat, now) + self.interval
+            text = wire.encode(self.drain() or [self.barriers.pop(0)])
+            frame = {"type": "websocket.send", "text": text}
+            for member in list(self.members):
+                try:
+                    await member.base_send(frame)  # AsyncWebsocketConsumer.send adds nothing
+                except Exception:
+                    log.warning("realtime send to %r failed", member, exc_info=True)
+                # daphne only buffers the frame: yielding lets the loop write it out now, while
+                # the others are queued, rather than all of them after the last.
+                await asyncio.sleep(0)
         self.flusher = None
-
-    async def _send(self, messages: Messages) -> None:
-        frame = {"type": "websocket.send", "text": wire.encode(messages)}
-        for member in list(self.members):
-            try:
-                await member.base_send(frame)  # AsyncWebsocketConsumer.send adds nothing
-            except Exception:
-                log.warning("realtime send to %r failed", member, exc_info=True)
-            # daphne only buffers the frame: yielding lets the loop write it out now, while
-            # the others are queued, rather than all of them after the last.
-            await asyncio.sleep(0)
 
 
 class Hub:
@@ -271,14 +246,10 @@ class Hub:
             del self.groups[name]
             if group.flusher is not None:
                 group.flusher.cancel()
-            if not self.groups:
-                # Nothing is left running on a loop that may be closing. A revocation may be
-                # the one leaving: its own task ends by itself (see _check).
-                tasks, self.tasks = self.tasks, []
-                tasks = [task for task in tasks if task is not asyncio.current_task()]
-                for task in tasks:
+            if not self.groups:  # a revocation's own task (_check) ends by itself
+                for task in set(self.tasks) - {asyncio.current_task()}:
                     task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                self.tasks = []
             try:
                 await self.layer.group_discard(name, self.channel)
             except Exception:  # it expires by itself; the hub no longer dispatches to it
@@ -296,9 +267,9 @@ class Hub:
                 group.add(message["events"])
 
     async def recheck(self) -> int:
-        """Check every member's grant now, close those that lapsed; returns how many."""
+        """Check every member's grant now (access.py), close those that lapsed; how many."""
         members = [member for group in self.groups.values() for member in group.members]
-        gone = await access.check({member.grant for member in members}) if members else set()
+        gone = await access.check({member.grant for member in members})
         revoked = [member for member in members if member.grant in gone]
         for member in revoked:
             await member.revoke()
