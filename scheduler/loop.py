@@ -33,9 +33,8 @@ from scheduler.wakeup import Waker
 log = logging.getLogger(__name__)
 REPLICA_HEARTBEAT_SECONDS = 10
 ORPHAN_SWEEP_SECONDS = 300
-# Dispatched attempts are recorded as they go, at least once a second, so a slow backend's
-# attempts show as pending early; a fast backend's batch is recorded in one transaction.
-MARK_EVERY_JOBS = 500
+# Dispatched attempts are recorded once a pass, and at least once a second, so a slow backend's
+# attempts show as pending early; a fast backend's claim is recorded in one transaction.
 MARK_EVERY_SECONDS = 1.0
 # A backend that took a whole claim within FAST_PASS_SECONDS gets the next one doubled, up to
 # CLAIM_GROWTH times the configured batch: a claim's fixed statements then spread over more
@@ -184,10 +183,7 @@ class Scheduler:
                 continue
             self._unavailable = 0
             accepted.append(item)
-            if (
-                len(accepted) >= MARK_EVERY_JOBS
-                or self.monotonic() - last_mark >= MARK_EVERY_SECONDS
-            ):
+            if self.monotonic() - last_mark >= MARK_EVERY_SECONDS:
                 self._mark_dispatched(accepted)
                 accepted, last_mark = [], self.monotonic()
         self._mark_dispatched(accepted)
