@@ -40,7 +40,7 @@ MARK_EVERY_SECONDS = 1.0
 # A backend that took a whole claim within FAST_PASS_SECONDS gets the next one doubled, up to
 # CLAIM_GROWTH times the configured batch: a claim's fixed statements then spread over more
 # jobs. A slow backend keeps the configured batch, so its claimed jobs do not sit dispatching.
-CLAIM_GROWTH = 4
+CLAIM_GROWTH = 8
 FAST_PASS_SECONDS = 1.0
 # Back-off of dispatch while the backend is unavailable: 1, 2, 4 ... 60 s, or its Retry-After.
 PAUSE_BASE_SECONDS = 1.0
