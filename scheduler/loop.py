@@ -18,8 +18,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from jobs import services
-from jobs.models import FailureReason, Job, JobStatus
-from jobs.services import housekeeping, nodes
+from jobs.models import FailureReason
+from jobs.services import nodes
 from jobs.telemetry import DISPATCH_SECONDS
 from scheduler.backends import (
     Backend,
@@ -29,6 +29,7 @@ from scheduler.backends import (
     JobSpec,
 )
 from scheduler.models import SchedulerReplica
+from scheduler.upkeep import Upkeep
 from scheduler.wakeup import Waker
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def default_identity() -> str:
     return os.environ.get("PETRI_SCHEDULER_ID") or f"{socket.gethostname()}:{os.getpid()}"
 
 
-class Scheduler:
+class Scheduler(Upkeep):
     def __init__(
         self,
         backend: Backend,
@@ -263,106 +264,6 @@ class Scheduler:
             SchedulerReplica.objects.filter(identity=self.identity).update(
                 dispatched=F("dispatched") + len(accepted)
             )
-
-    def _stop(self, handle: str) -> bool:
-        """Ask the backend to stop an attempt; a failure is logged, not raised, so one stuck
-        delete never holds up the rest (the orphan sweep stops what is left behind)."""
-        try:
-            self.backend.cancel(handle)
-        except BackendError as exc:
-            log.warning("could not stop %s: %s", handle, exc)
-            return False
-        return True
-
-    def cancel_requested(self) -> int:
-        jobs = list(
-            Job.objects.filter(status=JobStatus.CANCELLING, backend=self.backend.name).values_list(
-                "id", "attempt", "handle"
-            )
-        )
-        cancelled = 0
-        for job_id, attempt, handle in jobs:
-            if handle and not self._stop(handle):
-                continue  # still cancelling: tried again next tick
-            services.mark_cancelled(job_id, attempt)
-            cancelled += 1
-        return cancelled
-
-    def reconcile(self, now: datetime) -> int:
-        """Fail attempts that ended without a result, and runners silent past their lease."""
-        active = {
-            handle: (job_id, attempt)
-            for job_id, attempt, handle in Job.objects.filter(
-                status__in=(JobStatus.PENDING, JobStatus.RUNNING), backend=self.backend.name
-            ).values_list("id", "attempt", "handle")
-        }
-        if not active:
-            return 0
-        changed = 0
-        try:
-            states = self.backend.reconcile(list(active))
-        except BackendError as exc:
-            # An unreachable backend says nothing about its jobs: judge none of them lost.
-            log.warning("cannot reconcile with the %s backend now: %s", self.backend.name, exc)
-            return 0
-        for handle, state in states.items():
-            if state.ended:
-                job_id, attempt = active[handle]
-                services.fail_attempt(
-                    job_id,
-                    attempt,
-                    state.reason or FailureReason.LOST,
-                    state.message,
-                    state.exit_code,
-                    now=now,
-                )
-                changed += 1
-        # A runner that still exists but has said nothing for two leases is hung: stop it.
-        lease = timedelta(seconds=settings.PETRI_HEARTBEAT_TIMEOUT)
-        for job_id, attempt, handle in housekeeping.silent_since(
-            self.backend.name, now - 2 * lease
-        ):
-            if handle in states and states[handle].ended:
-                continue
-            self._stop(handle)
-            services.fail_attempt(
-                job_id,
-                attempt,
-                FailureReason.LOST,
-                f"no heartbeat for {2 * lease.seconds} s",
-                now=now,
-            )
-            changed += 1
-        return changed
-
-    def enforce_deadlines(self, now: datetime) -> int:
-        expired = housekeeping.past_deadline(self.backend.name, now)
-        for job_id, attempt, handle in expired:
-            self._stop(handle)
-            services.fail_attempt(
-                job_id,
-                attempt,
-                FailureReason.DEADLINE_EXCEEDED,
-                "the experiment's timeout passed",
-                now=now,
-            )
-        return len(expired)
-
-    def sweep_orphans(self) -> int:
-        """Stop what the backend holds for attempts the database no longer runs: a Job whose
-        create answer was lost and whose job was then cancelled, a delete that failed..."""
-        try:
-            unfinished = self.backend.unfinished_handles()
-        except BackendError as exc:
-            log.warning("cannot look for orphaned attempts: %s", exc)
-            return 0
-        if not unfinished:
-            return 0
-        orphans = housekeeping.orphaned_handles(unfinished)
-        for handle in orphans:
-            log.warning("stopping %s: the database has no live attempt of that name", handle)
-            self._stop(handle)
-        return len(orphans)
 
 
 def _touch(path: str) -> None:
