@@ -107,17 +107,17 @@ def _pending() -> int:
     return Job.objects.filter(status=JobStatus.PENDING).count()
 
 
-def test_a_fast_backend_that_takes_whole_claims_gets_bigger_ones_up_to_four_batches(user, catalog):
+def test_a_fast_backend_that_takes_whole_claims_gets_bigger_ones_up_to_eight_batches(user, catalog):
     make_experiment(user, catalog["sleep-and-score"], parameters={"x": list(range(5))}, repeats=5)
-    scheduler = Scheduler(NoopBackend(), batch=2)
+    scheduler = Scheduler(NoopBackend(), batch=1)
 
     taken = []
     while scheduler.tick():
         taken.append(_pending() - sum(taken))
     taken.append(_pending() - sum(taken))
 
-    assert taken == [2, 4, 8, 8, 3]
-    assert scheduler._claim_size == 2  # a short claim: back to the configured batch
+    assert taken == [1, 2, 4, 8, 8, 2]
+    assert scheduler._claim_size == 1  # a short claim: back to the configured batch
 
 
 def test_a_slow_backend_keeps_the_configured_batch(user, catalog):
