@@ -252,7 +252,8 @@ def _finish_locked(
         _store_result(job, attempt, metrics or {}, now)
     job.save()
     announce_jobs_changed([job.pk], [job.experiment_id])
-    wake_schedulers()  # a slot is free (and a retry may be due): no need to wait for a poll
+    # A slot is free (and a retry may be due): no need to wait for a poll.
+    wake_schedulers(ended=True)
     if job.status in FINAL_STATUSES:
         check_ended([job.experiment_id])
     return job
