@@ -14,32 +14,43 @@ from django.db import connection, transaction
 
 from jobs import queries
 
-_in_process: set[Callable[[], None]] = set()
+# Each waker, and whether an attempt's end wakes it (see ``register``).
+_in_process: dict[Callable[[], None], bool] = {}
 _lock = threading.Lock()
 
 
-def register(wake: Callable[[], None]) -> None:
-    """Call ``wake`` whenever a transaction that queued or ended jobs commits in this process."""
+def register(wake: Callable[[], None], *, on_end: bool = True) -> None:
+    """Call ``wake`` whenever a transaction that queued jobs, or (``on_end``) ended an attempt,
+    commits in this process. A scheduler whose backend wakes it when the attempt's process
+    exits (the local one) passes False: at the result that process still holds the slot."""
     with _lock:
-        _in_process.add(wake)
+        _in_process[wake] = on_end
 
 
 def unregister(wake: Callable[[], None]) -> None:
     with _lock:
-        _in_process.discard(wake)
+        _in_process.pop(wake, None)
 
 
-def wake_schedulers() -> None:
-    """Call inside the transaction that queued jobs or freed a slot."""
+def wake_schedulers(*, ended: bool = False) -> None:
+    """Call inside the transaction that queued jobs or (``ended``) ended an attempt."""
     if connection.vendor == "postgresql":
         queries.notify_new_jobs()
     elif _in_process:
-        transaction.on_commit(wake_in_process)
+        transaction.on_commit(_wake_ended if ended else wake_in_process)
 
 
 def wake_in_process() -> None:
     """Wake this process's schedulers now (a backend saw a slot free up)."""
     with _lock:
         wakers = list(_in_process)
+    for wake in wakers:
+        wake()
+
+
+def _wake_ended() -> None:
+    """Wake the schedulers of this process that an attempt's end can give a free slot."""
+    with _lock:
+        wakers = [wake for wake, on_end in _in_process.items() if on_end]
     for wake in wakers:
         wake()

@@ -14,10 +14,11 @@ log = logging.getLogger(__name__)
 
 
 class Waker:
-    def __init__(self) -> None:
+    def __init__(self, *, on_end: bool = True) -> None:
+        """``on_end``: whether an attempt ending in this process wakes it (jobs.wakeups)."""
         self._read, self._write = os.pipe()
         self._listener = None
-        wakeups.register(self.wake)  # jobs queued or ended in this very process
+        wakeups.register(self.wake, on_end=on_end)  # jobs queued or ended in this very process
 
     def _listen(self):
         """A dedicated autocommit connection that LISTENs; None on SQLite or when it fails."""

@@ -33,15 +33,19 @@ class ClaimedJob(NamedTuple):
     installation: str
 
 
-# What a backend's spec reads of a claimed job's experiment (scheduler/loop.py); any other
-# field still loads when read, with a query of its own.
+# What a backend's spec (scheduler/loop.py) and the runner spec handed with it
+# (services/runner_spec.py) read of a claimed job's experiment; any other field still loads
+# when read, with a query of its own per field and experiment.
 SPEC_FIELDS = (
     "resources",
     "timeout",
     "owner_id",
+    "dataset_id",
     "algorithm_id",
     "algorithm__name",
     "algorithm__image",
+    "algorithm__entrypoint",
+    "algorithm__language",
     "algorithm__artifact_id",
     "owner__username",
 )

@@ -6,7 +6,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from jobs.errors import Conflict
@@ -62,9 +62,10 @@ def record_events(job_id: int, attempt: int, events: list[dict[str, Any]]) -> in
 
 
 def _record_locked(
-    job: Job, attempt: int, events: list[dict[str, Any]], now: datetime
+    job: Job, attempt: int, events: list[dict[str, Any]], now: datetime, *, save: bool = True
 ) -> list[JobEvent]:
-    """``record_events`` on a row this transaction holds; the event rows it stored."""
+    """``record_events`` on a row this transaction holds; the event rows it stored. Without
+    ``save`` the job's changed fields stay for the caller's own save of the row."""
     if job.attempt != attempt or job.status not in RUNNER_STATUSES:
         raise Conflict(f"attempt {attempt} of job {job.pk} is over")
     fields = {"last_event_at"}
@@ -95,7 +96,8 @@ def _record_locked(
                 JobEvent(job=job, attempt=attempt, kind=JobEvent.Kind.METRIC, time=when, data=data)
             )
     JobEvent.objects.bulk_create(rows)
-    job.save(update_fields=sorted(fields))
+    if save:
+        job.save(update_fields=sorted(fields))
     _announce_events(job, attempt, fields, rows)
     return rows
 
@@ -134,7 +136,10 @@ def report_result(
     with transaction.atomic():
         job = _locked(job_id)
         if events:
-            rows = _record_locked(job, attempt, events, now)
+            # The finish below saves the whole row: the events' own UPDATE is needed only
+            # when a pruner reads the row in between.
+            pruned = bool(job.experiment.pruner and job.experiment.pruner.get("metric"))
+            rows = _record_locked(job, attempt, events, now, save=pruned)
             if _after_events(job, events, rows):
                 job = _locked(job_id)  # the pruner may have moved the row meanwhile
         if files:
@@ -247,7 +252,8 @@ def _finish_locked(
         _store_result(job, attempt, metrics or {}, now)
     job.save()
     announce_jobs_changed([job.pk], [job.experiment_id])
-    wake_schedulers()  # a slot is free (and a retry may be due): no need to wait for a poll
+    # A slot is free (and a retry may be due): no need to wait for a poll.
+    wake_schedulers(ended=True)
     if job.status in FINAL_STATUSES:
         check_ended([job.experiment_id])
     return job
@@ -255,7 +261,8 @@ def _finish_locked(
 
 def _store_result(job: Job, attempt: int, metrics: dict[str, float], now: datetime) -> None:
     """Write the job's one Result row (replacing one left behind). The job's row is locked,
-    so no other writer races for it: an UPDATE, else an INSERT, with no savepoint around."""
+    so no other writer races for it: one upsert where the database has them, else an UPDATE,
+    then an INSERT if it found nothing; no savepoint around either."""
     values = {
         "experiment_id": job.experiment_id,
         "parameters": job.parameters,
@@ -266,7 +273,14 @@ def _store_result(job: Job, attempt: int, metrics: dict[str, float], now: dateti
         "metrics": metrics,
         "created_at": now,
     }
-    if not Result.objects.filter(job=job).update(**values):
+    if connection.features.supports_update_conflicts_with_target:
+        Result.objects.bulk_create(
+            [Result(job=job, **values)],
+            update_conflicts=True,
+            unique_fields=["job"],
+            update_fields=list(values),
+        )
+    elif not Result.objects.filter(job=job).update(**values):
         Result.objects.create(job=job, **values)
 
 

@@ -63,7 +63,9 @@ def store_output_files(job: Job, files: list[tuple[str, IO[bytes], int]]) -> lis
         if name == GRAPH_FILE:
             _check_graph(content)
         named[name] = (content, size)  # a name given twice: the last one stands, as replaced
-    with transaction.atomic():
+    # No savepoint: a failure here fails the caller's whole transaction (a result's files,
+    # events and finish are all or nothing), and a savepoint costs two statements.
+    with transaction.atomic(savepoint=False):
         mine = OutputFile.objects.filter(job=job, attempt=job.attempt)
         previous = list(mine.filter(name__in=list(named)))
         for output in previous:

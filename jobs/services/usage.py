@@ -56,36 +56,35 @@ def month_of(moment: datetime) -> date:
     return timezone.localtime(moment).date().replace(day=1)
 
 
-def record_usage(job: Job, attempt: int, finished_at: datetime) -> UsageRecord | None:
+def record_usage(job: Job, attempt: int, finished_at: datetime) -> None:
     """Write the attempt's usage, once; nothing for an attempt that never started.
 
-    Called inside the transaction that ends the attempt, with the job row locked, so a
-    repeated report finds the record already there instead of counting twice.
+    Called inside the transaction that ends the attempt, with the job row locked; one INSERT
+    that a record already there (a repeated report) turns into nothing, by its unique key,
+    instead of a read, a savepoint and an insert.
     """
     if job.started_at is None:
-        return None
+        return
     seconds = max(0.0, (finished_at - job.started_at).total_seconds())
     asked = requested(job.experiment.resources)
-    record, _ = UsageRecord.objects.get_or_create(
+    record = UsageRecord(
         job=job,
         attempt=attempt,
-        defaults={
-            "user_id": job.owner_id,
-            "experiment_id": job.experiment_id,
-            "backend": job.backend,
-            "month": month_of(finished_at),
-            "started_at": job.started_at,
-            "finished_at": finished_at,
-            "seconds": seconds,
-            "cpu": asked.cpu,
-            "gpu": asked.gpu,
-            "memory_gb": asked.memory_gb,
-            "cpu_seconds": asked.cpu * seconds,
-            "gpu_seconds": asked.gpu * seconds,
-            "memory_gb_seconds": asked.memory_gb * seconds,
-        },
+        user_id=job.owner_id,
+        experiment_id=job.experiment_id,
+        backend=job.backend,
+        month=month_of(finished_at),
+        started_at=job.started_at,
+        finished_at=finished_at,
+        seconds=seconds,
+        cpu=asked.cpu,
+        gpu=asked.gpu,
+        memory_gb=asked.memory_gb,
+        cpu_seconds=asked.cpu * seconds,
+        gpu_seconds=asked.gpu * seconds,
+        memory_gb_seconds=asked.memory_gb * seconds,
     )
-    return record
+    UsageRecord.objects.bulk_create([record], ignore_conflicts=True)
 
 
 def monthly_usage(records: QuerySet[UsageRecord]) -> list[dict[str, Any]]:

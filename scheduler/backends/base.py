@@ -83,6 +83,9 @@ class Backend(ABC):
     name: str
     # Whether submit() gets each attempt's runner spec, to hand the runner so it need not ask.
     hands_spec: bool = False
+    # Whether it wakes the scheduler itself when an attempt's slot frees (its process exits):
+    # then a result committed in this process need not wake it while the slot is still held.
+    wakes_on_exit: bool = False
 
     def capacity(self) -> int | None:
         """How many more attempts it can take now; None when it does not limit them."""

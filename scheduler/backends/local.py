@@ -76,6 +76,7 @@ class SandboxSettings:
 class LocalBackend(Backend):
     name = "local"
     hands_spec = True
+    wakes_on_exit = True  # the runner host, or the cold runner's watcher thread
 
     def __init__(
         self,

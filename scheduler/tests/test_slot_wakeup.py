@@ -6,10 +6,12 @@ import threading
 import time
 
 import pytest
+from django.db import connection
 
-from jobs import services
+from jobs import services, wakeups
 from jobs.models import Job, JobStatus
 from jobs.tests.factories import make_experiment
+from scheduler.backends.local import LocalBackend
 from scheduler.backends.noop import NoopBackend
 from scheduler.loop import Scheduler, run_forever
 from scheduler.wakeup import Waker
@@ -130,3 +132,34 @@ def test_a_slow_backend_keeps_the_configured_batch(user, catalog):
         taken.append(_pending() - sum(taken))
 
     assert taken == [2, 2, 2]
+
+
+def test_an_attempts_end_wakes_only_the_schedulers_whose_backend_does_not_wake_them_on_exit(
+    user, catalog
+):
+    if connection.vendor != "sqlite":
+        pytest.skip("on PostgreSQL every scheduler is woken by NOTIFY, across processes")
+    woken: list[str] = []
+
+    def any_change() -> None:
+        woken.append("any change")
+
+    def queued_only() -> None:
+        woken.append("queued only")
+
+    wakeups.register(any_change)
+    wakeups.register(queued_only, on_end=False)
+    try:
+        make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1]})
+        assert sorted(woken) == ["any change", "queued only"]
+        (item,) = services.claim_waiting_jobs(scheduler="t", backend="noop", limit=1)
+        services.mark_dispatched([item])
+        woken.clear()
+
+        services.finish_attempt(item.job_id, item.attempt, succeeded=True, metrics={})
+
+        assert woken == ["any change"]
+        assert LocalBackend.wakes_on_exit and not NoopBackend.wakes_on_exit
+    finally:
+        wakeups.unregister(any_change)
+        wakeups.unregister(queued_only)
