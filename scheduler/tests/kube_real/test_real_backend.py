@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from kubernetes import client as k8s
 
-from scheduler.backends.base import BackendRefused, JobSpec
+from scheduler.backends.base import BackendRefused
 from scheduler.backends.kubernetes import JobOptions, KubernetesBackend, LimitedApiClient
 from scheduler.backends.kubernetes.client import TokenBucket, load_configuration
 from scheduler.backends.kubernetes.manifests import job_manifest
@@ -50,7 +52,7 @@ def test_a_job_of_another_installation_under_that_name_is_not_adopted(
     backend, backend_namespace, kube
 ):
     theirs = spec(102, installation="other9")
-    mine = JobSpec(**{**spec(102).__dict__, "handle": theirs.handle})
+    mine = dataclasses.replace(spec(102), handle=theirs.handle)
     k8s.BatchV1Api(kube).create_namespaced_job(
         backend_namespace, job_manifest(theirs, backend.options)
     )
