@@ -180,8 +180,8 @@ def starting() -> dict[str, Path]:
     return found
 
 
-def _started(service: str, marker: Path) -> str | None:
-    """Wait until the starter of ``service`` says it is done; None when it is ready."""
+def _started(marker: Path) -> str | None:
+    """Wait until a service's starter says it is done; None when it is ready."""
     deadline = time.monotonic() + STARTING_TIMEOUT
     while True:
         word = marker.read_text().strip() if marker.is_file() else ""
@@ -198,7 +198,8 @@ def _started(service: str, marker: Path) -> str | None:
 def missing(service: str) -> str | None:
     """Why ``service`` is not usable here, or None when it is (probed once per process)."""
     marker = starting().get(service)
-    return (marker and _started(service, marker)) or DETECTORS[service]()
+    still_starting = _started(marker) if marker is not None else None
+    return still_starting or DETECTORS[service]()
 
 
 def _unknown(names: set[str], where: str) -> None:
