@@ -301,6 +301,7 @@ def run_forever(
     waker = waker or Waker(on_end=not scheduler.backend.wakes_on_exit)
     log.info("scheduler %s running on the %s backend", scheduler.identity, scheduler.backend.name)
     scheduler.backend.prepare()
+    waker.listen()
     try:
         while not stop.is_set():
             try:

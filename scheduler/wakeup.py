@@ -20,8 +20,10 @@ class Waker:
         self._listener = None
         wakeups.register(self.wake, on_end=on_end)  # jobs queued or ended in this very process
 
-    def _listen(self):
-        """A dedicated autocommit connection that LISTENs; None on SQLite or when it fails."""
+    def listen(self):
+        """A dedicated autocommit connection that LISTENs; None on SQLite or when it fails.
+
+        Call before the first tick: a NOTIFY sent before the LISTEN is lost."""
         if connection.vendor != "postgresql":
             return None
         if self._listener is None:
@@ -39,7 +41,7 @@ class Waker:
 
     def wait(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds; True when woken by a NOTIFY."""
-        listener = self._listen()
+        listener = self.listen()
         readable = [self._read] + ([listener] if listener is not None else [])
         ready, _, _ = select.select(readable, [], [], timeout)
         if self._read in ready:

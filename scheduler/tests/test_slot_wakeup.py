@@ -169,3 +169,34 @@ def test_an_attempts_end_wakes_the_schedulers_that_need_it(user, catalog):
         listening.close()
         wakeups.unregister(any_change)
         wakeups.unregister(queued_only)
+
+
+class QueuesMoreOnFirstSubmit(NoopBackend):
+    """Its first submit queues another job, as a user might while the loop's first tick runs."""
+
+    def __init__(self, user, algorithm) -> None:
+        super().__init__()
+        self.queue_more = lambda: make_experiment(user, algorithm, parameters={"x": [9]})
+
+    def submit(self, spec):
+        super().submit(spec)
+        if self.queue_more is not None:
+            self.queue_more, queue_more = None, self.queue_more
+            queue_more()
+
+
+def test_jobs_queued_during_the_first_tick_wake_the_loop_after_it(user, catalog):
+    make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1]})
+    backend = QueuesMoreOnFirstSubmit(user, catalog["sleep-and-score"])
+    scheduler = Scheduler(backend, identity="first-tick", reconcile_interval=3600)
+    stop, waker = threading.Event(), Waker()
+    # The poll is an hour: the job queued in the first tick is dispatched only if its wake-up
+    # (on PostgreSQL a NOTIFY, which is lost unless LISTEN began before that tick) is heard.
+    loop = threading.Thread(target=run_forever, args=(scheduler, stop, waker, 3600), daemon=True)
+    loop.start()
+    try:
+        _wait_for(lambda: _pending() == 2, 10, "the job queued during the first tick")
+    finally:
+        stop.set()
+        waker.wake()
+        loop.join(10)
