@@ -289,7 +289,7 @@ def _measure(
     return result
 
 
-def _report(args, running: dict, finished: dict) -> dict:
+def _report(args, running: dict, finished: dict) -> bool:
     rows = [
         (
             f"running {args.running:,}: time to first rows",
@@ -350,7 +350,7 @@ def _report(args, running: dict, finished: dict) -> dict:
     print(f"  {'targets met':<{width}}  {'yes' if met else 'no'}")
     summary = {"benchmark": "web_scale", "running": running, "finished": finished, "met": met}
     print(json.dumps(summary))
-    return summary
+    return met
 
 
 def main() -> int:
@@ -393,8 +393,7 @@ def main() -> int:
             page = f"/experiments/{finished_id}"
             finished = _measure(browser, base, cookie, page, None, 0, args.verbose)
             browser.close()
-        summary = _report(args, running, finished)
-        return 0 if summary["met"] else 1
+        return 0 if _report(args, running, finished) else 1
 
 
 if __name__ == "__main__":

@@ -208,20 +208,10 @@ class AttemptRunner:
         """Fork the job from the algorithm's zygote; None (and a note) when it cannot."""
         assert self._config.warm_socket is not None
         limits = self._config.sandbox.limits
-        wanted = {
-            "memory_bytes": limits.memory_bytes,
-            "cpu_seconds": limits.cpu_seconds,
-            "processes": limits.processes,
-            "file_bytes": limits.file_bytes,
-        }
         with self._guard.deferred():
             try:
                 proc = warm.start(
-                    self._config.warm_socket,
-                    workspace.base.name,
-                    argv,
-                    env,
-                    {name: value for name, value in wanted.items() if value is not None},
+                    self._config.warm_socket, workspace.base.name, argv, env, limits.named()
                 )
             except warm.WarmUnavailable as exc:
                 self._note(f"no warm zygote ({exc}); running cold")

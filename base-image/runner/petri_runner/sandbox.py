@@ -17,7 +17,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from petri_runner.result import OOM_KILLED
@@ -98,6 +98,11 @@ class Limits:
         if not options:
             return []
         return [_tool("prlimit"), "--core=0", *options, "--"]
+
+    def named(self) -> dict[str, int]:
+        """The limits that are set, by name (as a warm zygote takes them)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: value for name, value in values.items() if value is not None}
 
     def summary(self) -> str:
         """The limits as the job's log states them."""
