@@ -16,6 +16,9 @@ class StopAfter:
     def __init__(self, stop: threading.Event, passes: int) -> None:
         self.stop, self.passes = stop, passes
 
+    def listen(self) -> None:
+        pass
+
     def wait(self, timeout: float) -> bool:
         self.passes -= 1
         if self.passes <= 0:
