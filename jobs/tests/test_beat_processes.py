@@ -97,15 +97,18 @@ def test_two_beats_by_mistake_still_make_one_run_per_firing(processes, user):
 
     senders = [name for name in ("beat-a", "beat-b") if SENT in processes.log(name)]
     assert len(senders) == 1, "exactly one beat holds the beat lock and sends"
+
     # The worker ran the sent tasks, and each slot made one run. (How many tasks a slot may
     # see is not counted: a task the loaded worker takes late is told apart by its slot alone,
-    # test_recurring_runs.py shows a second task for a fired slot makes no run.)
-    done = len(
-        re.findall(r"Task petri\.fire_recurring_run\[\S+\] succeeded", processes.log("worker"))
-    )
+    # test_recurring_runs.py shows a second task for a fired slot makes no run.) A task's run
+    # commits before the worker logs its success, so the log is waited for, not read at once.
+    def done() -> int:
+        log = processes.log("worker")
+        return len(re.findall(r"Task petri\.fire_recurring_run\[\S+\] succeeded", log))
+
+    wait_for(lambda: done() >= 4, "the worker to log four tasks done", processes)
     firings = list(RecurringFiring.objects.values_list("slot", flat=True))
     assert len(firings) == len(set(firings))
-    assert done >= 4
     assert Experiment.objects.exclude(pk=template.pk).count() == runs_made()
 
     # The beat that sends dies hard; the other takes the lock over and the runs go on.
