@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import platform
 import signal
@@ -12,13 +11,12 @@ import socket
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from jobs import wakeups
 from jobs.models import RUNNER_LOST_EXIT_CODES, FailureReason
-from jobs.services.usage import requested
 from scheduler.backends.base import Backend, BackendError, BackendState, JobSpec, Node
+from scheduler.backends.local_env import SandboxSettings, limits_env, runner_env
 from scheduler.backends.runner_host import HostedRunner, HostError, RunnerHost
 from scheduler.backends.warm import WarmPool
 
@@ -26,51 +24,9 @@ log = logging.getLogger(__name__)
 
 TERMINATE_GRACE_SECONDS = 5.0
 SELF_CHECK_SECONDS = 60.0
-# What the runner may see of the server's environment: nothing secret, nothing of Django's.
-RUNNER_PASSED_NAMES = frozenset(
-    {
-        "LANG",
-        "LANGUAGE",
-        "TZ",
-        "TMPDIR",
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-        "PETRI_KEEP_WORKDIR",
-        "PETRI_RUNNER_RETRY_SECONDS",
-        "PETRI_RUNNER_MAX_UNPACKED_MB",
-        "PETRI_RUNNER_MAX_FILES",
-    }
-)
-# The last uid of the range PETRI_LOCAL_SANDBOX_UID_BASE starts; cold jobs use its first ones.
-WARM_UID_OFFSET = 65_535
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-# Without a timeout, each process of a job may use this much CPU time per core it asked for.
-CPU_SECONDS_WITHOUT_TIMEOUT = 24 * 3600
 # The largest runner spec handed in the environment (Linux caps one variable at 128 KiB); a
 # larger one the runner fetches itself.
 MAX_HANDED_SPEC_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class SandboxSettings:
-    """How the local backend confines algorithms (the PETRI_LOCAL_SANDBOX* settings)."""
-
-    kind: str = "bwrap"  # or "none"
-    bwrap: str = "/usr/bin/bwrap"
-    max_processes: int = 256
-    max_file_mb: int = 1024
-    # A server running as root runs each job as its own uid from here on (uid_base + slot).
-    uid_base: int = 1_700_000
-    # Warm zygotes for catalog algorithms that name modules to preload (PETRI_LOCAL_WARM).
-    warm: bool = True
-
-    @property
-    def warm_uid(self) -> int:
-        """As root, the uid of every warm zygote and of the jobs forked from them."""
-        return self.uid_base + WARM_UID_OFFSET
 
 
 class LocalBackend(Backend):
@@ -136,7 +92,7 @@ class LocalBackend(Backend):
                 return
             self.log_dir.mkdir(parents=True, exist_ok=True)
             env = self._runner_env(spec.api_url, spec.token)
-            env.update(self._limits_env(spec))
+            env.update(limits_env(spec, self.sandbox))
             handed = json.dumps(spec.runner_spec) if spec.runner_spec is not None else ""
             if handed and len(handed.encode()) <= MAX_HANDED_SPEC_BYTES:
                 env["PETRI_JOB_SPEC"] = handed  # saves the runner its GET of the spec
@@ -233,41 +189,7 @@ class LocalBackend(Backend):
         return None
 
     def _runner_env(self, api_url: str = "", token: str = "") -> dict[str, str]:
-        """The runner's environment: an allow list, never the server's own (secrets, DB URL)."""
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if name in RUNNER_PASSED_NAMES or name.startswith("LC_")
-        }
-        env.update(
-            PETRI_ALGORITHMS_DIR=str(self.algorithms_dir),
-            PYTHONPATH=str(self.runner_dir),
-            # So an entrypoint's "python" is this interpreter, with Petri's packages.
-            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        )
-        if api_url:
-            env.update(PETRI_API_URL=api_url, PETRI_JOB_TOKEN=token)
-        return env
-
-    def _limits_env(self, spec: JobSpec) -> dict[str, str]:
-        """The attempt's rlimits, from the resources its experiment asked for."""
-        try:
-            asked = requested(spec.resources)
-            memory = int(min(asked.memory_gb * 2**30, 2**62))
-            cores = min(max(asked.cpu, 0.01), 1024.0)
-        except (ValueError, TypeError, OverflowError):
-            memory, cores = 2**30, 1.0
-        seconds = spec.timeout or CPU_SECONDS_WITHOUT_TIMEOUT
-        env = {
-            "PETRI_SANDBOX_MEMORY_BYTES": str(max(memory, 1)),
-            "PETRI_SANDBOX_CPU_SECONDS": str(max(1, math.ceil(cores * seconds))),
-            "PETRI_SANDBOX_MAX_PROCESSES": str(self.sandbox.max_processes),
-            "PETRI_SANDBOX_MAX_FILE_BYTES": str(self.sandbox.max_file_mb * 1024 * 1024),
-        }
-        threads = str(max(1, math.ceil(cores)))
-        for name in THREAD_VARIABLES:
-            env[name] = os.environ.get(name) or threads
-        return env
+        return runner_env(self.algorithms_dir, self.runner_dir, api_url, token)
 
     def _take_uid(self, handle: str) -> int:
         """A uid no other running job of this backend has, so each counts its own processes."""
@@ -327,6 +249,12 @@ class LocalBackend(Backend):
                     message=f"runner exited with status {code} without a result; "
                     f"its last lines:\n{self._tail(handle)}",
                 )
+            # Exited runners of attempts no longer active (their results are in) are done with:
+            # kept, they would make every capacity() walk each runner this server ever started.
+            asked = set(handles)
+            for handle in [h for h, p in self._procs.items() if h not in asked]:
+                if self._procs[handle].poll() is not None:
+                    del self._procs[handle]
         return states
 
     def _tail(self, handle: str, lines: int = 20) -> str:

@@ -131,3 +131,23 @@ def test_preparing_the_backend_starts_the_runner_host_before_any_job(local_sched
     while not backend.host.running:
         assert time.monotonic() < deadline, "the runner host never started"
         time.sleep(0.02)
+
+
+def test_a_finished_attempts_exited_runner_is_dropped_by_a_reconcile(
+    user, catalog, local_scheduler
+):
+    quick = make_experiment(user, catalog["sleep-and-score"], parameters={"duration": 0})
+    local_scheduler.run_until(
+        lambda: job_of(quick).status == JobStatus.SUCCEEDED, what="the quick job"
+    )
+    slow = make_experiment(
+        user, catalog["sleep-and-score"], parameters={"duration": 120, "steps": 120}
+    )
+    procs = local_scheduler.backend._procs
+    # Each pass reconciles here (the slow job is active); kept, an exited runner would make
+    # every capacity() walk each runner this server ever started.
+    local_scheduler.run_until(
+        lambda: job_of(slow).status == JobStatus.RUNNING and job_of(quick).handle not in procs,
+        what="the slow job running and the quick one's runner dropped",
+    )
+    assert procs[job_of(slow).handle].poll() is None

@@ -14,6 +14,7 @@ from jobs.models import Job, JobStatus
 from jobs.tests.factories import make_csv, make_experiment
 from scheduler.backends.base import JobSpec
 from scheduler.backends.local import LocalBackend, SandboxSettings
+from scheduler.backends.local_env import limits_env
 from scheduler.backends.noop import NoopBackend
 from scheduler.loop import Scheduler
 
@@ -58,9 +59,8 @@ def test_the_runner_env_is_an_allow_list_with_no_server_secret(tmp_path, monkeyp
 
 def test_limits_come_from_the_experiments_resources_and_timeout(tmp_path, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    limits = backend(tmp_path, max_processes=100, max_file_mb=3)._limits_env(
-        spec(resources={"cpu": 1.5, "memory": "512Mi"}, timeout=100)
-    )
+    sandbox = backend(tmp_path, max_processes=100, max_file_mb=3).sandbox
+    limits = limits_env(spec(resources={"cpu": 1.5, "memory": "512Mi"}, timeout=100), sandbox)
 
     assert limits["PETRI_SANDBOX_MEMORY_BYTES"] == str(512 * 2**20)
     assert limits["PETRI_SANDBOX_CPU_SECONDS"] == "150"
@@ -70,7 +70,7 @@ def test_limits_come_from_the_experiments_resources_and_timeout(tmp_path, monkey
 
 
 def test_without_resources_or_timeout_the_defaults_apply(tmp_path):
-    limits = backend(tmp_path)._limits_env(spec())
+    limits = limits_env(spec(), backend(tmp_path).sandbox)
 
     assert limits["PETRI_SANDBOX_MEMORY_BYTES"] == str(2**30)
     assert limits["PETRI_SANDBOX_CPU_SECONDS"] == str(24 * 3600)
