@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from served import ROOT, Served
+from served import Served
 
 TARGET_P95_MS = 250.0
 
@@ -64,14 +64,19 @@ class _Client:
             self.error = repr(closed)
 
     def parse(self) -> None:
-        from webapp.realtime.wire import decode
-
         for at, raw in self.unparsed:
             # A frame may be a batch, and a batch may hold tables: each job.updated counts,
             # at its frame's arrival.
-            for message in decode(raw):
-                if message["type"] == "job.updated":
-                    self.received.setdefault(message["data"]["id"], at)
+            frame = json.loads(raw)
+            for entry in frame["data"]["messages"] if frame["type"] == "batch" else [frame]:
+                if entry["type"] != "job.updated":
+                    continue
+                if "rows" not in entry:
+                    self.received.setdefault(entry["data"]["id"], at)
+                    continue
+                column = entry["columns"].index("id")
+                for row in entry["rows"]:
+                    self.received.setdefault(row[column], at)
         self.unparsed.clear()
 
     def done(self) -> bool:
@@ -302,7 +307,6 @@ def main() -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        sys.path.insert(0, str(ROOT))  # for the protocol's decoder, webapp.realtime.wire
         asyncio.run(_worker(args))
         return 0
     return _coordinate(args)

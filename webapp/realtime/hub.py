@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from jobs.models import FINAL_STATUSES, JobStatus
-from webapp.realtime import access, wire
+from webapp.realtime import access
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ LATEST_ONLY = ("experiment.updated", "pipeline.updated")  # whole states: the ne
 # running), then to a final state, and a retry raises the attempt: an update that would lower
 # (attempt, rank) was read before a newer one (two processes racing to publish) and is dropped.
 _RANK = {status: 9 if status in FINAL_STATUSES else n for n, status in enumerate(JobStatus)}
+TABLE_MIN_ROWS = 3  # shorter runs gain little from a table and are easier to read as messages
 
 Messages = list[dict[str, Any]]
 
@@ -118,6 +120,23 @@ class Broadcaster:
 
 broadcaster = Broadcaster()
 broadcast = broadcaster.publish
+
+
+def encode(messages: Sequence[dict[str, Any]]) -> str:
+    """The compact JSON of the one frame carrying ``messages`` (at least one): one message as
+    itself, several as a ``batch`` whose runs of alike messages are tables (docs/realtime.md)."""
+    entries: list[dict[str, Any]] = []
+    for (kind, columns), run in itertools.groupby(
+        messages, key=lambda message: (message["type"], tuple(message["data"]))
+    ):
+        run = list(run)
+        if len(run) < TABLE_MIN_ROWS:
+            entries += ({"type": kind, "data": message["data"]} for message in run)
+        else:
+            rows = [list(message["data"].values()) for message in run]
+            entries.append({"type": kind, "columns": list(columns), "rows": rows})
+    frame = entries[0] if len(messages) == 1 else {"type": "batch", "data": {"messages": entries}}
+    return json.dumps(frame, separators=(",", ":"))
 
 
 class Group:
@@ -200,7 +219,7 @@ class Group:
                     await asyncio.sleep(due - now)
                     continue  # more may have arrived meanwhile: look again
                 self._tat = max(self._tat, now) + self.interval
-            text = wire.encode(self.drain() or [self.barriers.pop(0)])
+            text = encode(self.drain() or [self.barriers.pop(0)])
             frame = {"type": "websocket.send", "text": text}
             for member in list(self.members):
                 try:

@@ -11,29 +11,37 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
-from webapp.realtime.hub import BARRIER
-from webapp.realtime.wire import BATCH_TYPE, TABLE_MIN_ROWS, decode
+from webapp.realtime.hub import BARRIER, TABLE_MIN_ROWS
 
 ORIGIN = "http://testserver"
 
 
 def unwrap(frame: dict[str, Any]) -> list[dict[str, Any]]:
-    """The protocol messages one frame carries, checking the frame's shape on the way."""
-    if frame["type"] == BATCH_TYPE:
-        assert set(frame) == {"type", "data"} and set(frame["data"]) == {"messages"}, frame
-        for entry in frame["data"]["messages"]:
-            assert entry["type"] != BATCH_TYPE, "batches don't nest"
-            if "rows" in entry:
-                assert set(entry) == {"type", "columns", "rows"}, entry
-                assert len(entry["rows"]) >= TABLE_MIN_ROWS, "short runs are sent as messages"
-                assert all(len(row) == len(entry["columns"]) for row in entry["rows"]), entry
-            else:
-                assert set(entry) == {"type", "data"}, entry
-        messages = decode(frame)
-        assert len(messages) > 1, "a flush of one message is sent as itself"
-        return messages
-    assert set(frame) == {"type", "data"}, frame
-    return [frame]
+    """The protocol messages one frame carries, in order, checking the frame's shape on the way."""
+    if frame["type"] != "batch":
+        assert set(frame) == {"type", "data"}, frame
+        return [frame]
+    assert set(frame) == {"type", "data"} and set(frame["data"]) == {"messages"}, frame
+    messages = []
+    for entry in frame["data"]["messages"]:
+        assert entry["type"] != "batch", "batches don't nest"
+        if "rows" not in entry:
+            assert set(entry) == {"type", "data"}, entry
+            messages.append(entry)
+            continue
+        assert set(entry) == {"type", "columns", "rows"}, entry
+        assert len(entry["rows"]) >= TABLE_MIN_ROWS, "short runs are sent as messages"
+        messages += (
+            {"type": entry["type"], "data": dict(zip(entry["columns"], row, strict=True))}
+            for row in entry["rows"]
+        )
+    assert len(messages) > 1, "a flush of one message is sent as itself"
+    return messages
+
+
+def decode(text: str) -> list[dict[str, Any]]:
+    """The protocol messages of one frame's text."""
+    return unwrap(json.loads(text))
 
 
 def run(scenario, *args, **kwargs):

@@ -7,7 +7,7 @@ import itertools
 import json
 
 from webapp.realtime.hub import BARRIER, Group
-from webapp.realtime.wire import decode
+from webapp.realtime.tests.helpers import decode, unwrap
 
 
 class Member:
@@ -111,4 +111,4 @@ def test_a_barrier_comes_alone_once_everything_handed_over_before_it_has_gone_ou
 
     alone, flush, last = asyncio.run(scenario())
     assert alone == last == barrier
-    assert [m["data"]["id"] for m in decode(flush)] == [1, 2]
+    assert [m["data"]["id"] for m in unwrap(flush)] == [1, 2]
