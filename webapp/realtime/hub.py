@@ -142,10 +142,7 @@ def encode(messages: Sequence[dict[str, Any]]) -> str:
 class Group:
     """A group's local connections and its outbox, flushed to all of them as one frame."""
 
-    def __init__(
-        self, interval: float = FLUSH_INTERVAL, quiet: float = QUIET, max_items: int = MAX_ITEMS
-    ) -> None:
-        self.interval, self.quiet, self.max_items = interval, quiet, max_items
+    def __init__(self) -> None:
         self.members: list[Any] = []  # consumers.EventStream
         # Owed to the members: per job in order of arrival, its messages in theirs; then whole
         # states, the newest last; then the barriers, once everything before them is out.
@@ -190,15 +187,15 @@ class Group:
             self.jobs[data["id"]] = [*runs, message]
 
     def _append(self, runs: Messages, message: dict[str, Any]) -> None:
-        # Lines (points) of one attempt following each other merge, the newest max_items kept.
+        # Lines (points) of one attempt following each other merge, the newest MAX_ITEMS kept.
         kind, data = message["type"], message["data"]
         key, dropped = ITEMS[kind], data.get("dropped", 0)
         items = data[key]
         if runs and runs[-1]["type"] == kind and runs[-1]["data"]["attempt"] == data["attempt"]:
             before = runs.pop()["data"]
             items, dropped = before[key] + items, before.get("dropped", 0) + dropped
-        dropped += max(0, len(items) - self.max_items)
-        merged = {**data, key: items[-self.max_items :], "dropped": dropped}
+        dropped += max(0, len(items) - MAX_ITEMS)
+        merged = {**data, key: items[-MAX_ITEMS:], "dropped": dropped}
         if not dropped:
             del merged["dropped"]
         runs.append({"type": kind, "data": merged})
@@ -213,12 +210,12 @@ class Group:
         loop = asyncio.get_running_loop()
         while self.jobs or self.states or self.barriers:
             if self.jobs or self.states:  # else a barrier: all before it has gone out
-                due = min(self._last + self.quiet, self._first + self.interval)
-                due = max(due, self._tat - (BURST - 1) * self.interval)
+                due = min(self._last + QUIET, self._first + FLUSH_INTERVAL)
+                due = max(due, self._tat - (BURST - 1) * FLUSH_INTERVAL)
                 if (now := loop.time()) < due:
                     await asyncio.sleep(due - now)
                     continue  # more may have arrived meanwhile: look again
-                self._tat = max(self._tat, now) + self.interval
+                self._tat = max(self._tat, now) + FLUSH_INTERVAL
             text = encode(self.drain() or [self.barriers.pop(0)])
             frame = {"type": "websocket.send", "text": text}
             for member in list(self.members):
