@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 # so a lone event does not hold back a burst right after it.
 FLUSH_INTERVAL, QUIET, BURST = 0.25, 0.02, 2
 REJOIN_EVERY = 3600.0  # channels_redis forgets group members after a day (group_expiry)
-# Sent alone once everything handed to the group before it has been flushed: how a test shows
-# that nothing more is on its way without waiting out a quiet spell.
-BARRIER = "barrier"
 ITEMS = {"job.log": "lines", "job.metric": "points"}
 MAX_ITEMS = 1000  # log lines (metric points) of one job per flush; older ones count as dropped
 REMEMBERED_JOBS = 20_000  # whose last state drops stale updates; bounded for huge sweeps
@@ -145,10 +142,9 @@ class Group:
     def __init__(self) -> None:
         self.members: list[Any] = []  # consumers.EventStream
         # Owed to the members: per job in order of arrival, its messages in theirs; then whole
-        # states, the newest last; then the barriers, once everything before them is out.
+        # states, the newest last.
         self.jobs: dict[int, Messages] = {}
         self.states: dict[tuple[str, int], dict[str, Any]] = {}
-        self.barriers: Messages = []
         self.seen: dict[int, tuple[int, int]] = {}  # job -> (attempt, rank) of its newest state
         self.flusher: asyncio.Task | None = None
         # When the outbox was first and last added to since it was sent; and the flushes' rate
@@ -168,9 +164,7 @@ class Group:
     def merge(self, message: dict[str, Any]) -> None:
         """Keep of ``message`` what the next flush must send; the message itself is not changed."""
         kind, data = message["type"], message["data"]
-        if kind == BARRIER:
-            self.barriers.append(message)
-        elif kind in LATEST_ONLY:
+        if kind in LATEST_ONLY:
             self.states.pop((kind, data["id"]), None)  # the newest goes last
             self.states[(kind, data["id"])] = message
         elif kind in ITEMS:
@@ -201,23 +195,21 @@ class Group:
         runs.append({"type": kind, "data": merged})
 
     def drain(self) -> Messages:
-        """Everything owed but the barriers: jobs in order of arrival, then the whole states."""
+        """Everything owed: jobs in order of arrival, then the whole states."""
         messages = [*itertools.chain(*self.jobs.values()), *self.states.values()]
         self.jobs, self.states = {}, {}
         return messages
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        while self.jobs or self.states or self.barriers:
-            if self.jobs or self.states:  # else a barrier: all before it has gone out
-                due = min(self._last + QUIET, self._first + FLUSH_INTERVAL)
-                due = max(due, self._tat - (BURST - 1) * FLUSH_INTERVAL)
-                if (now := loop.time()) < due:
-                    await asyncio.sleep(due - now)
-                    continue  # more may have arrived meanwhile: look again
-                self._tat = max(self._tat, now) + FLUSH_INTERVAL
-            text = encode(self.drain() or [self.barriers.pop(0)])
-            frame = {"type": "websocket.send", "text": text}
+        while self.jobs or self.states:
+            due = min(self._last + QUIET, self._first + FLUSH_INTERVAL)
+            due = max(due, self._tat - (BURST - 1) * FLUSH_INTERVAL)
+            if (now := loop.time()) < due:
+                await asyncio.sleep(due - now)
+                continue  # more may have arrived meanwhile: look again
+            self._tat = max(self._tat, now) + FLUSH_INTERVAL
+            frame = {"type": "websocket.send", "text": encode(self.drain())}
             for member in list(self.members):
                 try:
                     await member.base_send(frame)  # AsyncWebsocketConsumer.send adds nothing

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 
 import pytest
 
 from webapp.realtime import hub
-from webapp.realtime.hub import BARRIER, Group
-from webapp.realtime.tests.helpers import decode, unwrap
+from webapp.realtime.hub import Group
+from webapp.realtime.tests.helpers import decode
 
 
 class Member:
@@ -111,23 +110,3 @@ def test_a_flush_lets_the_loop_run_between_its_members(pace):
 
     turns_seen = asyncio.run(scenario())
     assert all(later > earlier for earlier, later in itertools.pairwise(turns_seen))
-
-
-def test_a_barrier_comes_alone_once_everything_handed_over_before_it_has_gone_out(pace):
-    pace(0.2, 0.05)
-    barrier = {"type": BARRIER, "data": {"id": 1}}
-
-    async def scenario():
-        group = Group()
-        member = Member()
-        group.members = [member]
-        group.add([barrier])  # nothing waiting: it goes at once
-        await until(lambda: member.frames)
-        group.add([update(1)])
-        group.add([barrier, update(2)])
-        await until(lambda: len(member.frames) == 3)
-        return [json.loads(frame) for frame in member.frames]
-
-    alone, flush, last = asyncio.run(scenario())
-    assert alone == last == barrier
-    assert [m["data"]["id"] for m in unwrap(flush)] == [1, 2]
