@@ -52,19 +52,14 @@ def user_group(user_id: int) -> str:
 
 
 class Broadcaster:
-    """Sends protocol messages to groups from any thread, in order, from one event loop.
-
-    What is published while a pass sends goes in the next, as one channel-layer message per
-    group: a burst costs a few round trips rather than one per event.
-    """
+    """Sends messages to groups from any thread, in order, from one event loop: what is
+    published while a pass sends goes in the next, so a burst is a few round trips per group."""
 
     def __init__(self) -> None:
-        self._pending: dict[str, Messages] = {}
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._pumping: asyncio.AbstractEventLoop | None = None  # where a pass is under way
+        self._pending: dict[str, Messages] = {}  # touched on the sending loop only
+        self._sending: asyncio.Task | None = None
         self._own_loop: asyncio.AbstractEventLoop | None = None
-        self.group_messages = 0  # sent so far; the benchmark reports it
+        self._lock = threading.Lock()  # one own loop, whichever thread publishes first
 
     def loop(self) -> asyncio.AbstractEventLoop | None:
         """Where the sends run; None when nothing published now could reach a websocket."""
@@ -81,38 +76,26 @@ class Broadcaster:
 
     def publish(self, groups: Sequence[str], messages: Messages) -> None:
         """Queue protocol messages (``{"type", "data"}``) for groups; callable from sync code."""
-        if (loop := self.loop()) is None:
-            return
-        with self._lock:
-            for group in groups:
-                self._pending.setdefault(group, []).extend(messages)
-            if self._pumping is not None and self._pumping.is_running():
-                return  # the running pass sends these next
-            self._pumping = loop
-        asyncio.run_coroutine_threadsafe(self._pump(), loop)
+        if (loop := self.loop()) is not None:
+            loop.call_soon_threadsafe(self._queue, list(groups), messages)
 
-    async def _pump(self) -> None:
+    def _queue(self, groups: list[str], messages: Messages) -> None:
+        for group in groups:
+            self._pending.setdefault(group, []).extend(messages)
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self._send())
+
+    async def _send(self) -> None:
         layer = get_channel_layer()
-        while True:
-            with self._lock:
-                batch, self._pending = self._pending, {}
-                if not batch:
-                    self._pumping = None
-                    self._idle.notify_all()
-                    return
+        while self._pending:
+            batch, self._pending = self._pending, {}
             for group, events in batch.items():
                 try:
                     await layer.group_send(
                         group, {"type": "realtime.events", "group": group, "events": events}
                     )
-                    self.group_messages += 1
                 except Exception:
                     log.exception("could not send %d messages to %s", len(events), group)
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until everything published so far was handed to the channel layer."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pumping is None, timeout)
 
 
 broadcaster = Broadcaster()
