@@ -1,9 +1,8 @@
-"""The process's side of the websockets: publishing to groups, and one outbox per group joined.
+"""The process's side of the websockets: publishing, and an outbox for each group it serves.
 
-With channels_redis every connection waiting on its own channel costs about 0.3 ms per group
-message (500 connections on one experiment took 80-200 ms to be handed one message), so the hub
-receives each group's messages once, on one channel, merges them in the group's outbox, and
-sends each flush, encoded once, to every local connection of the group.
+Each process's hub receives everything published on one channel (with channels_redis a channel
+per connection cost about 0.3 ms per message each: 500 took 80-200 ms to be handed one) and
+merges it into the outboxes of the groups named, each flushed, encoded once, to its connections.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ log = logging.getLogger(__name__)
 # the latest, and one per FLUSH_INTERVAL on average: BURST may leave back to back after a lull,
 # so a lone event does not hold back a burst right after it.
 FLUSH_INTERVAL, QUIET, BURST = 0.25, 0.02, 2
-REJOIN_EVERY = 3600.0  # channels_redis forgets group members after a day (group_expiry)
+HUBS = "petri-hubs"  # the channel-layer group of every hub that has connections
 ITEMS = {"job.log": "lines", "job.metric": "points"}
 MAX_ITEMS = 1000  # log lines (metric points) of one job per flush; older ones count as dropped
 REMEMBERED_JOBS = 20_000  # whose last state drops stale updates; bounded for huge sweeps
@@ -52,11 +51,11 @@ def user_group(user_id: int) -> str:
 
 
 class Broadcaster:
-    """Sends messages to groups from any thread, in order, from one event loop: what is
-    published while a pass sends goes in the next, so a burst is a few round trips per group."""
+    """Hands messages for groups to the hubs from any thread, in order, from one event loop:
+    what is published while a pass sends goes in the next, so a burst is a few round trips."""
 
     def __init__(self) -> None:
-        self._pending: dict[str, Messages] = {}  # touched on the sending loop only
+        self._pending: list[tuple[list[str], Messages]] = []  # touched on the sending loop only
         self._sending: asyncio.Task | None = None
         self._own_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()  # one own loop, whichever thread publishes first
@@ -80,22 +79,18 @@ class Broadcaster:
             loop.call_soon_threadsafe(self._queue, list(groups), messages)
 
     def _queue(self, groups: list[str], messages: Messages) -> None:
-        for group in groups:
-            self._pending.setdefault(group, []).extend(messages)
+        self._pending.append((groups, messages))
         if self._sending is None or self._sending.done():
             self._sending = asyncio.create_task(self._send())
 
     async def _send(self) -> None:
         layer = get_channel_layer()
         while self._pending:
-            batch, self._pending = self._pending, {}
-            for group, events in batch.items():
-                try:
-                    await layer.group_send(
-                        group, {"type": "realtime.events", "group": group, "events": events}
-                    )
-                except Exception:
-                    log.exception("could not send %d messages to %s", len(events), group)
+            published, self._pending = self._pending, []
+            try:
+                await layer.group_send(HUBS, {"type": "realtime", "published": published})
+            except Exception:
+                log.exception("could not send %d publications to the hubs", len(published))
 
 
 broadcaster = Broadcaster()
@@ -205,7 +200,7 @@ class Group:
 
 
 class Hub:
-    """One event loop's groups: joined on one channel when their first member arrives."""
+    """One event loop's groups of connections, fed from one channel while there are any."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -213,38 +208,36 @@ class Hub:
         self.channel: str | None = None
         self.groups: dict[str, Group] = {}
         self.tasks: list[asyncio.Task] = []  # receiving and re-checking, while there are groups
-        # Joining and leaving one at a time: a group is never joined while it is being left.
-        self._changing = asyncio.Lock()
+        self._joining = asyncio.Lock()  # one channel however many connect at once
 
     async def join(self, name: str, member: Any) -> None:
         """Returns once the group's messages reach ``member``."""
-        async with self._changing:
-            if name not in self.groups:
-                self.channel = self.channel or await self.layer.new_channel(prefix="petri-hub")
-                await self.layer.group_add(name, self.channel)
-                self.groups[name] = Group()
-            if not self.tasks:
+        async with self._joining:
+            if self.channel is None:
+                channel = await self.layer.new_channel(prefix="petri-hub")
+                await self.layer.group_add(HUBS, channel)
+                self.channel = channel
                 self.tasks = [asyncio.create_task(run()) for run in (self._listen, self._check)]
-            self.groups[name].members.append(member)
+        self.groups.setdefault(name, Group()).members.append(member)
 
     async def leave(self, name: str, member: Any) -> None:
         group = self.groups[name]
         group.members.remove(member)  # at once: it is sent nothing more
-        async with self._changing:
-            # Another member's leave may have gone first, and a join made the group anew.
-            if group.members or self.groups.get(name) is not group:
-                return
+        if not group.members:
             del self.groups[name]
             if group.flusher is not None:
                 group.flusher.cancel()
-            if not self.groups:  # a revocation's own task (_check) ends by itself
-                for task in set(self.tasks) - {asyncio.current_task()}:
-                    task.cancel()
-                self.tasks = []
-            try:
-                await self.layer.group_discard(name, self.channel)
-            except Exception:  # it expires by itself; the hub no longer dispatches to it
-                log.warning("realtime hub could not leave %s", name, exc_info=True)
+        if self.groups:
+            return
+        # The last connection is gone: the next to join subscribes a new channel.
+        channel, self.channel = self.channel, None
+        for task in set(self.tasks) - {asyncio.current_task()}:  # a re-check ends by itself
+            task.cancel()
+        self.tasks = []
+        try:
+            await self.layer.group_discard(HUBS, channel)
+        except Exception:  # it expires by itself; the hub no longer receives on it
+            log.warning("realtime hub could not leave %s", HUBS, exc_info=True)
 
     async def _listen(self) -> None:
         while True:
@@ -254,28 +247,26 @@ class Hub:
                 log.exception("realtime hub could not receive; retrying in a second")
                 await asyncio.sleep(1)
                 continue
-            if (group := self.groups.get(message["group"])) is not None:
-                group.add(message["events"])
+            for names, messages in message["published"]:
+                for name in names:
+                    if (group := self.groups.get(name)) is not None:
+                        group.add(messages)
 
-    async def recheck(self) -> int:
-        """Check every member's grant now (access.py), close those that lapsed; how many."""
+    async def recheck(self) -> None:
+        """Check every member's grant now (access.py), and close those that lapsed."""
         members = [member for group in self.groups.values() for member in group.members]
         gone = await access.check({member.grant for member in members})
-        revoked = [member for member in members if member.grant in gone]
-        for member in revoked:
-            await member.revoke()
-        return len(revoked)
+        for member in members:
+            if member.grant in gone:
+                await member.revoke()
 
     async def _check(self) -> None:
-        me, rejoin_at = asyncio.current_task(), self.loop.time() + REJOIN_EVERY
+        me = asyncio.current_task()
         while me in self.tasks:
             await asyncio.sleep(settings.PETRI_WS_RECHECK_SECONDS)
             try:
-                if self.loop.time() >= rejoin_at:
-                    rejoin_at = self.loop.time() + REJOIN_EVERY
-                    async with self._changing:
-                        for name in self.groups:
-                            await self.layer.group_add(name, self.channel)
+                # channels_redis forgets a group's members after a day (group_expiry).
+                await self.layer.group_add(HUBS, self.channel)
                 await self.recheck()
             except Exception:  # a database or Redis hiccup: try again next round
                 log.exception("realtime could not re-check websocket access")
