@@ -1,8 +1,7 @@
-"""Who may follow what: checked at the handshake, then again while the websocket stays open.
+"""Who may follow what: checked at the handshake, then by the hub while the websocket is open.
 
-Each process's hub checks all its connections' grants every PETRI_WS_RECHECK_SECONDS in one
-batch of queries, and at once after a revocation in this process commits; a connection whose
-grant lapsed (share, token, session or account gone) stops receiving and is closed with 4403.
+The hub checks all its connections' grants in one batch of queries, every
+PETRI_WS_RECHECK_SECONDS and at once after a revocation in this process commits (security.md).
 """
 
 from __future__ import annotations

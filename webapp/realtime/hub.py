@@ -1,15 +1,15 @@
-"""The process's side of the websockets: publishing to groups, and one outbox per group joined.
+"""The process's side of the websockets: publishing, and an outbox for each group it serves.
 
-With channels_redis every connection waiting on its own channel costs about 0.3 ms per group
-message (500 connections on one experiment took 80-200 ms to be handed one message), so the hub
-receives each group's messages once, on one channel, merges them in the group's outbox, and
-sends each flush, encoded once, to every local connection of the group.
+Each process's hub receives everything published on one channel (with channels_redis a channel
+per connection cost about 0.3 ms per message each: 500 took 80-200 ms to be handed one) and
+merges it into the outboxes of the groups named, each flushed, encoded once, to its connections.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from jobs.models import FINAL_STATUSES, JobStatus
-from webapp.realtime import access, wire
+from webapp.realtime import access
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,7 @@ log = logging.getLogger(__name__)
 # the latest, and one per FLUSH_INTERVAL on average: BURST may leave back to back after a lull,
 # so a lone event does not hold back a burst right after it.
 FLUSH_INTERVAL, QUIET, BURST = 0.25, 0.02, 2
-REJOIN_EVERY = 3600.0  # channels_redis forgets group members after a day (group_expiry)
-# Sent alone once everything handed to the group before it has been flushed: how a test shows
-# that nothing more is on its way without waiting out a quiet spell.
-BARRIER = "barrier"
+HUBS = "petri-hubs"  # the channel-layer group of every hub that has connections
 ITEMS = {"job.log": "lines", "job.metric": "points"}
 MAX_ITEMS = 1000  # log lines (metric points) of one job per flush; older ones count as dropped
 REMEMBERED_JOBS = 20_000  # whose last state drops stale updates; bounded for huge sweeps
@@ -40,6 +37,7 @@ LATEST_ONLY = ("experiment.updated", "pipeline.updated")  # whole states: the ne
 # running), then to a final state, and a retry raises the attempt: an update that would lower
 # (attempt, rank) was read before a newer one (two processes racing to publish) and is dropped.
 _RANK = {status: 9 if status in FINAL_STATUSES else n for n, status in enumerate(JobStatus)}
+TABLE_MIN_ROWS = 3  # shorter runs gain little from a table and are easier to read as messages
 
 Messages = list[dict[str, Any]]
 
@@ -53,19 +51,14 @@ def user_group(user_id: int) -> str:
 
 
 class Broadcaster:
-    """Sends protocol messages to groups from any thread, in order, from one event loop.
-
-    What is published while a pass sends goes in the next, as one channel-layer message per
-    group: a burst costs a few round trips rather than one per event.
-    """
+    """Hands messages for groups to the hubs from any thread, in order, from one event loop:
+    what is published while a pass sends goes in the next, so a burst is a few round trips."""
 
     def __init__(self) -> None:
-        self._pending: dict[str, Messages] = {}
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._pumping: asyncio.AbstractEventLoop | None = None  # where a pass is under way
+        self._pending: list[tuple[list[str], Messages]] = []  # touched on the sending loop only
+        self._sending: asyncio.Task | None = None
         self._own_loop: asyncio.AbstractEventLoop | None = None
-        self.group_messages = 0  # sent so far; the benchmark reports it
+        self._lock = threading.Lock()  # one own loop, whichever thread publishes first
 
     def loop(self) -> asyncio.AbstractEventLoop | None:
         """Where the sends run; None when nothing published now could reach a websocket."""
@@ -82,57 +75,54 @@ class Broadcaster:
 
     def publish(self, groups: Sequence[str], messages: Messages) -> None:
         """Queue protocol messages (``{"type", "data"}``) for groups; callable from sync code."""
-        if (loop := self.loop()) is None:
-            return
-        with self._lock:
-            for group in groups:
-                self._pending.setdefault(group, []).extend(messages)
-            if self._pumping is not None and self._pumping.is_running():
-                return  # the running pass sends these next
-            self._pumping = loop
-        asyncio.run_coroutine_threadsafe(self._pump(), loop)
+        if (loop := self.loop()) is not None:
+            loop.call_soon_threadsafe(self._queue, list(groups), messages)
 
-    async def _pump(self) -> None:
+    def _queue(self, groups: list[str], messages: Messages) -> None:
+        self._pending.append((groups, messages))
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self._send())
+
+    async def _send(self) -> None:
         layer = get_channel_layer()
-        while True:
-            with self._lock:
-                batch, self._pending = self._pending, {}
-                if not batch:
-                    self._pumping = None
-                    self._idle.notify_all()
-                    return
-            for group, events in batch.items():
-                try:
-                    await layer.group_send(
-                        group, {"type": "realtime.events", "group": group, "events": events}
-                    )
-                    self.group_messages += 1
-                except Exception:
-                    log.exception("could not send %d messages to %s", len(events), group)
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until everything published so far was handed to the channel layer."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pumping is None, timeout)
+        while self._pending:
+            published, self._pending = self._pending, []
+            try:
+                await layer.group_send(HUBS, {"type": "realtime", "published": published})
+            except Exception:
+                log.exception("could not send %d publications to the hubs", len(published))
 
 
 broadcaster = Broadcaster()
 broadcast = broadcaster.publish
 
 
+def encode(messages: Sequence[dict[str, Any]]) -> str:
+    """The compact JSON of the one frame carrying ``messages`` (at least one): one message as
+    itself, several as a ``batch`` whose runs of alike messages are tables (docs/realtime.md)."""
+    entries: list[dict[str, Any]] = []
+    for (kind, columns), run in itertools.groupby(
+        messages, key=lambda message: (message["type"], tuple(message["data"]))
+    ):
+        run = list(run)
+        if len(run) < TABLE_MIN_ROWS:
+            entries += ({"type": kind, "data": message["data"]} for message in run)
+        else:
+            rows = [list(message["data"].values()) for message in run]
+            entries.append({"type": kind, "columns": list(columns), "rows": rows})
+    frame = entries[0] if len(messages) == 1 else {"type": "batch", "data": {"messages": entries}}
+    return json.dumps(frame, separators=(",", ":"))
+
+
 class Group:
     """A group's local connections and its outbox, flushed to all of them as one frame."""
 
-    def __init__(
-        self, interval: float = FLUSH_INTERVAL, quiet: float = QUIET, max_items: int = MAX_ITEMS
-    ) -> None:
-        self.interval, self.quiet, self.max_items = interval, quiet, max_items
+    def __init__(self) -> None:
         self.members: list[Any] = []  # consumers.EventStream
         # Owed to the members: per job in order of arrival, its messages in theirs; then whole
-        # states, the newest last; then the barriers, once everything before them is out.
+        # states, the newest last.
         self.jobs: dict[int, Messages] = {}
         self.states: dict[tuple[str, int], dict[str, Any]] = {}
-        self.barriers: Messages = []
         self.seen: dict[int, tuple[int, int]] = {}  # job -> (attempt, rank) of its newest state
         self.flusher: asyncio.Task | None = None
         # When the outbox was first and last added to since it was sent; and the flushes' rate
@@ -152,9 +142,7 @@ class Group:
     def merge(self, message: dict[str, Any]) -> None:
         """Keep of ``message`` what the next flush must send; the message itself is not changed."""
         kind, data = message["type"], message["data"]
-        if kind == BARRIER:
-            self.barriers.append(message)
-        elif kind in LATEST_ONLY:
+        if kind in LATEST_ONLY:
             self.states.pop((kind, data["id"]), None)  # the newest goes last
             self.states[(kind, data["id"])] = message
         elif kind in ITEMS:
@@ -171,37 +159,35 @@ class Group:
             self.jobs[data["id"]] = [*runs, message]
 
     def _append(self, runs: Messages, message: dict[str, Any]) -> None:
-        # Lines (points) of one attempt following each other merge, the newest max_items kept.
+        # Lines (points) of one attempt following each other merge, the newest MAX_ITEMS kept.
         kind, data = message["type"], message["data"]
         key, dropped = ITEMS[kind], data.get("dropped", 0)
         items = data[key]
         if runs and runs[-1]["type"] == kind and runs[-1]["data"]["attempt"] == data["attempt"]:
             before = runs.pop()["data"]
             items, dropped = before[key] + items, before.get("dropped", 0) + dropped
-        dropped += max(0, len(items) - self.max_items)
-        merged = {**data, key: items[-self.max_items :], "dropped": dropped}
+        dropped += max(0, len(items) - MAX_ITEMS)
+        merged = {**data, key: items[-MAX_ITEMS:], "dropped": dropped}
         if not dropped:
             del merged["dropped"]
         runs.append({"type": kind, "data": merged})
 
     def drain(self) -> Messages:
-        """Everything owed but the barriers: jobs in order of arrival, then the whole states."""
+        """Everything owed: jobs in order of arrival, then the whole states."""
         messages = [*itertools.chain(*self.jobs.values()), *self.states.values()]
         self.jobs, self.states = {}, {}
         return messages
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        while self.jobs or self.states or self.barriers:
-            if self.jobs or self.states:  # else a barrier: all before it has gone out
-                due = min(self._last + self.quiet, self._first + self.interval)
-                due = max(due, self._tat - (BURST - 1) * self.interval)
-                if (now := loop.time()) < due:
-                    await asyncio.sleep(due - now)
-                    continue  # more may have arrived meanwhile: look again
-                self._tat = max(self._tat, now) + self.interval
-            text = wire.encode(self.drain() or [self.barriers.pop(0)])
-            frame = {"type": "websocket.send", "text": text}
+        while self.jobs or self.states:
+            due = min(self._last + QUIET, self._first + FLUSH_INTERVAL)
+            due = max(due, self._tat - (BURST - 1) * FLUSH_INTERVAL)
+            if (now := loop.time()) < due:
+                await asyncio.sleep(due - now)
+                continue  # more may have arrived meanwhile: look again
+            self._tat = max(self._tat, now) + FLUSH_INTERVAL
+            frame = {"type": "websocket.send", "text": encode(self.drain())}
             for member in list(self.members):
                 try:
                     await member.base_send(frame)  # AsyncWebsocketConsumer.send adds nothing
@@ -214,7 +200,7 @@ class Group:
 
 
 class Hub:
-    """One event loop's groups: joined on one channel when their first member arrives."""
+    """One event loop's groups of connections, fed from one channel while there are any."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -222,38 +208,36 @@ class Hub:
         self.channel: str | None = None
         self.groups: dict[str, Group] = {}
         self.tasks: list[asyncio.Task] = []  # receiving and re-checking, while there are groups
-        # Joining and leaving one at a time: a group is never joined while it is being left.
-        self._changing = asyncio.Lock()
+        self._joining = asyncio.Lock()  # one channel however many connect at once
 
     async def join(self, name: str, member: Any) -> None:
         """Returns once the group's messages reach ``member``."""
-        async with self._changing:
-            if name not in self.groups:
-                self.channel = self.channel or await self.layer.new_channel(prefix="petri-hub")
-                await self.layer.group_add(name, self.channel)
-                self.groups[name] = Group()
-            if not self.tasks:
+        async with self._joining:
+            if self.channel is None:
+                channel = await self.layer.new_channel(prefix="petri-hub")
+                await self.layer.group_add(HUBS, channel)
+                self.channel = channel
                 self.tasks = [asyncio.create_task(run()) for run in (self._listen, self._check)]
-            self.groups[name].members.append(member)
+        self.groups.setdefault(name, Group()).members.append(member)
 
     async def leave(self, name: str, member: Any) -> None:
         group = self.groups[name]
         group.members.remove(member)  # at once: it is sent nothing more
-        async with self._changing:
-            # Another member's leave may have gone first, and a join made the group anew.
-            if group.members or self.groups.get(name) is not group:
-                return
+        if not group.members:
             del self.groups[name]
             if group.flusher is not None:
                 group.flusher.cancel()
-            if not self.groups:  # a revocation's own task (_check) ends by itself
-                for task in set(self.tasks) - {asyncio.current_task()}:
-                    task.cancel()
-                self.tasks = []
-            try:
-                await self.layer.group_discard(name, self.channel)
-            except Exception:  # it expires by itself; the hub no longer dispatches to it
-                log.warning("realtime hub could not leave %s", name, exc_info=True)
+        if self.groups:
+            return
+        # The last connection is gone: the next to join subscribes a new channel.
+        channel, self.channel = self.channel, None
+        for task in set(self.tasks) - {asyncio.current_task()}:  # a re-check ends by itself
+            task.cancel()
+        self.tasks = []
+        try:
+            await self.layer.group_discard(HUBS, channel)
+        except Exception:  # it expires by itself; the hub no longer receives on it
+            log.warning("realtime hub could not leave %s", HUBS, exc_info=True)
 
     async def _listen(self) -> None:
         while True:
@@ -263,28 +247,26 @@ class Hub:
                 log.exception("realtime hub could not receive; retrying in a second")
                 await asyncio.sleep(1)
                 continue
-            if (group := self.groups.get(message["group"])) is not None:
-                group.add(message["events"])
+            for names, messages in message["published"]:
+                for name in names:
+                    if (group := self.groups.get(name)) is not None:
+                        group.add(messages)
 
-    async def recheck(self) -> int:
-        """Check every member's grant now (access.py), close those that lapsed; how many."""
+    async def recheck(self) -> None:
+        """Check every member's grant now (access.py), and close those that lapsed."""
         members = [member for group in self.groups.values() for member in group.members]
         gone = await access.check({member.grant for member in members})
-        revoked = [member for member in members if member.grant in gone]
-        for member in revoked:
-            await member.revoke()
-        return len(revoked)
+        for member in members:
+            if member.grant in gone:
+                await member.revoke()
 
     async def _check(self) -> None:
-        me, rejoin_at = asyncio.current_task(), self.loop.time() + REJOIN_EVERY
+        me = asyncio.current_task()
         while me in self.tasks:
             await asyncio.sleep(settings.PETRI_WS_RECHECK_SECONDS)
             try:
-                if self.loop.time() >= rejoin_at:
-                    rejoin_at = self.loop.time() + REJOIN_EVERY
-                    async with self._changing:
-                        for name in self.groups:
-                            await self.layer.group_add(name, self.channel)
+                # channels_redis forgets a group's members after a day (group_expiry).
+                await self.layer.group_add(HUBS, self.channel)
                 await self.recheck()
             except Exception:  # a database or Redis hiccup: try again next round
                 log.exception("realtime could not re-check websocket access")

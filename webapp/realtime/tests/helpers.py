@@ -11,29 +11,37 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
-from webapp.realtime.hub import BARRIER
-from webapp.realtime.wire import BATCH_TYPE, TABLE_MIN_ROWS, decode
+from webapp.realtime.hub import TABLE_MIN_ROWS
 
 ORIGIN = "http://testserver"
 
 
 def unwrap(frame: dict[str, Any]) -> list[dict[str, Any]]:
-    """The protocol messages one frame carries, checking the frame's shape on the way."""
-    if frame["type"] == BATCH_TYPE:
-        assert set(frame) == {"type", "data"} and set(frame["data"]) == {"messages"}, frame
-        for entry in frame["data"]["messages"]:
-            assert entry["type"] != BATCH_TYPE, "batches don't nest"
-            if "rows" in entry:
-                assert set(entry) == {"type", "columns", "rows"}, entry
-                assert len(entry["rows"]) >= TABLE_MIN_ROWS, "short runs are sent as messages"
-                assert all(len(row) == len(entry["columns"]) for row in entry["rows"]), entry
-            else:
-                assert set(entry) == {"type", "data"}, entry
-        messages = decode(frame)
-        assert len(messages) > 1, "a flush of one message is sent as itself"
-        return messages
-    assert set(frame) == {"type", "data"}, frame
-    return [frame]
+    """The protocol messages one frame carries, in order, checking the frame's shape on the way."""
+    if frame["type"] != "batch":
+        assert set(frame) == {"type", "data"}, frame
+        return [frame]
+    assert set(frame) == {"type", "data"} and set(frame["data"]) == {"messages"}, frame
+    messages = []
+    for entry in frame["data"]["messages"]:
+        assert entry["type"] != "batch", "batches don't nest"
+        if "rows" not in entry:
+            assert set(entry) == {"type", "data"}, entry
+            messages.append(entry)
+            continue
+        assert set(entry) == {"type", "columns", "rows"}, entry
+        assert len(entry["rows"]) >= TABLE_MIN_ROWS, "short runs are sent as messages"
+        messages += (
+            {"type": entry["type"], "data": dict(zip(entry["columns"], row, strict=True))}
+            for row in entry["rows"]
+        )
+    assert len(messages) > 1, "a flush of one message is sent as itself"
+    return messages
+
+
+def decode(text: str) -> list[dict[str, Any]]:
+    """The protocol messages of one frame's text."""
+    return unwrap(json.loads(text))
 
 
 def run(scenario, *args, **kwargs):
@@ -68,12 +76,13 @@ def communicator(
     return Communicator(application, path, headers=headers)
 
 
-async def collect(
+async def frames(
     client: WebsocketCommunicator,
     until: Callable[[list[dict[str, Any]]], bool],
     timeout: float = 10.0,
 ) -> list[dict[str, Any]]:
-    """Receive frames, unwrapped into messages, until ``until(messages)`` holds."""
+    """Receive frames, as sent, until ``until(the messages they carry)`` holds."""
+    received: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while not until(messages):
@@ -81,42 +90,35 @@ async def collect(
         # receive_nothing waits without cancelling the consumer as a timed-out receive would.
         if left <= 0 or await client.receive_nothing(timeout=left, interval=0.005):
             raise AssertionError(f"condition not met after {timeout} s; got {messages!r:.2000}")
-        messages.extend(unwrap(json.loads(await client.receive_from())))
-    return messages
-
-
-_barriers = itertools.count()
-
-
-async def _next_frame(client: WebsocketCommunicator, deadline: float) -> dict[str, Any]:
-    left = deadline - time.monotonic()
-    # receive_nothing waits without cancelling the consumer as a timed-out receive would.
-    if left <= 0 or await client.receive_nothing(timeout=left, interval=0.005):
-        raise AssertionError("no frame came in time")
-    return json.loads(await client.receive_from())
-
-
-async def settle(groups: Sequence[str], *clients: WebsocketCommunicator) -> list[list[dict]]:
-    """Each client's frames, as sent, until a barrier published to ``groups`` now comes back.
-
-    The hub sends a barrier once everything handed to the group before it has been flushed, so
-    what precedes it is all that was published before: nothing more is on its way.
-    """
-    from webapp.realtime.hub import broadcast
-
-    barrier = {"type": BARRIER, "data": {"id": next(_barriers)}}
-    broadcast(groups, [barrier])
-    deadline = time.monotonic() + 10.0
-    received = []
-    for client in clients:
-        frames = []
-        while (frame := await _next_frame(client, deadline)) != barrier:
-            frames.append(frame)
-        received.append(frames)
+        received.append(frame := json.loads(await client.receive_from()))
+        messages += unwrap(frame)
     return received
 
 
+async def collect(
+    client: WebsocketCommunicator,
+    until: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 10.0,
+) -> list[dict[str, Any]]:
+    """Receive frames, unwrapped into messages, until ``until(messages)`` holds."""
+    return [message for frame in await frames(client, until, timeout) for message in unwrap(frame)]
+
+
+_markers = itertools.count(1)
+
+
 async def drain(groups: Sequence[str], *clients: WebsocketCommunicator) -> list[dict[str, Any]]:
-    """Every message sent to the clients until nothing published so far is on its way."""
-    frames = await settle(groups, *clients)
-    return [message for mine in frames for frame in mine for message in unwrap(frame)]
+    """Every message sent to the clients until nothing published so far is on its way.
+
+    A marker is published to ``groups`` last: a whole state, it leaves after everything handed
+    to the group before it (docs/realtime.md), so once it arrives all that came before has.
+    """
+    from webapp.realtime.hub import broadcast
+
+    marker = {"type": "experiment.updated", "data": {"id": -next(_markers)}}
+    broadcast(groups, [marker])
+    received = []
+    for client in clients:
+        received += await collect(client, lambda messages: marker in messages)
+        received.remove(marker)
+    return received

@@ -6,7 +6,7 @@ import pytest
 
 from jobs.tests.factories import make_experiment
 from webapp.realtime.hub import broadcast, experiment_group, hub
-from webapp.realtime.tests.helpers import communicator, run, settle, unwrap
+from webapp.realtime.tests.helpers import communicator, frames, run, unwrap
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,22 +49,22 @@ def test_a_burst_reaches_each_connection_as_one_batch_frame_in_order(user, token
         broadcast([group], events[:4])
         broadcast([group], events[4:9])
         broadcast([group], events[9:])
-        received = await settle([group], *clients)
+        received = [await frames(client, lambda ms: len(ms) >= len(events)) for client in clients]
         single = {"type": "job.updated", "data": {**events[0]["data"], "progress": 0.5}}
         broadcast([group], [single])
-        alone = await settle([group], *clients)
+        alone = [await frames(client, lambda ms: ms) for client in clients]
         for client in clients:
             await client.disconnect()
         return events, single, received, alone
 
     events, single, received, alone = run(scenario)
     expected = [{"type": e["type"], "data": e["data"]} for e in events]
-    for frames in received:
-        assert len(frames) == 1 and unwrap(frames[0]) == expected
-        updates, *rest = frames[0]["data"]["messages"]
+    for mine in received:
+        assert len(mine) == 1 and unwrap(mine[0]) == expected
+        updates, *rest = mine[0]["data"]["messages"]
         assert len(updates["rows"]) == 10 and rest == expected[10:], "the updates as one table"
-    for frames in alone:
-        assert frames == [{"type": single["type"], "data": single["data"]}], "sent as itself"
+    for mine in alone:
+        assert mine == [{"type": single["type"], "data": single["data"]}], "sent as itself"
 
 
 def test_merged_lines_and_a_superseded_state_still_leave_as_one_frame(user, token_for):
@@ -86,9 +86,9 @@ def test_merged_lines_and_a_superseded_state_still_leave_as_one_frame(user, toke
         assert (await client.connect())[0]
         for event in (update("pending"), log("a"), log("b", "c"), update("running"), log("d")):
             broadcast([group], [event])
-        (frames,) = await settle([group], client)
+        received = await frames(client, lambda ms: log("d") in ms)
         await client.disconnect()
-        return frames
+        return received
 
     (frame,) = run(scenario)
     assert frame == {

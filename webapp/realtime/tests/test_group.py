@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 
-from webapp.realtime.hub import BARRIER, Group
-from webapp.realtime.wire import decode
+import pytest
+
+from webapp.realtime import hub
+from webapp.realtime.hub import Group
+from webapp.realtime.tests.helpers import decode
 
 
 class Member:
@@ -29,6 +31,17 @@ def update(job: int, status: str = "running") -> dict:
     return {"type": "job.updated", "data": data}
 
 
+@pytest.fixture
+def pace(monkeypatch):
+    """Flushes paced at ``interval``, ``quiet`` after the last arrival."""
+
+    def set_pace(interval: float, quiet: float) -> None:
+        monkeypatch.setattr(hub, "FLUSH_INTERVAL", interval)
+        monkeypatch.setattr(hub, "QUIET", quiet)
+
+    return set_pace
+
+
 async def until(condition, timeout: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
@@ -36,9 +49,11 @@ async def until(condition, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
-def test_every_member_is_sent_the_same_one_frame_for_what_arrived_together():
+def test_every_member_is_sent_the_same_one_frame_for_what_arrived_together(pace):
+    pace(0.05, 0.01)
+
     async def scenario():
-        group = Group(interval=0.05, quiet=0.01)
+        group = Group()
         group.members = [Member(), Member()]
         group.add([update(1), update(2)])
         group.add([update(3), update(1, "succeeded")])
@@ -54,11 +69,12 @@ def test_every_member_is_sent_the_same_one_frame_for_what_arrived_together():
     ]
 
 
-def test_after_a_lull_a_second_flush_leaves_at_once_and_a_third_waits_an_interval():
+def test_after_a_lull_a_second_flush_leaves_at_once_and_a_third_waits_an_interval(pace):
     interval = 0.5
+    pace(interval, 0.01)
 
     async def scenario():
-        group = Group(interval=interval, quiet=0.01)
+        group = Group()
         member = Member()
         group.members = [member]
         for count, job in enumerate((1, 2, 3), start=1):
@@ -71,8 +87,9 @@ def test_after_a_lull_a_second_flush_leaves_at_once_and_a_third_waits_an_interva
     assert third - second >= interval * 0.9, "then one flush per interval"
 
 
-def test_a_flush_lets_the_loop_run_between_its_members():
+def test_a_flush_lets_the_loop_run_between_its_members(pace):
     """daphne only buffers a frame; the loop must get to write it before the next member's."""
+    pace(0.05, 0.01)
 
     async def scenario():
         turns = 0
@@ -84,7 +101,7 @@ def test_a_flush_lets_the_loop_run_between_its_members():
                 await asyncio.sleep(0)
 
         counter = asyncio.create_task(count_turns())
-        group = Group(interval=0.05, quiet=0.01)
+        group = Group()
         group.members = [Member(clock=lambda: turns) for _ in range(5)]
         group.add([update(1)])
         await until(lambda: all(member.at for member in group.members))
@@ -93,22 +110,3 @@ def test_a_flush_lets_the_loop_run_between_its_members():
 
     turns_seen = asyncio.run(scenario())
     assert all(later > earlier for earlier, later in itertools.pairwise(turns_seen))
-
-
-def test_a_barrier_comes_alone_once_everything_handed_over_before_it_has_gone_out():
-    barrier = {"type": BARRIER, "data": {"id": 1}}
-
-    async def scenario():
-        group = Group(interval=0.2, quiet=0.05)
-        member = Member()
-        group.members = [member]
-        group.add([barrier])  # nothing waiting: it goes at once
-        await until(lambda: member.frames)
-        group.add([update(1)])
-        group.add([barrier, update(2)])
-        await until(lambda: len(member.frames) == 3)
-        return [json.loads(frame) for frame in member.frames]
-
-    alone, flush, last = asyncio.run(scenario())
-    assert alone == last == barrier
-    assert [m["data"]["id"] for m in decode(flush)] == [1, 2]

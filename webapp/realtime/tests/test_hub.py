@@ -1,4 +1,4 @@
-"""The per-process hub: one channel-layer subscription per group, shared by local connections."""
+"""The per-process hub: one channel-layer subscription, shared by all the process's connections."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from jobs import services
 from jobs.tests.factories import make_experiment
-from webapp.realtime.hub import hub
+from webapp.realtime.hub import HUBS, hub
 from webapp.realtime.tests.helpers import collect, communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +19,7 @@ def cancel_all(experiment) -> None:
     services.cancel_experiment(experiment)
 
 
-def test_connections_to_one_experiment_share_one_subscription_and_all_get_its_events(
+def test_the_process_connections_share_one_subscription_and_each_gets_its_groups_events(
     user, token_for
 ):
     experiment = make_experiment(user, parameters={"n": [1, 2]})
@@ -29,13 +29,15 @@ def test_connections_to_one_experiment_share_one_subscription_and_all_get_its_ev
 
     async def scenario():
         clients = [communicator(f"/ws/experiments/{experiment.pk}/", token=token) for _ in range(3)]
+        clients.append(communicator("/ws/events/", token=token))
         for client in clients:
             assert (await client.connect())[0]
         local = hub()
         assert len(local.groups[group].members) == 3
+        assert len(local.groups[f"user-{user.pk}"].members) == 1
         layer = get_channel_layer()
         if isinstance(layer, InMemoryChannelLayer):
-            assert list(layer.groups[group]) == [local.channel]
+            assert list(layer.groups[HUBS]) == [local.channel]
         await database_sync_to_async(cancel_all)(experiment)
         for client in clients:
             messages = await collect(
@@ -51,7 +53,7 @@ def test_connections_to_one_experiment_share_one_subscription_and_all_get_its_ev
         return local
 
     local = async_to_sync(scenario)()
-    assert local.groups == {}
+    assert local.groups == {} and local.channel is None
     assert local.tasks == [], "the hub stops listening once its last connection is gone"
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from webapp.realtime import hub
 from webapp.realtime.hub import Group
+
+
+def keep(monkeypatch, items: int) -> None:
+    """Each job's flush keeps at most ``items`` lines (points)."""
+    monkeypatch.setattr(hub, "MAX_ITEMS", items)
 
 
 def update(job: int, status: str, attempt: int = 1, progress: float | None = None) -> dict:
@@ -90,8 +96,9 @@ def test_a_state_older_than_one_already_seen_is_dropped_even_after_a_flush():
     assert shape(outbox.drain()) == [("updated", 1, "waiting", None)]
 
 
-def test_a_burst_of_lines_keeps_the_newest_and_counts_the_rest_as_dropped():
-    outbox = Group(max_items=3)
+def test_a_burst_of_lines_keeps_the_newest_and_counts_the_rest_as_dropped(monkeypatch):
+    keep(monkeypatch, 3)
+    outbox = Group()
     for n in range(10):
         outbox.merge(log(1, f"line {n}"))
     (message,) = outbox.drain()
@@ -99,8 +106,9 @@ def test_a_burst_of_lines_keeps_the_newest_and_counts_the_rest_as_dropped():
     assert message["data"]["dropped"] == 7
 
 
-def test_dropped_lines_reported_by_the_publisher_are_added_to_the_count():
-    outbox = Group(max_items=3)
+def test_dropped_lines_reported_by_the_publisher_are_added_to_the_count(monkeypatch):
+    keep(monkeypatch, 3)
+    outbox = Group()
     burst = log(1, "x", "y")
     burst["data"]["dropped"] = 5
     outbox.merge(burst)
@@ -122,8 +130,9 @@ def test_lines_of_a_new_attempt_start_a_new_message():
     assert [m["data"]["attempt"] for m in outbox.drain()] == [1, 2]
 
 
-def test_metric_points_are_capped_like_lines():
-    outbox = Group(max_items=2)
+def test_metric_points_are_capped_like_lines(monkeypatch):
+    keep(monkeypatch, 2)
+    outbox = Group()
     outbox.merge(metric(1, 1, 2, 3))
     (message,) = outbox.drain()
     assert [p["step"] for p in message["data"]["points"]] == [2, 3]
@@ -141,10 +150,11 @@ def test_an_experiments_latest_counts_come_after_its_jobs():
     ]
 
 
-def test_the_publishers_messages_are_never_modified():
+def test_the_publishers_messages_are_never_modified(monkeypatch):
     """With Redis one decoded message is shared by every connection of the process."""
+    keep(monkeypatch, 1)
     shared = log(1, "a")
-    first, second = Group(max_items=1), Group(max_items=1)
+    first, second = Group(), Group()
     for outbox in (first, second):
         outbox.merge(shared)
         outbox.merge(log(1, "b"))

@@ -1,10 +1,11 @@
-"""One frame per flush: how messages are wrapped, and how a client reads them back."""
+"""One frame per flush: how messages are wrapped, as a client reads them back."""
 
 from __future__ import annotations
 
 import json
 
-from webapp.realtime.wire import decode, encode
+from webapp.realtime.hub import encode
+from webapp.realtime.tests.helpers import decode
 
 
 def update(job: int, status: str = "running") -> dict:
@@ -40,8 +41,8 @@ def test_only_the_type_and_data_of_a_message_go_on_the_wire():
 def test_a_run_of_alike_messages_is_one_table_in_its_place():
     updates = [update(job) for job in (1, 2, 3)]
     messages = [log(9, "a"), *updates, log(9, "b")]
-    frame = json.loads(encode(messages))
-    assert frame == {
+    frame = encode(messages)
+    assert json.loads(frame) == {
         "type": "batch",
         "data": {
             "messages": [
@@ -65,8 +66,8 @@ def test_a_run_of_alike_messages_is_one_table_in_its_place():
 def test_short_runs_and_runs_with_other_fields_stay_messages():
     finished = {"type": "job.updated", "data": {**update(3)["data"], "metrics": {"f1": 0.9}}}
     messages = [update(1), update(2), finished, log(1, "a"), log(2, "b")]
-    frame = json.loads(encode(messages))
-    assert frame["data"]["messages"] == messages, "no run of three alike"
+    frame = encode(messages)
+    assert json.loads(frame)["data"]["messages"] == messages, "no run of three alike"
     assert decode(frame) == messages
 
 
