@@ -37,7 +37,9 @@ def test_a_sweep_submitted_over_http_is_followed_to_its_end_over_a_websocket(
             f"{petri_server.url}/api/experiments/",
             {
                 "algorithm": "sleep-and-score",
-                "parameters": {"x": [1, 2], "duration": 0.4, "steps": 4},
+                # Long enough that the runner's started event (sent within 0.25 s) goes before
+                # the result even under load: a job ending sooner is seen to skip running.
+                "parameters": {"x": [1, 2], "duration": 2, "steps": 4},
             },
             token,
         )
