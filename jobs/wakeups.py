@@ -37,20 +37,13 @@ def wake_schedulers(*, ended: bool = False) -> None:
     if connection.vendor == "postgresql":
         queries.notify_new_jobs()
     elif _in_process:
-        transaction.on_commit(_wake_ended if ended else wake_in_process)
+        transaction.on_commit(lambda: wake_in_process(ended=ended))
 
 
-def wake_in_process() -> None:
-    """Wake this process's schedulers now (a backend saw a slot free up)."""
+def wake_in_process(*, ended: bool = False) -> None:
+    """Wake this process's schedulers now (a backend saw a slot free up); after an attempt's
+    end (``ended``), only those it can give a free slot."""
     with _lock:
-        wakers = list(_in_process)
-    for wake in wakers:
-        wake()
-
-
-def _wake_ended() -> None:
-    """Wake the schedulers of this process that an attempt's end can give a free slot."""
-    with _lock:
-        wakers = [wake for wake, on_end in _in_process.items() if on_end]
+        wakers = [wake for wake, on_end in _in_process.items() if on_end or not ended]
     for wake in wakers:
         wake()

@@ -32,7 +32,7 @@ class SchedulerFleet:
     def __init__(self, schedulers: list[Scheduler]) -> None:
         self.schedulers = schedulers
         self.stop_event = threading.Event()
-        self.wakers = [Waker(on_end=not s.backend.wakes_on_exit) for s in schedulers]
+        self.wakers = [Waker.for_backend(s.backend) for s in schedulers]
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:

@@ -298,7 +298,7 @@ def run_forever(
 ) -> None:
     """Tick until ``stop`` is set; between idle ticks sleep until NOTIFY or the poll interval."""
     interval = settings.PETRI_POLL_INTERVAL if poll_interval is None else poll_interval
-    waker = waker or Waker(on_end=not scheduler.backend.wakes_on_exit)
+    waker = waker or Waker.for_backend(scheduler.backend)
     log.info("scheduler %s running on the %s backend", scheduler.identity, scheduler.backend.name)
     scheduler.backend.prepare()
     waker.listen()

@@ -9,6 +9,7 @@ import select
 from django.db import connection
 
 from jobs import queries, wakeups
+from scheduler.backends.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,12 @@ class Waker:
         self._read, self._write = os.pipe()
         self._listener = None
         wakeups.register(self.wake, on_end=on_end)  # jobs queued or ended in this very process
+
+    @classmethod
+    def for_backend(cls, backend: Backend) -> Waker:
+        """A scheduler's waker: an attempt's end wakes it unless its backend does so itself,
+        when the attempt's process exits (at the result that process still holds the slot)."""
+        return cls(on_end=not backend.wakes_on_exit)
 
     def listen(self):
         """A dedicated autocommit connection that LISTENs; None on SQLite or when it fails.
