@@ -15,6 +15,8 @@ from jobs.sweeps import PARAMETER_TYPES, sweep_values
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# libyaml's safe loader (in PyYAML's wheels) reads the same documents about 15x faster.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CatalogError(Exception):
@@ -25,7 +27,7 @@ def parse_algorithm(path: Path) -> dict[str, Any]:
     """Read and check one algorithm.yaml; return the fields of an Algorithm row."""
     where = str(path)
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.load(path.read_text(), Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
@@ -76,7 +78,7 @@ def parse_preload(doc: dict[str, Any], where: str) -> list[str]:
 def preload_modules(path: Path) -> list[str]:
     """The ``preload`` list of one algorithm.yaml (empty: its jobs run cold)."""
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.load(path.read_text(), Loader=YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogError(f"{path}: cannot read: {exc}") from None
     if not isinstance(doc, dict):
