@@ -40,29 +40,24 @@ def lapsed(grants: set[Grant]) -> set[Grant]:
     tokens = ApiToken.objects.filter(pk__in={g.token_id for g in grants})
     tokens = {None, *tokens.exclude(expires_at__lte=now).values_list("pk", flat=True)}
     # A session ended (signed out, expired, flushed) no longer names its user.
-    sessions = {
-        row.session_key: row.get_decoded().get("_auth_user_id")
-        for row in Session.objects.filter(
-            session_key__in={g.session_key for g in grants}, expire_date__gt=now
-        )
-    }
-    watched: dict[int, set[int]] = {}
+    sessions = Session.objects.filter(
+        session_key__in={g.session_key for g in grants}, expire_date__gt=now
+    )
+    signed_in = {(row.session_key, row.get_decoded().get("_auth_user_id")) for row in sessions}
+    watched: dict[int, set[int]] = {}  # per user, the experiments they follow
     for g in grants:
         if g.experiment_id is not None and g.user_id in users:
             watched.setdefault(g.user_id, set()).add(g.experiment_id)
-    visible = {
-        (user_id, pk)
-        for user_id, ids in watched.items()
-        for pk in Experiment.objects.visible_to(users[user_id])
-        .filter(pk__in=ids)
-        .values_list("pk", flat=True)
-    }
+    visible: set[tuple[int, int]] = set()
+    for user_id, ids in watched.items():
+        theirs = Experiment.objects.visible_to(users[user_id]).filter(pk__in=ids)
+        visible |= {(user_id, pk) for pk in theirs.values_list("pk", flat=True)}
     return {
         g
         for g in grants
         if g.user_id not in users
         or g.token_id not in tokens
-        or (g.session_key is not None and sessions.get(g.session_key) != str(g.user_id))
+        or (g.session_key is not None and (g.session_key, str(g.user_id)) not in signed_in)
         or (g.experiment_id is not None and (g.user_id, g.experiment_id) not in visible)
     }
 
