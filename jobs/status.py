@@ -7,6 +7,7 @@ and added back here, so a pruned experiment keeps its counts, status and times.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest, Least
@@ -82,6 +83,16 @@ def experiment_progress(experiment: Experiment, counts: dict[str, int]) -> float
         total = max(total, experiment.max_jobs or 0)
     done = sum(counts[status] for status in FINAL_STATUSES)
     return round(done / total, 4) if total else 0.0
+
+
+def summary(experiment: Experiment) -> dict[str, Any]:
+    """Its ``counts``, ``status`` and ``progress``: what the REST API and live updates show."""
+    counts = annotated_counts(experiment)
+    return {
+        "counts": counts,
+        "status": derive_status(counts, is_searching(experiment)),
+        "progress": experiment_progress(experiment, counts),
+    }
 
 
 def derive_status(counts: dict[str, int], searching: bool = False) -> str:

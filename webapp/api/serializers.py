@@ -12,13 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs.models import Algorithm, Artifact, Dataset, Experiment, Job, OutputFile
-from jobs.status import (
-    FINAL_EXPERIMENT_STATUSES,
-    annotated_counts,
-    derive_status,
-    experiment_progress,
-    is_searching,
-)
+from jobs.status import FINAL_EXPERIMENT_STATUSES, summary
 
 
 class AlgorithmSerializer(serializers.ModelSerializer):
@@ -164,17 +158,17 @@ class ExperimentSerializer(serializers.ModelSerializer):
     def get_archived(self, obj: Experiment) -> bool:
         return obj.archived_at is not None
 
-    def _counts(self, obj: Experiment) -> dict[str, int]:
-        if not hasattr(obj, "_petri_counts"):
-            obj._petri_counts = annotated_counts(obj)
-        return obj._petri_counts
+    def _summary(self, obj: Experiment) -> dict[str, Any]:
+        if not hasattr(obj, "_petri_summary"):
+            obj._petri_summary = summary(obj)
+        return obj._petri_summary
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"}})
     def get_counts(self, obj: Experiment) -> dict[str, int]:
-        return self._counts(obj)
+        return self._summary(obj)["counts"]
 
     def get_status(self, obj: Experiment) -> str:
-        return derive_status(self._counts(obj), is_searching(obj))
+        return self._summary(obj)["status"]
 
     def get_started_at(self, obj: Experiment) -> datetime | None:
         """The first start of any of its jobs (annotated by the viewset)."""
@@ -187,7 +181,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
         return getattr(obj, "last_finished_at", None)
 
     def get_progress(self, obj: Experiment) -> float:
-        return experiment_progress(obj, self._counts(obj))
+        return self._summary(obj)["progress"]
 
 
 class ExperimentCreateSerializer(serializers.Serializer):

@@ -33,15 +33,8 @@ def job_message(row: dict[str, Any]) -> dict[str, Any]:
 
 def experiment_message(experiment: Experiment) -> dict[str, Any]:
     """``experiment.updated`` from an experiment annotated by ``with_job_counts``."""
-    counts = status.annotated_counts(experiment)
-    data = {
-        "id": experiment.pk,
-        "counts": counts,
-        "status": status.derive_status(counts, status.is_searching(experiment)),
-        "stop_reason": experiment.stop_reason,
-        "progress": status.experiment_progress(experiment, counts),
-        "job_count": experiment.job_count,
-    }
+    data = {"id": experiment.pk, **status.summary(experiment)}
+    data |= {"stop_reason": experiment.stop_reason, "job_count": experiment.job_count}
     return {"type": "experiment.updated", "data": data}
 
 
