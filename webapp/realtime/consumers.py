@@ -39,10 +39,9 @@ class EventStream(AsyncWebsocketConsumer):
             await self.close()  # before accept: the client sees its handshake refused
             return
         group = user_group(user.pk) if experiment_id is None else experiment_group(experiment_id)
-        self.hub = hub()
         # Joined before the handshake completes: whatever commits once the client is
         # connected reaches it, so a REST read made then misses nothing.
-        await self.hub.join(group, self)
+        await hub().join(group, self)
         self.group = group
         WEBSOCKET_CLIENTS.inc()  # paired with the dec in disconnect, which checks self.group
         await self.accept()
@@ -51,7 +50,7 @@ class EventStream(AsyncWebsocketConsumer):
         if self.group is not None:
             group, self.group = self.group, None
             WEBSOCKET_CLIENTS.dec()
-            await self.hub.leave(group, self)
+            await hub().leave(group, self)
 
     async def revoke(self) -> None:
         """The grant lapsed: stop delivering at once, then close the socket."""
