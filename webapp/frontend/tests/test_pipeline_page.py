@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from jobs.models import Quota
 from jobs.services.pipelines import submit_pipeline
 from jobs.tests.factories import UserFactory
 from webapp.frontend.tests.test_experiment_table import serious
@@ -32,6 +33,8 @@ def test_the_dag_follows_a_pipeline_live_to_its_compare_table(
     page, catalog, axe_source, screenshots
 ):
     user = UserFactory(username="ada")
+    # Its jobs wait until the page shows the DAG pending: the stages must turn succeeded live.
+    held = Quota.objects.create(user=user, max_running=0)
     sign_in(page, "ada")
     pipeline = submit_pipeline(user, SPEC)
 
@@ -45,6 +48,7 @@ def test_the_dag_follows_a_pipeline_live_to_its_compare_table(
     expect(page.locator('.dag-node[data-stage="compare"]')).to_have_attribute(
         "data-status", "pending"
     )
+    held.delete()
 
     compare = page.locator('.dag-node[data-stage="compare"][data-status="succeeded"]')
     expect(compare).to_be_visible(timeout=180_000)
