@@ -1,9 +1,9 @@
-"""An attempt's pod log: the tail for a failed attempt's error, the whole of it, or followed."""
+"""An attempt's pod log: the tail for a failed attempt's error, or the whole of it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from scheduler.backends.base import BackendError
@@ -49,30 +49,3 @@ class PodLogs:
     def logs(self, handle: str) -> str | None:
         pod = self._pod_of(handle)
         return self._log(pod) if pod else None
-
-    def stream_logs(self, handle: str) -> Iterator[str]:
-        """Follow the attempt's pod log line by line until the container stops."""
-        pod = self._pod_of(handle)
-        if pod is None:
-            return
-        try:
-            response = self.core.read_namespaced_pod_log(
-                pod,
-                self.namespace,
-                container=RUNNER_CONTAINER,
-                follow=True,
-                _preload_content=False,
-            )
-        except _API_ERRORS as exc:
-            raise BackendError(f"cannot follow the log of {handle}: {explain(exc)}") from exc
-        pending = b""
-        try:
-            for chunk in response.stream(4096, decode_content=True):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.decode(errors="replace")
-            if pending:
-                yield pending.decode(errors="replace")
-        finally:
-            response.release_conn()
