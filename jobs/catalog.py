@@ -23,15 +23,23 @@ class CatalogError(Exception):
     """An algorithm.yaml that breaks the contract; the message names the file and key."""
 
 
+def _read_mapping(path: Path) -> dict[str, Any]:
+    """One algorithm.yaml as a mapping, or a CatalogError naming the file."""
+    try:
+        doc = yaml.load(path.read_text(), Loader=YAML_LOADER)
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise CatalogError(f"{path}: must be a mapping")
+    return doc
+
+
 def parse_algorithm(path: Path) -> dict[str, Any]:
     """Read and check one algorithm.yaml; return the fields of an Algorithm row."""
     where = str(path)
-    try:
-        doc = yaml.load(path.read_text(), Loader=YAML_LOADER)
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"{where}: not valid YAML: {exc}") from None
-    if not isinstance(doc, dict):
-        raise CatalogError(f"{where}: must be a mapping")
+    doc = _read_mapping(path)
     for key in ("name", "title", "entrypoint"):
         if key not in doc:
             raise CatalogError(f"{where}: missing {key!r}")
@@ -77,13 +85,7 @@ def parse_preload(doc: dict[str, Any], where: str) -> list[str]:
 
 def preload_modules(path: Path) -> list[str]:
     """The ``preload`` list of one algorithm.yaml (empty: its jobs run cold)."""
-    try:
-        doc = yaml.load(path.read_text(), Loader=YAML_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{path}: cannot read: {exc}") from None
-    if not isinstance(doc, dict):
-        raise CatalogError(f"{path}: must be a mapping")
-    return parse_preload(doc, str(path))
+    return parse_preload(_read_mapping(path), str(path))
 
 
 def _backend(doc: dict[str, Any], where: str) -> str:
