@@ -9,6 +9,7 @@ pytest_plugins = [
     "petri_pytest.tiers",
     "petri_pytest.isolation",
     "petri_pytest.databases",
+    "petri_pytest.diagnostics",
     "pytester",  # petri_pytest's own tests
 ]
 
@@ -125,8 +126,37 @@ class PetriServer:
         self.process = process
         self.log_path = log_path
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    def log(self, start: int = 0) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(start)
+            return log.read().decode(errors="replace")
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def stacks(self, timeout: float = 5.0) -> str:
+        """Every thread's stack, as serve prints them on SIGUSR1 (scheduler/fleet.py)."""
+        import signal
+        import threading
+        import time
+
+        start = self.log_size()
+        self.process.send_signal(signal.SIGUSR1)
+        deadline, printed = time.monotonic() + timeout, ""
+        while time.monotonic() < deadline:
+            threading.Event().wait(0.1)
+            now = self.log(start)
+            if now and now == printed:  # written, and no longer growing
+                return now
+            printed = now
+        return printed or f"(serve printed no stacks in {timeout} s)"
+
+    def describe(self, start: int) -> str:
+        """For a failed test's report: serve's log since ``start``, then its threads' stacks."""
+        if self.process.poll() is not None:
+            return f"serve has exited ({self.process.returncode}):\n{self.log(start)}"
+        log = self.log(start)
+        return f"{log[-20_000:]}\n-- every thread of serve, now --\n{self.stacks()}"
 
 
 def _serve(log_path) -> PetriServer:
@@ -258,14 +288,18 @@ def petri_process(serve_keeper):
 
 
 @pytest.fixture
-def petri_server(petri_process, transactional_db):
+def petri_server(petri_process, transactional_db, request):
     """Serve Petri for real, as `make up` does, against this test's (committed) database.
 
     Served tests run in a row share the process; each test's jobs are cancelled and stopped
     after it, before its rows are flushed, so the next test finds the server idle.
     """
+    from petri_pytest.diagnostics import describe_on_failure
+
     if petri_process.process.poll() is not None:
         raise AssertionError(f"serve has exited:\n{petri_process.log()}")
+    start = petri_process.log_size()
+    describe_on_failure(request.node, "serve", lambda: petri_process.describe(start))
     yield petri_process
     _settle(petri_process)
 

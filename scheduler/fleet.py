@@ -3,6 +3,8 @@ holds up none of the others."""
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import threading
 
 from django.conf import settings
@@ -10,6 +12,11 @@ from django.conf import settings
 from scheduler.backends import create_backend
 from scheduler.loop import Scheduler, default_identity, run_forever
 from scheduler.wakeup import Waker
+
+
+def print_stacks_on_sigusr1() -> None:
+    """``kill -USR1 <pid>`` prints every thread's stack to stderr: what a stuck process waits on."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def build_schedulers(names: list[str], *, api_url: str | None = None) -> list[Scheduler]:

@@ -255,3 +255,27 @@ def test_an_unknown_service_name_is_refused(petri_pytester, monkeypatch, source,
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "unknown service(s)" in result.stderr.str()
     assert ("slurmm" if not require else "nope") in result.stderr.str()
+
+
+def test_a_failed_test_reports_what_its_fixtures_describe_and_a_passed_one_does_not(
+    petri_pytester,
+):
+    petri_pytester.makepyfile(
+        test_described="""
+        import pytest
+        from petri_pytest.diagnostics import describe_on_failure
+
+        @pytest.fixture
+        def watched(request):
+            describe_on_failure(request.node, "server", lambda: "busy since " + request.node.name)
+            describe_on_failure(request.node, "browser", lambda: 1 / 0)
+
+        def test_fails(watched): assert False
+        def test_passes(watched): pass
+        """
+    )
+    result = petri_pytester.runpytest_subprocess("-p", "petri_pytest.diagnostics", "-rP")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*- server -*", "busy since test_fails", "*- browser -*"])
+    assert "(could not be described: ZeroDivisionError" in result.stdout.str()
+    assert "busy since test_passes" not in result.stdout.str()

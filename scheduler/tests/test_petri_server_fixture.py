@@ -21,3 +21,11 @@ def test_the_served_app_runs_a_job_submitted_to_the_test_database(petri_server, 
         assert time.monotonic() < deadline, petri_server.log()
         time.sleep(0.1)
     assert Job.objects.filter(experiment=experiment, status=JobStatus.SUCCEEDED).count() == 2
+
+
+def test_a_served_petri_prints_every_threads_stack_on_sigusr1_and_serves_on(petri_server):
+    stacks = petri_server.stacks()
+    assert "most recent call first" in stacks, stacks
+    assert "daphne/server.py" in stacks and "scheduler/loop.py" in stacks, stacks
+    with urllib.request.urlopen(f"{petri_server.url}/healthz") as response:
+        assert json.loads(response.read()) == {"status": "ok"}

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from prometheus_client import start_http_server
 
-from scheduler.fleet import SchedulerFleet, build_schedulers
+from scheduler.fleet import SchedulerFleet, build_schedulers, print_stacks_on_sigusr1
 
 
 class Command(BaseCommand):
@@ -26,6 +26,7 @@ class Command(BaseCommand):
         if settings.PETRI_SCHEDULER_METRICS_PORT:
             # This process's claim and dispatch latency, for Prometheus to scrape beside /metrics.
             start_http_server(settings.PETRI_SCHEDULER_METRICS_PORT)
+        print_stacks_on_sigusr1()
         fleet = SchedulerFleet(schedulers)
 
         def request_stop(*_):

@@ -14,7 +14,7 @@ from daphne.server import Server
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler.fleet import SchedulerFleet, build_schedulers
+from scheduler.fleet import SchedulerFleet, build_schedulers, print_stacks_on_sigusr1
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         host, port = options["host"], options["port"]
+        print_stacks_on_sigusr1()
         # WhiteNoise serves from STATIC_ROOT; embedded, nothing else has made it.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         fleet = None

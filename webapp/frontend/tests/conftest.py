@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,13 +100,49 @@ def chromium_browser() -> Iterator[Browser]:
     playwright.stop()
 
 
+class PageActivity:
+    """What a page asked of the server and the server failed to answer, for a failed report."""
+
+    def __init__(self, tab) -> None:
+        self.open: dict[object, tuple[float, str]] = {}  # request -> (since, "GET /path")
+        self.failed: list[str] = []
+        tab.on("request", self._sent)
+        tab.on("requestfinished", self._ended)
+        tab.on("requestfailed", self._ended)
+        tab.on("response", self._answered)
+        tab.on("console", self._console)
+
+    def _sent(self, request) -> None:
+        self.open[request] = (time.monotonic(), f"{request.method} {request.url}")
+
+    def _ended(self, request) -> None:
+        since, what = self.open.pop(request, (time.monotonic(), request.url))
+        if request.failure:
+            self.failed.append(f"{what}: {request.failure} after {time.monotonic() - since:.1f} s")
+
+    def _answered(self, response) -> None:
+        if response.status >= 400:
+            self.failed.append(f"{response.request.method} {response.url}: {response.status}")
+
+    def _console(self, message) -> None:
+        if message.type in ("error", "warning"):
+            self.failed.append(f"console {message.type}: {message.text}")
+
+    def describe(self) -> str:
+        now = time.monotonic()
+        waiting = [f"{what}: unanswered for {now - t:.1f} s" for t, what in self.open.values()]
+        return "\n".join(waiting + self.failed) or "every request was answered"
+
+
 @pytest.fixture
-def page(chromium_browser, built_frontend, petri_server, monkeypatch):
+def page(chromium_browser, built_frontend, petri_server, monkeypatch, request):
     """A page in a fresh browser context (no cookies, storage or routes of other tests).
 
     Nothing async touches the ORM here, so the test body may use it while the page is open.
     """
     from django.db import connections
+
+    from petri_pytest.diagnostics import describe_on_failure
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     errors: list[str] = []
@@ -116,6 +153,8 @@ def page(chromium_browser, built_frontend, petri_server, monkeypatch):
         context.set_default_timeout(20_000)
         tab = context.new_page()
         tab.on("pageerror", lambda error: errors.append(str(error)))
+        activity = PageActivity(tab)
+        describe_on_failure(request.node, "browser", lambda: f"{tab.url}\n{activity.describe()}")
         try:
             yield tab
         finally:
