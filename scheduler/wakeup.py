@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import select
+import threading
 
 from django.db import connection
 
@@ -19,6 +20,11 @@ class Waker:
         """``on_end``: whether an attempt ending in this process wakes it (jobs.wakeups)."""
         self._read, self._write = os.pipe()
         self._listener = None
+        # A stop may wake a scheduler whose loop has just seen the stop and closed this waker:
+        # once closed its fds are not written, whatever has since reused their numbers.
+        # Reentrant: a signal handler may wake it in a thread that is closing it.
+        self._closing = threading.RLock()
+        self._closed = False
         wakeups.register(self.wake, on_end=on_end)  # jobs queued or ended in this very process
 
     @classmethod
@@ -66,8 +72,10 @@ class Waker:
         return woke
 
     def wake(self) -> None:
-        """Interrupt a wait at once (from a signal handler or another thread)."""
-        os.write(self._write, b"!")
+        """Interrupt a wait at once (from a signal handler or another thread), unless closed."""
+        with self._closing:
+            if not self._closed:
+                os.write(self._write, b"!")
 
     def _close_listener(self) -> None:
         if self._listener is not None:
@@ -76,6 +84,10 @@ class Waker:
 
     def close(self) -> None:
         wakeups.unregister(self.wake)
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
         self._close_listener()
         os.close(self._read)
         os.close(self._write)

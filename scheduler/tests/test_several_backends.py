@@ -108,6 +108,21 @@ def test_each_scheduler_claims_only_the_jobs_of_its_backend(user, catalog, two_b
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_stop_asked_after_a_scheduler_saw_it_and_closed_its_waker_raises_nothing(two_backends):
+    # The race CI once lost: the stop is seen, the loop ends and closes its waker's pipe, and
+    # only then does request_stop wake it, writing to a closed (or since reused) descriptor.
+    fleet = SchedulerFleet([Scheduler(NamedNoop("local"), identity="l", takes_default=True)])
+    fleet.start()
+    fleet.stop_event.set()
+    fleet.threads[0].join(30)
+    assert not fleet.threads[0].is_alive()
+
+    fleet.request_stop()
+    fleet.join()
+    fleet.wakers[0].close()  # a second close is no error either
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_backend_that_is_down_holds_up_none_of_the_others(user, catalog, two_backends):
     stuck = make_experiment(user, catalog["sleep-and-score"], backend="slurm")
     flowing = make_experiment(user, catalog["sleep-and-score"], parameters={"x": [1, 2, 3]})
