@@ -31,19 +31,34 @@ def start_scheduler(database_url: str, record: Path, identity: str, **extra: str
         "PETRI_LOG_LEVEL": "WARNING",
         **extra,
     }
-    return subprocess.Popen(
-        [sys.executable, MANAGE, "scheduler"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # Its output goes to a file beside the record: a pipe nobody reads would block it once full.
+    log = record.with_name(f"{identity}.log")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, MANAGE, "scheduler"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    process.log_path = log
+    return process
 
 
-def wait_until(condition, timeout: float, what: str) -> None:
+def wait_until(condition, timeout: float, what: str, *processes) -> None:
+    """Poll ``condition``; past the deadline, fail with what ``processes`` printed."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() > deadline:
+            alive = [process for process in processes if process.poll() is None]
+            for process in alive:
+                process.send_signal(signal.SIGUSR1)  # each thread's stack, to its log
+            printed = time.monotonic() + 5
+            while time.monotonic() < printed and not all(
+                "most recent call first" in p.log_path.read_text() for p in alive
+            ):
+                time.sleep(0.1)
+            said = "".join(
+                f"\n-- {p.log_path.stem} (exit {p.poll()}):\n{p.log_path.read_text()[-3000:]}"
+                for p in processes
+            )
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{said}")
         time.sleep(0.1)
 
 
@@ -81,8 +96,8 @@ def test_four_schedulers_drain_ten_thousand_jobs_each_dispatched_exactly_once(
     ]
     try:
         for i in range(4):
-            wait_until(lambda: registered(f"replica-{i}"), 60, "the replicas to start")  # noqa: B023
-        wait_until(lambda: undispatched() == 0, 180, "the queue to drain")
+            wait_until(lambda: registered(f"replica-{i}"), 60, "the replicas", *schedulers)  # noqa: B023
+        wait_until(lambda: undispatched() == 0, 180, "the queue to drain", *schedulers)
     finally:
         codes = stop(schedulers)
     assert codes == [0, 0, 0, 0]
@@ -115,7 +130,7 @@ def test_kill_9_at_random_points_loses_no_job_and_creates_no_handle_twice(
     for round_ in range(20):
         identity = f"doomed-{round_}"
         process = start_scheduler(test_database_url, record, identity, **crash)
-        wait_until(lambda: registered(identity), 60, f"{identity} to start")  # noqa: B023
+        wait_until(lambda: registered(identity), 60, f"{identity} to start", process)  # noqa: B023
         # Die at a random point of claiming and dispatching.
         time.sleep(rng.uniform(0, 0.3))
         process.send_signal(signal.SIGKILL)
@@ -123,8 +138,8 @@ def test_kill_9_at_random_points_loses_no_job_and_creates_no_handle_twice(
         stuck = max(stuck, Job.objects.filter(status=JobStatus.DISPATCHING).count())
     survivor = start_scheduler(test_database_url, record, "survivor", **crash)
     try:
-        wait_until(lambda: registered("survivor"), 60, "the survivor to start")
-        wait_until(lambda: undispatched() == 0, 180, "the survivor to finish the queue")
+        wait_until(lambda: registered("survivor"), 60, "the survivor to start", survivor)
+        wait_until(lambda: undispatched() == 0, 180, "the survivor to finish the queue", survivor)
     finally:
         assert stop([survivor]) == [0]
     created = record.read_text().split()
@@ -150,7 +165,9 @@ def test_sigterm_finishes_the_batch_in_hand_and_exits_cleanly(
         PETRI_CLAIM_BATCH="200",
         PETRI_NOOP_SUBMIT_DELAY="0.002",
     )
-    wait_until(lambda: record.exists() and record.read_text().count("\n") > 0, 60, "dispatch")
+    wait_until(
+        lambda: record.exists() and record.read_text().count("\n") > 0, 60, "dispatch", process
+    )
     assert stop([process]) == [0]
     assert not Job.objects.filter(status=JobStatus.DISPATCHING).exists()
     created = set(record.read_text().split())
