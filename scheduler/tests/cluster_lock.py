@@ -12,16 +12,18 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+EXCLUSIVE = "exclusive_cluster"
+
 
 def exclusive_cluster(test):
     """For a test that stops part of the cluster (a control-plane restart)."""
-    test.exclusive_cluster = True
+    setattr(test, EXCLUSIVE, True)
     return test
 
 
 @contextlib.contextmanager
 def holding(cluster: str, request) -> Iterator[None]:
-    exclusive = getattr(request.function, "exclusive_cluster", False)
+    exclusive = getattr(request.function, EXCLUSIVE, False)
     path = Path(tempfile.gettempdir()) / f"petri-{cluster}-tests.lock"
     with path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)

@@ -12,17 +12,10 @@ from kubernetes.client.exceptions import ApiException
 
 from scheduler.backends.kubernetes import JobOptions
 from scheduler.backends.kubernetes.manifests import job_manifest
-from scheduler.tests.cluster_lock import holding
+from scheduler.tests.cluster_lock import EXCLUSIVE, holding
 from scheduler.tests.kube_real import workloads
 from scheduler.tests.kube_real.kit_deployment import KitDeployment, Unavailable
 from scheduler.tests.kube_real.petri import RUNNER_IMAGE, KubePetri, kube_api, wait_for
-
-EXCLUSIVE = "exclusive_cluster"
-
-
-def pytest_collection_modifyitems(config, items):
-    # The control-plane outage goes last: nothing after it meets a cluster still recovering.
-    items.sort(key=lambda item: getattr(getattr(item, "function", None), EXCLUSIVE, False))
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +23,7 @@ def kube_cluster_share(request):
     """Tests share the one cluster; the control-plane outage test holds it alone."""
     with holding("kube", request):
         yield
-        if getattr(request.function, "exclusive_cluster", False):
+        if getattr(request.function, EXCLUSIVE, False):
             # The control plane it stopped must answer again before anyone else goes on.
             api = kube_api()
             try:

@@ -12,7 +12,12 @@ from scheduler.backends.slurm import SlurmBackend
 from scheduler.backends.slurm.backend import Route
 from scheduler.tests.slurm.conftest import make_spec, scontrol_job, slurm_conf, wait_for
 
-pytestmark = [pytest.mark.requires("slurm"), pytest.mark.system]
+# One worker runs every test on the real Slurm, one after another (the restart goes last).
+pytestmark = [
+    pytest.mark.requires("slurm"),
+    pytest.mark.system,
+    pytest.mark.xdist_group("slurm-cluster"),
+]
 
 
 def _squeue_names(prefix: str) -> list[str]:

@@ -17,6 +17,7 @@ pytestmark = [
     pytest.mark.requires("slurm"),
     pytest.mark.system,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.xdist_group("slurm-cluster"),
 ]
 
 
