@@ -94,7 +94,7 @@ def _expected_length(item: pytest.Item) -> int:
     """0 for a real cluster's tests (one worker runs them all, minutes), then the served tests
     (in a row, so that they share a server: conftest's ServeKeeper), then other servers and
     browsers, then database tests, then the rest."""
-    if any(m.args[:1] in [(g,) for g in CLUSTER_GROUPS] for m in item.iter_markers("xdist_group")):
+    if any(m.args and m.args[0] in CLUSTER_GROUPS for m in item.iter_markers("xdist_group")):
         return 0
     if "petri_process" in getattr(item, "fixturenames", ()):
         return 1
