@@ -134,29 +134,15 @@ class PetriServer:
     def log_size(self) -> int:
         return self.log_path.stat().st_size
 
-    def stacks(self, timeout: float = 5.0) -> str:
-        """Every thread's stack, as serve prints them on SIGUSR1 (scheduler/fleet.py)."""
-        import signal
-        import threading
-        import time
-
-        start = self.log_size()
-        self.process.send_signal(signal.SIGUSR1)
-        deadline, printed = time.monotonic() + timeout, ""
-        while time.monotonic() < deadline:
-            threading.Event().wait(0.1)
-            now = self.log(start)
-            if now and now == printed:  # written, and no longer growing
-                return now
-            printed = now
-        return printed or f"(serve printed no stacks in {timeout} s)"
-
     def describe(self, start: int) -> str:
         """For a failed test's report: serve's log since ``start``, then its threads' stacks."""
         if self.process.poll() is not None:
             return f"serve has exited ({self.process.returncode}):\n{self.log(start)}"
+        from petri_pytest.diagnostics import print_stacks
+
         log = self.log(start)
-        return f"{log[-20_000:]}\n-- every thread of serve, now --\n{self.stacks()}"
+        stacks = print_stacks(self.process, self.log_path)
+        return f"{log[-20_000:]}\n-- every thread of serve, now --\n{stacks}"
 
 
 def _serve(log_path) -> PetriServer:

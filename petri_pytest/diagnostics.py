@@ -8,7 +8,12 @@ still in flight or failed. A flaky failure in CI is then read from its report, n
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +36,23 @@ def descriptions(item: pytest.Item) -> list[tuple[str, str]]:
             text = f"(could not be described: {exc!r})"
         found.append((title, text))
     return found
+
+
+def print_stacks(process: subprocess.Popen, log: Path, timeout: float = 5.0) -> str:
+    """Have a Petri process (serve, scheduler) print every thread's stack to ``log``, its output,
+    on SIGUSR1 (scheduler/fleet.py); return what it printed, once it stopped growing."""
+    start = log.stat().st_size
+    process.send_signal(signal.SIGUSR1)
+    deadline, printed = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        threading.Event().wait(0.1)
+        with log.open("rb") as out:
+            out.seek(start)
+            now = out.read().decode(errors="replace")
+        if "most recent call first" in now and now == printed:
+            return now
+        printed = now
+    return printed or f"(no stacks printed in {timeout} s)"
 
 
 @pytest.hookimpl(wrapper=True)

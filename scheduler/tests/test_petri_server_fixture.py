@@ -8,6 +8,7 @@ import pytest
 
 from jobs.models import Job, JobStatus
 from jobs.tests.factories import make_experiment
+from petri_pytest.diagnostics import print_stacks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ def test_the_served_app_runs_a_job_submitted_to_the_test_database(petri_server, 
 
 
 def test_a_served_petri_prints_every_threads_stack_on_sigusr1_and_serves_on(petri_server):
-    stacks = petri_server.stacks()
+    stacks = print_stacks(petri_server.process, petri_server.log_path)
     assert "most recent call first" in stacks, stacks
     assert "daphne/server.py" in stacks and "scheduler/loop.py" in stacks, stacks
     with urllib.request.urlopen(f"{petri_server.url}/healthz") as response:

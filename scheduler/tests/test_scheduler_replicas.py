@@ -15,6 +15,7 @@ from django.conf import settings
 
 from jobs.models import Job, JobStatus
 from jobs.tests.factories import make_experiment
+from petri_pytest.diagnostics import print_stacks
 
 pytestmark = [pytest.mark.requires("postgres"), pytest.mark.django_db(transaction=True)]
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
@@ -46,14 +47,9 @@ def wait_until(condition, timeout: float, what: str, *processes) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            alive = [process for process in processes if process.poll() is None]
-            for process in alive:
-                process.send_signal(signal.SIGUSR1)  # each thread's stack, to its log
-            printed = time.monotonic() + 5
-            while time.monotonic() < printed and not all(
-                "most recent call first" in p.log_path.read_text() for p in alive
-            ):
-                time.sleep(0.1)
+            for process in processes:
+                if process.poll() is None:
+                    print_stacks(process, process.log_path)  # each thread's stack, to its log
             said = "".join(
                 f"\n-- {p.log_path.stem} (exit {p.poll()}):\n{p.log_path.read_text()[-3000:]}"
                 for p in processes
