@@ -148,7 +148,6 @@ class PetriServer:
 def _serve(log_path) -> PetriServer:
     """Start `manage.py serve` on a free port and wait until it answers."""
     import os
-    import socket
     import subprocess
     import sys
     import time
@@ -156,9 +155,9 @@ def _serve(log_path) -> PetriServer:
 
     from django.conf import settings
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    from petri_pytest.isolation import free_port
+
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),

@@ -1,16 +1,19 @@
 """What each test process (one per xdist worker) keeps to itself, and the fast password hasher.
 
 Each process gets its own var directory (media, runner logs; the server fixture hands it to
-`serve`) and its own Redis channel-layer prefix (exported to every process it starts), so
-parallel workers never see each other's files or events. Its test database is its own clone
+`serve`), its own Redis channel-layer prefix (exported to every process it starts) and its own
+block of ports for the servers it starts, so parallel workers never see each other's files,
+events or servers. Its test database is its own clone
 (databases.py).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +30,31 @@ _state: dict[str, object] = {}
 
 def worker_name() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+# Below the kernel's ephemeral range (32768-60999 here) and above the real Kubernetes kit's
+# 17xxx. A port from bind(0) can be handed to another worker, or be an outgoing connection's
+# source port, between the pick and the server's bind: a test once signed in to another
+# worker's Petri, which answered on the port its own serve then failed to listen on.
+FIRST_PORT = 20000
+PORTS_PER_PROCESS = 400
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port on ``host`` that nothing listens on, from this test process's own block."""
+    if "ports" not in _state:
+        worker = worker_name()
+        index = int(worker.removeprefix("gw")) + 1 if worker.startswith("gw") else 0
+        first = FIRST_PORT + index % 30 * PORTS_PER_PROCESS
+        _state["ports"] = itertools.cycle(range(first, first + PORTS_PER_PROCESS))
+    for port in itertools.islice(_state["ports"], PORTS_PER_PROCESS):
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue  # a server of this process still on it, or something else's
+            return port
+    raise AssertionError(f"no free port left in {worker_name()}'s block on {host}")
 
 
 @pytest.hookimpl(trylast=True)

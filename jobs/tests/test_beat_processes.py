@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from django.conf import settings
 from jobs.models import Experiment, RecurringFiring
 from jobs.services import recurring
 from jobs.tests.factories import make_experiment
+from petri_pytest.isolation import free_port
 
 pytestmark = pytest.mark.system
 SENT = "Sending due task"
@@ -124,9 +124,7 @@ def test_two_beats_by_mistake_still_make_one_run_per_firing(processes, user):
 def test_serve_runs_a_worker_with_beat_and_stops_it(processes, user):
     template = make_experiment(user, parameters={"n": [1]})
     recurring.create_recurring_run(owner=user, experiment=template, every_seconds=1)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     processes.env["PETRI_CELERY_IN_WEB"] = "1"
     serve = processes.start("serve", "manage.py", "serve", "--no-scheduler", "--port", str(port))
 

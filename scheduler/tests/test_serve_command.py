@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from petri_pytest.isolation import free_port
+
 pytestmark = pytest.mark.system  # serve and the runners, as subprocesses on their own database
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(url: str, headers: dict | None = None, timeout: float = 60) -> dict:

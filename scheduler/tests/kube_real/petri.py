@@ -6,7 +6,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,8 @@ from typing import Any
 import requests
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+
+from petri_pytest.isolation import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -75,12 +76,6 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: flo
 
 def kube_api() -> k8s.ApiClient:
     return k8s_config.new_client_from_config(config_file=os.environ["KUBECONFIG"])
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class PetriApi:
