@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 
 EXAMPLES_PER_OPERATION = 6
 # Operations whose success ends the session the fuzzer is using.
@@ -28,6 +26,9 @@ class Fixtures:
 
 @pytest.fixture
 def api_schema(db):
+    # Imported here, not at the top: every test process collects this module, and the two
+    # cost each of them a second or two of CPU that only the one running this test needs.
+    import schemathesis
     from django.core.signals import request_finished, request_started
     from django.core.wsgi import get_wsgi_application
     from django.db import close_old_connections
@@ -104,6 +105,8 @@ def _authorize(case, fixtures: Fixtures) -> dict[str, str]:
 
 
 def _fuzz(operation, fixtures: Fixtures) -> None:
+    from hypothesis import HealthCheck, Phase, given, settings
+
     @given(case=operation.as_strategy())
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
