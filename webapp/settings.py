@@ -34,8 +34,10 @@ DEBUG = env_bool("PETRI_DEBUG", False)
 ALLOWED_HOSTS = env_list("PETRI_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("PETRI_CSRF_TRUSTED_ORIGINS")
 
+# Not "daphne": as an app it only swaps in its runserver, and it would install Twisted's reactor
+# in every process that starts Django (0.5 s of CPU here). `manage.py serve` and the web image
+# run daphne themselves.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
