@@ -8,7 +8,7 @@ from typing import Any
 
 from jobs.models import Strategy
 from jobs.search.space import Space
-from jobs.search.study import MULTI_OBJECTIVE, PRUNERS, gp_available
+from jobs.search.strategies import MULTI_OBJECTIVE, PRUNERS, gp_available
 from jobs.validators import NUL, bounded_int, finite_number
 
 DEFAULT_MAX_JOBS = 100

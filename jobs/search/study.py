@@ -9,7 +9,6 @@ stand are kept on the experiment, so it asks what the same sampler would in one 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from optuna.distributions import (
 from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.trial import TrialState
 
+from jobs.models import JobStatus
 from jobs.search.space import Dimension, Space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -32,15 +32,17 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", module="optuna")
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
-SEARCH_STRATEGIES = ("random", "sobol", "tpe", "cmaes", "gp")
-PRUNERS = ("median", "successive_halving", "hyperband")
-# Optuna's multi-objective support, by strategy (CMA-ES is single-objective).
-MULTI_OBJECTIVE = frozenset({"random", "sobol", "tpe", "gp"})
+_TRIAL_STATES = {
+    JobStatus.SUCCEEDED: TrialState.COMPLETE,
+    JobStatus.PRUNED: TrialState.PRUNED,
+    JobStatus.FAILED: TrialState.FAIL,
+    JobStatus.CANCELLED: TrialState.FAIL,
+}
 
 
-def gp_available() -> bool:
-    """Optuna's GPSampler needs torch, which Petri does not install."""
-    return importlib.util.find_spec("torch") is not None
+def trial_state(status: str) -> TrialState:
+    """A job's status as its trial's state: a job not yet ended is a running trial."""
+    return _TRIAL_STATES.get(status, TrialState.RUNNING)
 
 
 @dataclass
@@ -154,10 +156,6 @@ def make_pruner(config: dict[str, Any]) -> optuna.pruners.BasePruner:
             reduction_factor=reduction,
         )
     raise ValueError(f"no pruner {kind!r}")
-
-
-def direction(order: str) -> str:
-    return "minimize" if order == "min" else "maximize"
 
 
 def build_study(

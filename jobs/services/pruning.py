@@ -10,25 +10,23 @@ value at or past the rung's step.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
 from django.db import transaction
 
 from jobs.models import FailureReason, Job, JobStatus
-from jobs.search import study as studies
 from jobs.search.space import parse_space
+from jobs.search.strategies import direction
 from jobs.services.search import intermediate_values
 from jobs.signals import announce_jobs_changed
 from jobs.wakeups import wake_schedulers
 
+if TYPE_CHECKING:
+    import optuna
+
+    from jobs.search.study import TrialRecord
+
 log = logging.getLogger(__name__)
-_STATE = {
-    JobStatus.SUCCEEDED: studies.TrialState.COMPLETE,
-    JobStatus.PRUNED: studies.TrialState.PRUNED,
-    JobStatus.FAILED: studies.TrialState.FAIL,
-    JobStatus.CANCELLED: studies.TrialState.FAIL,
-}
 
 
 def consider_pruning(job_id: int) -> bool:
@@ -55,6 +53,8 @@ def consider_pruning(job_id: int) -> bool:
 
 
 def _should_prune(job: Job, config: dict[str, Any]) -> bool:
+    from jobs.search import study as studies  # Optuna: only for an experiment with a pruner
+
     experiment = job.experiment
     rows = list(
         Job.objects.filter(experiment=experiment)
@@ -70,7 +70,7 @@ def _should_prune(job: Job, config: dict[str, Any]) -> bool:
     records = []
     for pk, status, parameters in rows:
         curve = curves.get(pk, {})
-        state = _STATE.get(status, studies.TrialState.RUNNING)
+        state = studies.trial_state(status)
         if pk == job.pk:
             state = studies.TrialState.RUNNING
         values = [curve[max(curve)]] if state == studies.TrialState.COMPLETE and curve else None
@@ -80,7 +80,7 @@ def _should_prune(job: Job, config: dict[str, Any]) -> bool:
     rungs = _rungs(pruner, config, records, job.pk)
     study = studies.build_study(
         space,
-        [studies.direction(config["order"])],
+        [direction(config["order"])],
         records,
         pruner=pruner,
         state={"trials": rungs},
@@ -92,7 +92,7 @@ def _should_prune(job: Job, config: dict[str, Any]) -> bool:
 def _rungs(
     pruner: optuna.pruners.BasePruner,
     config: dict[str, Any],
-    records: list[studies.TrialRecord],
+    records: list[TrialRecord],
     current_job: int,
 ) -> dict[str, dict[str, float]]:
     """Each other trial's rung values, as successive halving would have noted them."""
@@ -100,7 +100,9 @@ def _rungs(
         return {}
     min_resource = int(config.get("min_resource", 1))
     factor = int(config.get("reduction_factor", 3))
-    hyperband = isinstance(pruner, optuna.pruners.HyperbandPruner)
+    from optuna.pruners import HyperbandPruner
+
+    hyperband = isinstance(pruner, HyperbandPruner)
     if hyperband:
         # Its max_resource is given, so it sizes its brackets without looking at the study.
         pruner._try_initialization(None)

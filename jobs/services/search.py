@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -26,11 +26,14 @@ from jobs.models import (
     StopReason,
     Strategy,
 )
-from jobs.search import study as studies
 from jobs.search.space import parse_space
+from jobs.search.strategies import direction
 from jobs.services.ended import check_ended
 from jobs.signals import announce_jobs_changed
 from jobs.wakeups import wake_schedulers
+
+if TYPE_CHECKING:
+    from jobs.search.study import TrialRecord
 
 log = logging.getLogger(__name__)
 LIVE = (
@@ -40,13 +43,6 @@ LIVE = (
     JobStatus.RUNNING,
     JobStatus.CANCELLING,
 )
-# What a job's last state means to the sampler.
-_TRIAL_STATE = {
-    JobStatus.SUCCEEDED: studies.TrialState.COMPLETE,
-    JobStatus.FAILED: studies.TrialState.FAIL,
-    JobStatus.CANCELLED: studies.TrialState.FAIL,
-    JobStatus.PRUNED: studies.TrialState.PRUNED,
-}
 
 
 def watched() -> Any:
@@ -149,6 +145,8 @@ def _stop(
 
 
 def _ask(experiment: Experiment, slots: int, now: datetime) -> int:
+    from jobs.search import study as studies  # Optuna: only where a search is asked
+
     space = parse_space(experiment.algorithm.parameter_schema(), experiment.parameters)
     records = trial_records(experiment)
     study = studies.build_study(
@@ -191,8 +189,8 @@ def _ask(experiment: Experiment, slots: int, now: datetime) -> int:
 
 def directions(experiment: Experiment) -> list[str]:
     if experiment.objectives:
-        return [studies.direction(item["order"]) for item in experiment.objectives]
-    return [studies.direction(experiment.objective_order)]
+        return [direction(item["order"]) for item in experiment.objectives]
+    return [direction(experiment.objective_order)]
 
 
 def objective_names(experiment: Experiment) -> list[str]:
@@ -201,8 +199,10 @@ def objective_names(experiment: Experiment) -> list[str]:
     return [experiment.objective] if experiment.objective else []
 
 
-def trial_records(experiment: Experiment) -> list[studies.TrialRecord]:
+def trial_records(experiment: Experiment) -> list[TrialRecord]:
     """Every job of the experiment as a trial, in the order they were asked."""
+    from jobs.search import study as studies
+
     names = objective_names(experiment)
     rows = (
         Job.objects.filter(experiment=experiment)
@@ -212,7 +212,7 @@ def trial_records(experiment: Experiment) -> list[studies.TrialRecord]:
     pruned_ids = []
     records = []
     for job_id, status, parameters, metrics in rows:
-        state = _TRIAL_STATE.get(status, studies.TrialState.RUNNING)
+        state = studies.trial_state(status)
         values = None
         if state == studies.TrialState.COMPLETE:
             values = _objective_values(metrics or {}, names)

@@ -22,7 +22,6 @@ from rest_framework.views import APIView
 from jobs import graphs, services
 from jobs.errors import InvalidInput
 from jobs.models import Algorithm, Dataset, Experiment, Job, JobEvent, OutputFile
-from jobs.search.report import study_report
 from jobs.services.artifacts import submit_artifact_experiment
 from jobs.services.search import extend_search
 from jobs.status import job_times, with_job_counts, with_job_times
@@ -262,6 +261,9 @@ class ExperimentViewSet(
     @action(detail=True, methods=["get"])
     def study(self, request, pk=None):
         """The search as a study: trials, best so far, parameter importance, Pareto front."""
+        # Optuna is imported by the first request that reads a study, not by every server.
+        from jobs.search.report import study_report
+
         return Response(study_report(self.get_object()))
 
     @extend_schema(

@@ -33,6 +33,26 @@ def test_importing_the_settings_creates_no_file_or_directory(tmp_path):
     assert not var.exists()
 
 
+def test_starting_django_its_urls_scheduler_and_tasks_imports_neither_optuna_nor_twisted(tmp_path):
+    # Every server, scheduler, worker and command starts Django: those two alone cost each one
+    # about a second of CPU here, and only a search (Optuna) or serve (daphne's Twisted) needs them.
+    code = (
+        "import sys, django; django.setup()\n"
+        "import webapp.urls, scheduler.loop, jobs.tasks\n"
+        "print(sorted({'optuna', 'twisted'} & {name.split('.')[0] for name in sys.modules}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=_clean_env(tmp_path / "var"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def test_manage_py_keeps_one_secret_key_readable_only_by_its_owner(tmp_path):
     var = tmp_path / "var"
     run = [sys.executable, str(settings.BASE_DIR / "manage.py"), "shell", "--no-imports", "-c"]
