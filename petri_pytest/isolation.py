@@ -3,8 +3,7 @@
 Each process gets its own var directory (media, runner logs; the server fixture hands it to
 `serve`), its own Redis channel-layer prefix (exported to every process it starts) and its own
 block of ports for the servers it starts, so parallel workers never see each other's files,
-events or servers. Its test database is its own clone
-(databases.py).
+events or servers. Its test database is its own clone (databases.py).
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ def worker_name() -> str:
 # worker's Petri, which answered on the port its own serve then failed to listen on.
 FIRST_PORT = 20000
 PORTS_PER_PROCESS = 400
+BLOCKS = (32768 - FIRST_PORT) // PORTS_PER_PROCESS
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -45,7 +45,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     if "ports" not in _state:
         worker = worker_name()
         index = int(worker.removeprefix("gw")) + 1 if worker.startswith("gw") else 0
-        first = FIRST_PORT + index % 30 * PORTS_PER_PROCESS
+        first = FIRST_PORT + index % BLOCKS * PORTS_PER_PROCESS
         _state["ports"] = itertools.cycle(range(first, first + PORTS_PER_PROCESS))
     for port in itertools.islice(_state["ports"], PORTS_PER_PROCESS):
         with socket.socket() as sock:
