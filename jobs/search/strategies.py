@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 
-SEARCH_STRATEGIES = ("random", "sobol", "tpe", "cmaes", "gp")
 PRUNERS = ("median", "successive_halving", "hyperband")
 # Optuna's multi-objective support, by strategy (CMA-ES is single-objective).
 MULTI_OBJECTIVE = frozenset({"random", "sobol", "tpe", "gp"})
@@ -16,4 +15,5 @@ def gp_available() -> bool:
 
 
 def direction(order: str) -> str:
+    """An objective's order ("min" or "max") as Optuna names its direction."""
     return "minimize" if order == "min" else "maximize"
